@@ -1,0 +1,163 @@
+package localcluster
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// The command lines of the components. Everything listens on 127.0.0.1
+// only, on the ports chosen at start.
+
+func (s *starter) etcdArgs() []string {
+	client, peer := url(s.c.Ports.EtcdClient), url(s.c.Ports.EtcdPeer)
+	return []string{
+		"--name=localcluster",
+		"--data-dir=" + filepath.Join(s.c.Dir, "etcd"),
+		"--listen-client-urls=" + client,
+		"--advertise-client-urls=" + client,
+		"--listen-peer-urls=" + peer,
+		"--initial-advertise-peer-urls=" + peer,
+		"--initial-cluster=localcluster=" + peer,
+		// A test cluster's data is thrown away: durability buys nothing.
+		"--unsafe-no-fsync=true",
+		"--log-level=warn",
+	}
+}
+
+func (s *starter) apiserverArgs() []string {
+	p := s.pki
+	return []string{
+		"--etcd-servers=" + url(s.c.Ports.EtcdClient),
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		// Endpoints reject loopback addresses; nothing here needs the
+		// kubernetes Service's endpoints.
+		"--endpoint-reconciler-type=none",
+		"--secure-port=" + strconv.Itoa(s.c.Ports.APIServer),
+		"--tls-cert-file=" + p.ServingCert,
+		"--tls-private-key-file=" + p.ServingKey,
+		"--client-ca-file=" + p.CACert,
+		"--service-account-key-file=" + p.SAPub,
+		"--service-account-signing-key-file=" + p.SAKey,
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-cluster-ip-range=" + serviceCIDR,
+		"--authorization-mode=RBAC",
+		"--allow-privileged=true",
+		// Benchmarks run a thousand rollouts against this server.
+		"--max-requests-inflight=1000",
+		"--max-mutating-requests-inflight=500",
+		"--v=1",
+	}
+}
+
+func (s *starter) controllerManagerArgs() []string {
+	kc := s.c.KubeconfigPath
+	return []string{
+		"--kubeconfig=" + kc,
+		"--authentication-kubeconfig=" + kc,
+		"--authorization-kubeconfig=" + kc,
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(s.c.Ports.ControllerManager),
+		"--leader-elect=false",
+		// nodelifecycle must run, or the not-ready taint set on new nodes
+		// is never lifted. Left out: what needs a cloud, volumes, or
+		// writes endpoints that reject loopback pod IPs.
+		"--controllers=" + strings.Join([]string{"*", "-node-ipam-controller",
+			"-persistentvolume-binder-controller", "-persistentvolume-attach-detach-controller",
+			"-endpoints-controller", "-endpointslice-controller",
+			"-endpointslice-mirroring-controller"}, ","),
+		"--service-account-private-key-file=" + s.pki.SAKey,
+		"--root-ca-file=" + s.pki.CACert,
+		"--kube-api-qps=200",
+		"--kube-api-burst=400",
+		"--v=1",
+	}
+}
+
+func (s *starter) schedulerArgs() []string {
+	kc := s.c.KubeconfigPath
+	return []string{
+		"--kubeconfig=" + kc,
+		"--authentication-kubeconfig=" + kc,
+		"--authorization-kubeconfig=" + kc,
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(s.c.Ports.Scheduler),
+		"--leader-elect=false",
+		"--v=1",
+	}
+}
+
+// kwokArgs writes kwok's Stage configs into one file and returns its command
+// line: manage the nodes we annotate, give pods IPs from the loopback pod
+// CIDR.
+func (s *starter) kwokArgs() ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(s.bins.KwokStages, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var docs []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if filepath.Base(f) == "pod-ready.yaml" {
+			if data, err = holdNotReady(data); err != nil {
+				return nil, fmt.Errorf("localcluster: %s: %w", f, err)
+			}
+		}
+		docs = append(docs, string(data))
+	}
+	config := filepath.Join(s.c.Dir, "kwok.yaml")
+	if err := os.WriteFile(config, []byte(strings.Join(docs, "\n---\n")), 0o644); err != nil {
+		return nil, err
+	}
+	return []string{
+		"--kubeconfig=" + s.c.KubeconfigPath,
+		"--config=" + config,
+		"--manage-all-nodes=false",
+		"--manage-nodes-with-annotation-selector=" + kwokNodeAnnotation + "=fake",
+		"--cidr=" + s.c.PodCIDR,
+		"--node-ip=127.0.0.1",
+	}, nil
+}
+
+// HoldNotReadyLabel on a pod keeps it Pending: kwok's pod-ready stage skips
+// it. Tests use it for versions whose pods never become ready.
+const HoldNotReadyLabel = "localcluster.ramp.dev/hold-not-ready"
+
+// holdNotReady adds to kwok's pod-ready Stage a selector that skips pods
+// labelled HoldNotReadyLabel.
+func holdNotReady(stage []byte) ([]byte, error) {
+	var obj map[string]any
+	if err := yaml.Unmarshal(stage, &obj); err != nil {
+		return nil, err
+	}
+	selector, ok := nested(obj, "spec", "selector").(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("no spec.selector")
+	}
+	exprs, _ := selector["matchExpressions"].([]any)
+	selector["matchExpressions"] = append(exprs, map[string]any{
+		"key":      `.metadata.labels["` + HoldNotReadyLabel + `"]`,
+		"operator": "DoesNotExist",
+	})
+	return yaml.Marshal(obj)
+}
+
+func nested(obj map[string]any, path ...string) any {
+	var cur any = obj
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[p]
+	}
+	return cur
+}

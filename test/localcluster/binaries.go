@@ -1,0 +1,391 @@
+package localcluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/mod/modfile"
+)
+
+// Binaries are the paths of the cluster's programs, built from the tools
+// modules and cached by version.
+type Binaries struct {
+	Etcd              string
+	APIServer         string
+	ControllerManager string
+	Scheduler         string
+	Kubectl           string
+	Kwok              string
+	// KwokStages is the folder holding the kwok Stage configs shipped with
+	// the pinned kwok module.
+	KwokStages string
+	// CRDs are the router CRD manifests (Gateway API, Istio) taken from the
+	// pinned modules.
+	CRDs string
+	// KubernetesVersion is the version the control plane reports, e.g. "v1.37.2".
+	KubernetesVersion string
+}
+
+// toolModule is one Go module under tools/ that pins a component.
+type toolModule struct {
+	name     string            // folder under tools/
+	pin      string            // the module whose version names the cache entry
+	commands map[string]string // binary name -> package
+	// ldflags returns the linker flags for the pinned version; the
+	// Kubernetes binaries need their version stamped in, or clients
+	// cannot parse what the server reports.
+	ldflags func(version string) string
+	// extra copies files the cluster needs besides binaries (kwok's Stage
+	// configs) into the cache entry.
+	extra func(ctx context.Context, moduleDir, dest string) error
+}
+
+var toolModules = []toolModule{
+	{
+		name: "etcd",
+		pin:  "go.etcd.io/etcd/server/v3",
+		commands: map[string]string{
+			"etcd": "go.etcd.io/etcd/server/v3",
+		},
+	},
+	{
+		name: "kube",
+		pin:  "k8s.io/kubernetes",
+		commands: map[string]string{
+			"kube-apiserver":          "k8s.io/kubernetes/cmd/kube-apiserver",
+			"kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+			"kube-scheduler":          "k8s.io/kubernetes/cmd/kube-scheduler",
+			"kubectl":                 "k8s.io/kubernetes/cmd/kubectl",
+		},
+		ldflags: kubeLDFlags,
+	},
+	{
+		name: "kwok",
+		pin:  "sigs.k8s.io/kwok",
+		commands: map[string]string{
+			"kwok": "sigs.k8s.io/kwok/cmd/kwok",
+		},
+		extra: copyKwokStages,
+	},
+	{
+		name:  "crds",
+		pin:   "sigs.k8s.io/gateway-api",
+		extra: copyRouterCRDs,
+	},
+}
+
+// kubeLDFlags stamps the version into every place kube binaries read it from.
+func kubeLDFlags(version string) string {
+	major, minor := "", ""
+	if parts := strings.SplitN(strings.TrimPrefix(version, "v"), ".", 3); len(parts) >= 2 {
+		major, minor = parts[0], parts[1]
+	}
+	var flags []string
+	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		flags = append(flags,
+			"-X "+pkg+".gitVersion="+version,
+			"-X "+pkg+".gitMajor="+major,
+			"-X "+pkg+".gitMinor="+minor,
+			"-X "+pkg+".gitTreeState=clean",
+			"-X "+pkg+".buildDate=1970-01-01T00:00:00Z",
+		)
+	}
+	return strings.Join(flags, " ")
+}
+
+// kwokStageFiles are the Stage configs the cluster uses, relative to the
+// kwok module: nodes become Ready and keep heartbeating, pods become Ready
+// (with an IP from the pod CIDR), Job pods complete, deleted pods go away.
+var kwokStageFiles = []string{
+	"kustomize/stage/node/fast/node-initialize.yaml",
+	"kustomize/stage/node/heartbeat/node-heartbeat.yaml",
+	"kustomize/stage/pod/fast/pod-ready.yaml",
+	"kustomize/stage/pod/fast/pod-complete.yaml",
+	"kustomize/stage/pod/fast/pod-delete.yaml",
+}
+
+func copyKwokStages(ctx context.Context, moduleDir, dest string) error {
+	dir, err := moduleSource(ctx, moduleDir, "sigs.k8s.io/kwok")
+	if err != nil {
+		return err
+	}
+	return copyFiles(dir, kwokStageFiles, filepath.Join(dest, "stages"))
+}
+
+// copyRouterCRDs keeps the CRDs of the routers Ramp drives: Gateway API's
+// standard channel and Istio's networking APIs.
+func copyRouterCRDs(ctx context.Context, moduleDir, dest string) error {
+	gw, err := moduleSource(ctx, moduleDir, "sigs.k8s.io/gateway-api")
+	if err != nil {
+		return err
+	}
+	gwFiles, err := filepath.Glob(filepath.Join(gw, "config/crd/standard/gateway.networking.k8s.io_*routes.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, f := range []string{"gatewayclasses", "gateways", "referencegrants"} {
+		gwFiles = append(gwFiles, filepath.Join(gw, "config/crd/standard/gateway.networking.k8s.io_"+f+".yaml"))
+	}
+	for i, f := range gwFiles {
+		gwFiles[i], _ = filepath.Rel(gw, f)
+	}
+	if err := copyFiles(gw, gwFiles, filepath.Join(dest, "crds")); err != nil {
+		return err
+	}
+	istio, err := moduleSource(ctx, moduleDir, "istio.io/api")
+	if err != nil {
+		return err
+	}
+	return copyFiles(istio, []string{"kubernetes/customresourcedefinitions.gen.yaml"}, filepath.Join(dest, "crds", "istio"))
+}
+
+// moduleSource returns the folder of a module's source, downloading it
+// through the module proxy if needed.
+func moduleSource(ctx context.Context, moduleDir, path string) (string, error) {
+	if _, err := goOutput(ctx, moduleDir, "mod", "download", path); err != nil {
+		return "", err
+	}
+	return goOutput(ctx, moduleDir, "list", "-m", "-f", "{{.Dir}}", path)
+}
+
+func copyFiles(srcDir string, files []string, dest string) error {
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(srcDir, f))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dest, filepath.Base(f)), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ToolsDir is where the tools modules live: beside this file in a checkout
+// of Ramp, or where RAMP_LOCALCLUSTER_TOOLS points.
+func ToolsDir() (string, error) {
+	if dir := os.Getenv("RAMP_LOCALCLUSTER_TOOLS"); dir != "" {
+		return dir, nil
+	}
+	_, file, _, ok := runtime.Caller(0)
+	if ok {
+		dir := filepath.Join(filepath.Dir(file), "tools")
+		if _, err := os.Stat(filepath.Join(dir, "kube", "go.mod")); err == nil {
+			return dir, nil
+		}
+	}
+	return "", errors.New("localcluster: cannot find the tools modules (test/localcluster/tools); " +
+		"run from a checkout of Ramp or set RAMP_LOCALCLUSTER_TOOLS")
+}
+
+// RepoDir is the root of the Ramp checkout the tools modules belong to.
+func RepoDir() (string, error) {
+	tools, err := ToolsDir()
+	if err != nil {
+		return "", err
+	}
+	root := filepath.Join(tools, "..", "..", "..")
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return "", fmt.Errorf("localcluster: %s is not in a checkout of Ramp", tools)
+	}
+	return filepath.Clean(root), nil
+}
+
+// CacheDir is where built binaries are kept between runs: the user cache
+// directory, or RAMP_LOCALCLUSTER_CACHE.
+func CacheDir() (string, error) {
+	if dir := os.Getenv("RAMP_LOCALCLUSTER_CACHE"); dir != "" {
+		return dir, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("localcluster: no user cache dir (set RAMP_LOCALCLUSTER_CACHE): %w", err)
+	}
+	return filepath.Join(base, "ramp", "localcluster"), nil
+}
+
+// EnsureBinaries returns the cluster's binaries, building those whose pinned
+// version is not in the cache yet. Progress lines go to log. Concurrent
+// callers (parallel test binaries) wait for each other's builds.
+func EnsureBinaries(ctx context.Context, log io.Writer) (*Binaries, error) {
+	tools, err := ToolsDir()
+	if err != nil {
+		return nil, err
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	dirs := map[string]string{}
+	versions := map[string]string{}
+	for _, m := range toolModules {
+		dir, version, err := ensureModule(ctx, m, filepath.Join(tools, m.name), cache, log)
+		if err != nil {
+			return nil, err
+		}
+		dirs[m.name], versions[m.name] = dir, version
+	}
+	return &Binaries{
+		Etcd:              filepath.Join(dirs["etcd"], "etcd"),
+		APIServer:         filepath.Join(dirs["kube"], "kube-apiserver"),
+		ControllerManager: filepath.Join(dirs["kube"], "kube-controller-manager"),
+		Scheduler:         filepath.Join(dirs["kube"], "kube-scheduler"),
+		Kubectl:           filepath.Join(dirs["kube"], "kubectl"),
+		Kwok:              filepath.Join(dirs["kwok"], "kwok"),
+		KwokStages:        filepath.Join(dirs["kwok"], "stages"),
+		CRDs:              filepath.Join(dirs["crds"], "crds"),
+		KubernetesVersion: versions["kube"],
+	}, nil
+}
+
+// ensureModule builds one tools module into its cache entry unless the entry
+// is complete. The entry's name carries the pinned version and a hash of
+// go.mod, go.sum and the Go version, so any change to a pin rebuilds it.
+func ensureModule(ctx context.Context, m toolModule, moduleDir, cache string, log io.Writer) (dir, version string, err error) {
+	gomod, err := os.ReadFile(filepath.Join(moduleDir, "go.mod"))
+	if err != nil {
+		return "", "", fmt.Errorf("localcluster: tools module %s: %w", m.name, err)
+	}
+	gosum, err := os.ReadFile(filepath.Join(moduleDir, "go.sum"))
+	if err != nil {
+		return "", "", fmt.Errorf("localcluster: tools module %s: %w", m.name, err)
+	}
+	version, err = pinnedVersion(gomod, m.pin)
+	if err != nil {
+		return "", "", fmt.Errorf("localcluster: tools module %s: %w", m.name, err)
+	}
+	ldflags := ""
+	if m.ldflags != nil {
+		ldflags = m.ldflags(version)
+	}
+	h := sha256.New()
+	for _, part := range [][]byte{gomod, gosum, []byte(runtime.Version()), []byte(ldflags)} {
+		h.Write(part)
+		h.Write([]byte{0})
+	}
+	dir = filepath.Join(cache, fmt.Sprintf("%s-%s-%s", m.name, version, hex.EncodeToString(h.Sum(nil))[:12]))
+	done := filepath.Join(dir, ".complete")
+	if _, err := os.Stat(done); err == nil {
+		return dir, version, nil
+	}
+
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", "", err
+	}
+	unlock, err := lockFile(ctx, filepath.Join(cache, m.name+".lock"))
+	if err != nil {
+		return "", "", err
+	}
+	defer unlock()
+	if _, err := os.Stat(done); err == nil { // built by another process meanwhile
+		return dir, version, nil
+	}
+
+	fmt.Fprintf(log, "localcluster: building %s %s (first use of this version; %s) ...\n", m.name, version, buildHint(m.name))
+	start := time.Now()
+	tmp, err := os.MkdirTemp(cache, ".build-"+m.name+"-")
+	if err != nil {
+		return "", "", err
+	}
+	defer os.RemoveAll(tmp)
+	for bin, pkg := range m.commands {
+		args := []string{"build", "-trimpath", "-o", filepath.Join(tmp, bin)}
+		if ldflags != "" {
+			args = append(args, "-ldflags", ldflags)
+		}
+		args = append(args, pkg)
+		if _, err := goOutput(ctx, moduleDir, args...); err != nil {
+			return "", "", fmt.Errorf("localcluster: building %s: %w", bin, err)
+		}
+	}
+	if m.extra != nil {
+		if err := m.extra(ctx, moduleDir, tmp); err != nil {
+			return "", "", fmt.Errorf("localcluster: preparing %s: %w", m.name, err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ".complete"), []byte(version+"\n"), 0o644); err != nil {
+		return "", "", err
+	}
+	_ = os.RemoveAll(dir) // a partial entry from an interrupted build
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", "", err
+	}
+	fmt.Fprintf(log, "localcluster: built %s %s in %s\n", m.name, version, time.Since(start).Round(time.Second))
+	return dir, version, nil
+}
+
+func buildHint(name string) string {
+	if name == "kube" {
+		return "about 10 minutes on 2 cores"
+	}
+	return "about a minute"
+}
+
+// pinnedVersion reads the required version of module path from go.mod.
+func pinnedVersion(gomod []byte, path string) (string, error) {
+	f, err := modfile.ParseLax("go.mod", gomod, nil)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == path {
+			return r.Mod.Version, nil
+		}
+	}
+	return "", fmt.Errorf("go.mod does not require %s", path)
+}
+
+// goOutput runs the go command in dir and returns its trimmed stdout; on
+// failure the error carries stderr.
+func goOutput(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	// The tools modules are built as they are pinned, whatever the caller's
+	// workspace or flags say.
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// lockFile takes an exclusive flock on path, waiting until ctx is done.
+func lockFile(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("localcluster: lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("localcluster: waiting for another build (%s): %w", path, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

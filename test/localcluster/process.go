@@ -1,0 +1,134 @@
+package localcluster
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// process is one component of the cluster, running as a child process with
+// its output in its own log file.
+type process struct {
+	Name string `json:"name"`
+	PID  int    `json:"pid"`
+	Log  string `json:"log"`
+
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has exited (children only)
+	err    error         // its exit status, once exited is closed
+}
+
+// startProcess starts bin with args, writing its output to logDir/name.log.
+// Detached processes get their own session and outlive the caller (for
+// `localcluster up`); the others die with the caller.
+func startProcess(name, bin string, args []string, logDir string, detach bool) (*process, error) {
+	logPath := filepath.Join(logDir, name+".log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child holds its own descriptor
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if detach {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	} else {
+		// A test binary killed by its timeout must not leave a control
+		// plane behind.
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{Name: name, PID: cmd.Process.Pid, Log: logPath, cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// hasExited reports whether the process is gone, with its exit error.
+func (p *process) hasExited() (bool, error) {
+	if p.exited != nil {
+		select {
+		case <-p.exited:
+			return true, p.err
+		default:
+			return false, nil
+		}
+	}
+	return !pidAlive(p.PID), nil
+}
+
+// stop ends the process: SIGTERM, then SIGKILL after grace. It returns once
+// the process is gone.
+func (p *process) stop(grace time.Duration) error {
+	if gone, _ := p.hasExited(); gone {
+		return nil
+	}
+	_ = syscall.Kill(p.PID, syscall.SIGTERM)
+	if p.waitGone(grace) {
+		return nil
+	}
+	_ = syscall.Kill(p.PID, syscall.SIGKILL)
+	if p.waitGone(10 * time.Second) {
+		return nil
+	}
+	return fmt.Errorf("%s (pid %d) did not exit after SIGKILL", p.Name, p.PID)
+}
+
+func (p *process) waitGone(d time.Duration) bool {
+	if p.exited != nil {
+		select {
+		case <-p.exited:
+			return true
+		case <-time.After(d):
+			return false
+		}
+	}
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if !pidAlive(p.PID) {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond) // polling a PID that is not our child
+	}
+	return !pidAlive(p.PID)
+}
+
+// pidAlive reports whether a process with this PID exists and is not a
+// zombie waiting to be reaped.
+func pidAlive(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name: "pid (comm) S ...".
+	for i := len(stat) - 1; i > 0; i-- {
+		if stat[i] == ')' && i+2 < len(stat) {
+			return stat[i+2] != 'Z'
+		}
+	}
+	return true
+}
+
+// freePort asks the kernel for an unused TCP port on 127.0.0.1.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
