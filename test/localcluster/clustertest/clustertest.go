@@ -146,9 +146,12 @@ func Eventually(t testing.TB, timeout time.Duration, what string, check func(ctx
 	defer tick.Stop()
 	state := ""
 	for {
-		var done bool
-		if done, state = check(ctx); done {
+		done, now := check(ctx)
+		if done {
 			return
+		}
+		if ctx.Err() == nil { // a check cut short by the deadline says nothing new
+			state = now
 		}
 		select {
 		case <-ctx.Done():

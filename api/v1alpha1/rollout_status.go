@@ -1,0 +1,189 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Phase summarises a Rollout for people; it is derived from the conditions.
+// +kubebuilder:validation:Enum=Progressing;Paused;Healthy;Degraded
+type Phase string
+
+// Phases.
+const (
+	// PhaseProgressing: a new version is being rolled out or scaled.
+	PhaseProgressing Phase = "Progressing"
+	// PhasePaused: the canary waits for a promotion, a pause's end, or a resume.
+	PhasePaused Phase = "Paused"
+	// PhaseHealthy: the stable version runs at full scale and no canary is in flight.
+	PhaseHealthy Phase = "Healthy"
+	// PhaseDegraded: the last canary was rolled back (aborted, failed, or out of time).
+	PhaseDegraded Phase = "Degraded"
+)
+
+// Condition types.
+const (
+	// ConditionReady is True when the stable version is fully available and
+	// no canary is in flight.
+	ConditionReady = "Ready"
+	// ConditionProgressing is True while a canary or a scale change moves.
+	ConditionProgressing = "Progressing"
+	// ConditionPaused is True while the canary is held by a pause step or by
+	// spec.paused.
+	ConditionPaused = "Paused"
+	// ConditionDegraded is True when the current revision was rolled back.
+	ConditionDegraded = "Degraded"
+)
+
+// Control annotations: the requests a user (or `ramp`) makes of a Rollout.
+// Each holds a token, any string unique per request (the CLI writes a
+// timestamp); the controller acts once per new token and records it in
+// status.handled, so writing the same request twice does nothing more.
+const (
+	// AnnotationPromote ends the current step and goes to the next one.
+	AnnotationPromote = "ramp.dev/promote"
+	// AnnotationPromoteFull skips every remaining step and promotes the canary.
+	AnnotationPromoteFull = "ramp.dev/promote-full"
+	// AnnotationAbort rolls the canary back at once.
+	AnnotationAbort = "ramp.dev/abort"
+	// AnnotationRetry starts an aborted canary again from its first step.
+	AnnotationRetry = "ramp.dev/retry"
+)
+
+// Labels and annotations Ramp puts on what it owns.
+const (
+	// LabelRevision carries the pod-template hash of a revision, on its
+	// ReplicaSet and pods.
+	LabelRevision = "ramp.dev/revision"
+	// AnnotationScaleDownAt, on an old ReplicaSet, is when it may be scaled
+	// to zero (RFC 3339).
+	AnnotationScaleDownAt = "ramp.dev/scale-down-at"
+	// AnnotationRevisionNumber, on a ReplicaSet, is the Rollout revision
+	// number it was created as (1, 2, ...).
+	AnnotationRevisionNumber = "ramp.dev/revision-number"
+	// AnnotationTemplateDigest, on a ReplicaSet, is the SHA-256 of the pod
+	// template it was created from; it tells a hash collision from a match.
+	AnnotationTemplateDigest = "ramp.dev/template-digest"
+)
+
+// RolloutStatus is what the controller observed and did.
+type RolloutStatus struct {
+	// ObservedGeneration is the spec generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Phase summarises the conditions.
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
+
+	// Message says what the Rollout is doing or waiting for.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// Conditions: Ready, Progressing, Paused, Degraded.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Replicas is the number of pods of all revisions.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+	// UpdatedReplicas is the number of pods of the current revision (the
+	// canary while one is in flight).
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+	// UpdatedAvailableReplicas is the number of available pods of the
+	// current revision.
+	// +optional
+	UpdatedAvailableReplicas int32 `json:"updatedAvailableReplicas,omitempty"`
+	// ReadyReplicas is the number of ready pods of all revisions.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// AvailableReplicas is the number of available pods of all revisions.
+	// +optional
+	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+	// Selector is the label selector of the pods, as a string, for the scale
+	// subresource (HorizontalPodAutoscaler).
+	// +optional
+	Selector string `json:"selector,omitempty"`
+
+	// StableRevision is the pod-template hash of the last promoted revision.
+	// +optional
+	StableRevision string `json:"stableRevision,omitempty"`
+	// CanaryRevision is the pod-template hash of the revision being rolled
+	// out; empty when no canary is in flight.
+	// +optional
+	CanaryRevision string `json:"canaryRevision,omitempty"`
+	// CurrentStepIndex is the index of the canary's current step; it equals
+	// the number of steps once all have passed. Absent without a canary.
+	// +optional
+	CurrentStepIndex *int32 `json:"currentStepIndex,omitempty"`
+	// StepStartedAt is when the current step began. Pause durations count
+	// from it, so a restarted controller keeps time.
+	// +optional
+	StepStartedAt *metav1.MicroTime `json:"stepStartedAt,omitempty"`
+	// ProgressAt is the last time the canary made progress (a step began or
+	// more of its pods became available); the progress deadline counts
+	// from it.
+	// +optional
+	ProgressAt *metav1.MicroTime `json:"progressAt,omitempty"`
+	// Abort is set when the canary revision was rolled back; it stays rolled
+	// back until a retry or a new revision.
+	// +optional
+	Abort *AbortStatus `json:"abort,omitempty"`
+
+	// Weight is the canary's share of traffic: asked by the current step,
+	// and reached.
+	// +optional
+	Weight WeightStatus `json:"weight,omitempty"`
+
+	// StepLabel shows the current step for people, e.g. "2/4".
+	// +optional
+	StepLabel string `json:"stepLabel,omitempty"`
+
+	// CollisionCount is bumped when two different pod templates hash to the
+	// same name; it is mixed into the next hash.
+	// +optional
+	CollisionCount *int32 `json:"collisionCount,omitempty"`
+
+	// Handled records the control tokens already acted upon.
+	// +optional
+	Handled HandledRequests `json:"handled,omitempty"`
+}
+
+// AbortStatus says why a canary revision was rolled back.
+type AbortStatus struct {
+	// Revision is the pod-template hash of the revision rolled back.
+	Revision string `json:"revision"`
+	// Reason is a CamelCase word: Aborted, ProgressDeadlineExceeded, ...
+	Reason string `json:"reason"`
+	// Message explains the rollback for people.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// At is when the rollback began.
+	At metav1.MicroTime `json:"at"`
+}
+
+// WeightStatus is the canary's share of traffic, in percent.
+type WeightStatus struct {
+	// Asked is the weight the current step wants.
+	// +optional
+	Asked Weight `json:"asked"`
+	// Reached is the weight the canary actually gets: with pod-ratio
+	// traffic, its ready pods over all ready pods.
+	// +optional
+	Reached Weight `json:"reached"`
+}
+
+// HandledRequests are the last control tokens acted upon, one per request
+// kind (see the ramp.dev/* control annotations).
+type HandledRequests struct {
+	// +optional
+	Promote string `json:"promote,omitempty"`
+	// +optional
+	PromoteFull string `json:"promoteFull,omitempty"`
+	// +optional
+	Abort string `json:"abort,omitempty"`
+	// +optional
+	Retry string `json:"retry,omitempty"`
+}

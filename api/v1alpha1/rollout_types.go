@@ -1,0 +1,190 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Rollout runs a workload and takes each new version of its pod template
+// through a progressive canary: new pods, then traffic step by step, then
+// promotion, or rollback at the first failure.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
+// +kubebuilder:resource:shortName=ro,categories=ramp
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.spec.replicas`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Step",type=string,JSONPath=`.status.stepLabel`
+// +kubebuilder:printcolumn:name="Weight",type=number,JSONPath=`.status.weight.reached`,description="Share of traffic the canary actually receives, in percent"
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Rollout struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   RolloutSpec   `json:"spec"`
+	Status RolloutStatus `json:"status,omitempty"`
+}
+
+// RolloutSpec is what the user wants running, and how new versions reach it.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.template) != has(self.workloadRef)",message="exactly one of spec.template and spec.workloadRef must be set"
+type RolloutSpec struct {
+	// Replicas is the number of pods of the stable version. Defaults to 1.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Selector selects the pods of every revision of this Rollout. It must
+	// match the pod template's labels.
+	Selector *metav1.LabelSelector `json:"selector"`
+
+	// Template is the pod template of the version to run. Exactly one of
+	// template and workloadRef is set.
+	// +optional
+	Template *corev1.PodTemplateSpec `json:"template,omitempty"`
+
+	// WorkloadRef adopts an existing Deployment: Ramp runs its pod template
+	// and scales the Deployment to zero once the Rollout's first revision is
+	// available. Later changes to the Deployment's template start canaries.
+	// +optional
+	WorkloadRef *WorkloadRef `json:"workloadRef,omitempty"`
+
+	// Service is the name of the root Service clients call. With pod-ratio
+	// traffic it selects the pods of both versions, so traffic follows the
+	// number of ready pods.
+	// +optional
+	Service string `json:"service,omitempty"`
+
+	// Strategy says how a new version is rolled out.
+	Strategy Strategy `json:"strategy"`
+
+	// MinReadySeconds is how long a new pod must be ready, without any of
+	// its containers crashing, to count as available.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
+
+	// RevisionHistoryLimit is the number of old, scaled-down ReplicaSets
+	// kept for rollback. Defaults to 10.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+
+	// ProgressDeadlineSeconds is how long a canary may wait for its pods to
+	// become ready before it is rolled back. Defaults to 600.
+	// +kubebuilder:default=600
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+
+	// Paused holds a canary where it is: no step starts or ends, no weight
+	// changes. Resume by setting it back to false.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+}
+
+// WorkloadRef names a Deployment in the Rollout's namespace.
+type WorkloadRef struct {
+	// APIVersion of the workload; only apps/v1 is supported.
+	// +kubebuilder:validation:Enum=apps/v1
+	// +kubebuilder:default=apps/v1
+	// +optional
+	APIVersion string `json:"apiVersion,omitempty"`
+
+	// Kind of the workload; only Deployment is supported.
+	// +kubebuilder:validation:Enum=Deployment
+	// +kubebuilder:default=Deployment
+	// +optional
+	Kind string `json:"kind,omitempty"`
+
+	// Name of the Deployment.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+}
+
+// Strategy is how new versions are rolled out.
+type Strategy struct {
+	// Canary moves traffic to the new version step by step.
+	Canary CanaryStrategy `json:"canary"`
+}
+
+// CanaryStrategy is a progressive canary: the steps, and how pods are added
+// and removed on the way.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.maxSurge) && has(self.maxUnavailable) && (self.maxSurge == 0 || self.maxSurge == '0%') && (self.maxUnavailable == 0 || self.maxUnavailable == '0%'))",message="spec.strategy.canary.maxSurge and maxUnavailable cannot both be 0: pods could never be replaced"
+type CanaryStrategy struct {
+	// Steps run in order; after the last one the canary is promoted.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	Steps []Step `json:"steps"`
+
+	// MaxSurge is how many pods (or what percentage of replicas) may run
+	// above the desired count while pods are replaced. Defaults to 25%.
+	// +kubebuilder:default="25%"
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^[0-9]+%$')",message="must be a non-negative integer or a percentage such as 25%"
+	// +optional
+	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
+
+	// MaxUnavailable is how many pods (or what percentage of replicas) may
+	// be unavailable while pods are replaced. Defaults to 0.
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^[0-9]+%$')",message="must be a non-negative integer or a percentage such as 25%"
+	// +optional
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+
+	// ScaleDownDelaySeconds is how long the old version keeps its pods after
+	// promotion, so that clients and proxies catch up. Defaults to 30.
+	// +kubebuilder:default=30
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	ScaleDownDelaySeconds *int32 `json:"scaleDownDelaySeconds,omitempty"`
+}
+
+// Step is one step of a canary. Exactly one of its fields is set.
+//
+// +kubebuilder:validation:XValidation:rule="[has(self.setWeight), has(self.pause)].exists_one(x, x)",message="a step sets exactly one of setWeight and pause"
+type Step struct {
+	// SetWeight sends this share of traffic, in percent, to the canary and
+	// waits until it gets it. With pod-ratio traffic the weight is reached
+	// by the number of ready pods of each version.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +kubebuilder:validation:XValidation:rule="self == double(int(self * 1000.0 + 0.5)) / 1000.0",message="a weight has at most three decimals, e.g. 0.125"
+	// +optional
+	SetWeight *Weight `json:"setWeight,omitempty"`
+
+	// Pause holds the canary for a duration, or until it is promoted.
+	// +optional
+	Pause *PauseStep `json:"pause,omitempty"`
+}
+
+// PauseStep holds a canary. With no duration it waits until promoted.
+type PauseStep struct {
+	// Duration of the pause, such as 30s, 5m or 1h30m. Without it the canary
+	// waits until it is promoted.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	// +optional
+	Duration *metav1.Duration `json:"duration,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// RolloutList is a list of Rollouts.
+type RolloutList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Rollout `json:"items"`
+}
+
+func init() {
+	knownTypes = append(knownTypes, &Rollout{}, &RolloutList{})
+}

@@ -1,0 +1,189 @@
+package v1alpha1_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/rampcd/ramp/test/localcluster/clustertest"
+)
+
+func TestMain(m *testing.M) { clustertest.Main(m) }
+
+// valid is a Rollout the API server accepts; each case below breaks one
+// thing in it.
+const valid = `
+apiVersion: ramp.dev/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  replicas: 4
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers: [{name: web, image: web:v1}]
+  strategy:
+    canary:
+      steps:
+      - setWeight: 25
+      - pause: {duration: 30s}
+      - setWeight: 0.125
+      - pause: {}
+`
+
+// TestAdmission applies Rollouts to the real API server: the valid one is
+// accepted, and each invalid one is refused with a message naming the
+// field at fault.
+func TestAdmission(t *testing.T) {
+	ns := clustertest.Namespace(t)
+	c, err := client.New(clustertest.Config(t), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		edit    func(spec map[string]any)
+		wantErr []string // substrings of the error; nil: accepted
+	}{
+		{name: "valid", edit: func(map[string]any) {}},
+		{
+			name:    "weight over 100",
+			edit:    func(s map[string]any) { steps(s)[0] = map[string]any{"setWeight": 101} },
+			wantErr: []string{"spec.strategy.canary.steps[0].setWeight", "less than or equal to 100"},
+		},
+		{
+			name:    "negative weight",
+			edit:    func(s map[string]any) { steps(s)[0] = map[string]any{"setWeight": -1} },
+			wantErr: []string{"spec.strategy.canary.steps[0].setWeight", "greater than or equal to 0"},
+		},
+		{
+			name:    "weight with four decimals",
+			edit:    func(s map[string]any) { steps(s)[0] = map[string]any{"setWeight": 0.1234} },
+			wantErr: []string{"spec.strategy.canary.steps[0].setWeight", "at most three decimals"},
+		},
+		{
+			name:    "no steps",
+			edit:    func(s map[string]any) { canary(s)["steps"] = []any{} },
+			wantErr: []string{"spec.strategy.canary.steps", "at least 1 items"},
+		},
+		{
+			name:    "steps missing",
+			edit:    func(s map[string]any) { delete(canary(s), "steps") },
+			wantErr: []string{"spec.strategy.canary.steps", "Required value"},
+		},
+		{
+			name:    "a step with two actions",
+			edit:    func(s map[string]any) { steps(s)[0] = map[string]any{"setWeight": 5, "pause": map[string]any{}} },
+			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight and pause"},
+		},
+		{
+			name:    "an empty step",
+			edit:    func(s map[string]any) { steps(s)[0] = map[string]any{} },
+			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight and pause"},
+		},
+		{
+			name: "bad pause duration",
+			edit: func(s map[string]any) {
+				steps(s)[1] = map[string]any{"pause": map[string]any{"duration": "ten minutes"}}
+			},
+			wantErr: []string{"spec.strategy.canary.steps[1].pause.duration", "should match"},
+		},
+		{
+			name:    "both template and workloadRef",
+			edit:    func(s map[string]any) { s["workloadRef"] = map[string]any{"name": "web"} },
+			wantErr: []string{"exactly one of spec.template and spec.workloadRef"},
+		},
+		{
+			name:    "neither template nor workloadRef",
+			edit:    func(s map[string]any) { delete(s, "template") },
+			wantErr: []string{"exactly one of spec.template and spec.workloadRef"},
+		},
+		{
+			name: "workloadRef of another kind",
+			edit: func(s map[string]any) {
+				delete(s, "template")
+				s["workloadRef"] = map[string]any{"kind": "StatefulSet", "name": "web"}
+			},
+			wantErr: []string{"spec.workloadRef.kind", "Unsupported value"},
+		},
+		{
+			name:    "negative replicas",
+			edit:    func(s map[string]any) { s["replicas"] = -1 },
+			wantErr: []string{"spec.replicas", "greater than or equal to 0"},
+		},
+		{
+			name:    "selector missing",
+			edit:    func(s map[string]any) { delete(s, "selector") },
+			wantErr: []string{"spec.selector", "Required value"},
+		},
+		{
+			name: "maxSurge and maxUnavailable both zero",
+			edit: func(s map[string]any) {
+				canary(s)["maxSurge"] = 0
+				canary(s)["maxUnavailable"] = "0%"
+			},
+			wantErr: []string{"spec.strategy.canary", "maxSurge and maxUnavailable cannot both be 0"},
+		},
+		{
+			name:    "maxSurge not a percentage",
+			edit:    func(s map[string]any) { canary(s)["maxSurge"] = "lots" },
+			wantErr: []string{"spec.strategy.canary.maxSurge", "percentage such as 25%"},
+		},
+		{
+			name:    "negative progressDeadlineSeconds",
+			edit:    func(s map[string]any) { s["progressDeadlineSeconds"] = 0 },
+			wantErr: []string{"spec.progressDeadlineSeconds", "greater than or equal to 1"},
+		},
+		{
+			name:    "negative scaleDownDelaySeconds",
+			edit:    func(s map[string]any) { canary(s)["scaleDownDelaySeconds"] = -5 },
+			wantErr: []string{"spec.strategy.canary.scaleDownDelaySeconds", "greater than or equal to 0"},
+		},
+		{
+			name:    "unknown field",
+			edit:    func(s map[string]any) { s["replica"] = 3 },
+			wantErr: []string{`unknown field "spec.replica"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal([]byte(valid), &obj.Object); err != nil {
+				t.Fatal(err)
+			}
+			obj.SetNamespace(ns)
+			obj.SetGenerateName("web-")
+			obj.SetName("")
+			tt.edit(obj.Object["spec"].(map[string]any))
+			err := c.Create(context.Background(), obj, client.FieldValidation("Strict"))
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("accepted, want an error naming %q", tt.wantErr[0])
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not contain %q:\n%v", want, err)
+				}
+			}
+		})
+	}
+}
+
+func canary(spec map[string]any) map[string]any {
+	return spec["strategy"].(map[string]any)["canary"].(map[string]any)
+}
+
+func steps(spec map[string]any) []any { return canary(spec)["steps"].([]any) }

@@ -1,0 +1,61 @@
+// Package controller is the `ramp controller` command: it runs Ramp's
+// controller in a cluster, or outside one with a kubeconfig.
+package controller
+
+import (
+	"flag"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/rampcd/ramp/internal/manager"
+)
+
+// NewCmdController returns the `controller` command.
+func NewCmdController() *cobra.Command {
+	opts := manager.Options{}
+	var kubeconfig string
+	logOpts := zap.Options{}
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the Rollout controller",
+		Long: `Run Ramp's controller. In a cluster it uses its ServiceAccount; outside one,
+--kubeconfig (or $KUBECONFIG) names the cluster.
+
+The controller keeps all its state in the cluster (Rollout status and the
+objects it owns), so it can be stopped or killed at any moment and started
+again: it continues every canary where it stood.`,
+		Example: `  # out of cluster, against the current kubeconfig context
+  ramp controller --kubeconfig ~/.kube/config --metrics-bind-address 127.0.0.1:8080
+
+  # two replicas, one active at a time
+  ramp controller --leader-elect --leader-election-namespace ramp-system`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&logOpts)))
+			rules := clientcmd.NewDefaultClientConfigLoadingRules()
+			rules.ExplicitPath = kubeconfig
+			cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+			if err != nil {
+				return err
+			}
+			cfg.QPS, cfg.Burst = 100, 200
+			cfg.UserAgent = "ramp-controller"
+			return manager.Run(cmd.Context(), cfg, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "path to a kubeconfig; empty: $KUBECONFIG, then in-cluster config")
+	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", `address of the Prometheus metrics endpoint ("0" disables it)`)
+	f.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables them)`)
+	f.BoolVar(&opts.LeaderElect, "leader-elect", false, "elect a single active replica through a Lease")
+	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the controller's own)")
+	f.StringVar(&opts.Namespace, "namespace", "", "watch only this namespace (default: all)")
+	f.IntVar(&opts.Concurrency, "concurrency", 4, "number of Rollouts reconciled at once")
+	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
+	logOpts.BindFlags(gofs)
+	f.AddGoFlagSet(gofs)
+	return cmd
+}

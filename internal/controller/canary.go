@@ -1,0 +1,267 @@
+package controller
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic"
+)
+
+// mode is what the Rollout is doing in this pass.
+type mode int
+
+const (
+	// modeStable: no canary; the stable revision runs at full scale.
+	modeStable mode = iota
+	// modeCanary: a canary is going through its steps.
+	modeCanary
+	// modeAborted: the canary was rolled back and stays so until a retry
+	// or a new revision.
+	modeAborted
+)
+
+// rolloutState is the picture of one Rollout that a pass builds from the
+// cluster, and the decisions it takes. Nothing in it outlives the pass.
+type rolloutState struct {
+	ro     *rampv1.Rollout
+	now    time.Time
+	router traffic.Router
+	budget budget
+
+	revs    []*revision
+	current *revision // runs the Rollout's current pod template
+	stable  *revision // the last promoted revision
+	canary  *revision // the revision in its canary steps, if any
+
+	mode mode
+	// weight is the canary weight asked by the current step.
+	weight rampv1.Weight
+	// waiting says what the current step waits for, for status.
+	waiting string
+	// pausedUntil is set while a timed pause step runs.
+	pausedUntil *time.Time
+	// pauseStep is true while an untimed pause step waits for promotion.
+	pauseStep bool
+
+	targets     []scaleTarget
+	scaleDownAt map[string]time.Time // new scale-down times of old revisions
+	requeue     time.Duration        // 0: no timer needed
+}
+
+func (st *rolloutState) requeueAfter(d time.Duration) {
+	if d <= 0 {
+		d = time.Millisecond
+	}
+	if st.requeue == 0 || d < st.requeue {
+		st.requeue = d
+	}
+}
+
+func (st *rolloutState) steps() []rampv1.Step { return st.ro.Spec.Strategy.Canary.Steps }
+
+// trackRevisions decides which revision is stable and which is the canary,
+// and starts a new canary when the template changed.
+func (r *Reconciler) trackRevisions(st *rolloutState) {
+	s := &st.ro.Status
+	st.stable = findRevision(st.revs, s.StableRevision)
+	if st.stable == nil {
+		// The first revision (or a stable ReplicaSet deleted by hand):
+		// there is nothing to compare with, so it is stable at once.
+		st.stable = st.current
+		if s.StableRevision != "" {
+			r.event(st.ro, corev1.EventTypeWarning, "StableRevisionMissing", "Recover",
+				"ReplicaSet of stable revision %s is gone; revision %d becomes stable", s.StableRevision, st.current.number)
+		}
+		s.StableRevision = st.current.hash
+	}
+	if st.current == st.stable {
+		if s.CanaryRevision != "" {
+			r.event(st.ro, corev1.EventTypeNormal, "CanaryReverted", "Rollback",
+				"Pod template is back to the stable revision %d: canary %s rolled back without steps", st.stable.number, s.CanaryRevision)
+		}
+		clearCanary(s)
+		s.Abort = nil
+		st.mode = modeStable
+		return
+	}
+	st.canary = st.current
+	if s.CanaryRevision != st.canary.hash {
+		if s.CanaryRevision != "" {
+			r.event(st.ro, corev1.EventTypeNormal, "CanaryReplaced", "Restart",
+				"New pod template: unfinished canary %s dropped; canary of revision %d starts at step 1", s.CanaryRevision, st.canary.number)
+		} else {
+			r.event(st.ro, corev1.EventTypeNormal, "CanaryStarted", "Start",
+				"Canary of revision %d (%s) starts; stable is revision %d", st.canary.number, st.canary.hash, st.stable.number)
+		}
+		startCanary(s, st.canary.hash, st.now)
+	}
+	st.mode = modeCanary
+	if s.Abort != nil && s.Abort.Revision == st.canary.hash {
+		st.mode = modeAborted
+	}
+}
+
+func startCanary(s *rampv1.RolloutStatus, hash string, now time.Time) {
+	s.CanaryRevision = hash
+	s.CurrentStepIndex = ptr.To[int32](0)
+	s.StepStartedAt = ptr.To(metav1.NewMicroTime(now))
+	s.ProgressAt = ptr.To(metav1.NewMicroTime(now))
+	s.Abort = nil
+}
+
+func clearCanary(s *rampv1.RolloutStatus) {
+	s.CanaryRevision = ""
+	s.CurrentStepIndex = nil
+	s.StepStartedAt = nil
+	s.ProgressAt = nil
+}
+
+// nextStep moves the canary to its next step.
+func (r *Reconciler) nextStep(st *rolloutState, why string) {
+	s := &st.ro.Status
+	i := *s.CurrentStepIndex
+	s.CurrentStepIndex = ptr.To(i + 1)
+	s.StepStartedAt = ptr.To(metav1.NewMicroTime(st.now))
+	s.ProgressAt = s.StepStartedAt
+	r.event(st.ro, corev1.EventTypeNormal, "StepCompleted", "Step",
+		"Step %d/%d (%s) %s", i+1, len(st.steps()), describeStep(st.steps()[i]), why)
+}
+
+// abort rolls the canary back: its weight goes to 0 and its pods away.
+func (r *Reconciler) abort(st *rolloutState, reason, message string) {
+	st.ro.Status.Abort = &rampv1.AbortStatus{
+		Revision: st.canary.hash, Reason: reason, Message: message, At: metav1.NewMicroTime(st.now),
+	}
+	st.mode = modeAborted
+	r.event(st.ro, corev1.EventTypeWarning, reason, "Rollback",
+		"Canary of revision %d rolled back: %s", st.canary.number, message)
+}
+
+// runSteps runs the canary's steps from the current one, as far as they
+// complete in this pass, and promotes the canary after the last.
+func (r *Reconciler) runSteps(st *rolloutState) {
+	if st.mode != modeCanary {
+		return
+	}
+	s := &st.ro.Status
+	steps := st.steps()
+	for {
+		i := int(*s.CurrentStepIndex)
+		if i >= len(steps) {
+			r.promote(st)
+			return
+		}
+		if st.ro.Spec.Paused {
+			// Nothing moves while paused, not even to a step a promotion
+			// reached: the weight stays what was last asked.
+			st.weight = s.Weight.Asked
+			st.waiting = "resume (spec.paused is true)"
+			return
+		}
+		st.weight = weightAt(steps, i)
+		if !r.stepDone(st, steps[i]) {
+			r.checkDeadline(st)
+			return
+		}
+		r.nextStep(st, "done")
+	}
+}
+
+// stepDone reports whether step has done its work, noting what it waits
+// for and when to look again.
+func (r *Reconciler) stepDone(st *rolloutState, step rampv1.Step) bool {
+	switch {
+	case step.SetWeight != nil:
+		canary, stable := st.router.Replicas(st.budget.replicas, st.weight)
+		if !reached(st.canary, canary, true) || !reached(st.stable, stable, false) {
+			st.waiting = fmt.Sprintf("pods: canary %d/%d available, stable %d/%d",
+				st.canary.available(), canary, st.stable.pods(), stable)
+			return false
+		}
+		return true
+	case step.Pause != nil:
+		if step.Pause.Duration == nil {
+			st.pauseStep = true
+			st.waiting = "promotion (pause step)"
+			return false
+		}
+		end := st.ro.Status.StepStartedAt.Add(step.Pause.Duration.Duration)
+		if st.now.Before(end) {
+			st.pausedUntil = &end
+			st.waiting = "pause until " + end.UTC().Format(time.RFC3339)
+			st.requeueAfter(end.Sub(st.now))
+			return false
+		}
+		return true
+	}
+	return true
+}
+
+// reached reports whether a revision runs exactly want pods, all available
+// when they must serve.
+func reached(rev *revision, want int32, mustBeAvailable bool) bool {
+	if rev.replicas() != want || !rev.settled() {
+		return false
+	}
+	return !mustBeAvailable || rev.available() >= want
+}
+
+// checkDeadline rolls the canary back when its pods have made no progress
+// for progressDeadlineSeconds.
+func (r *Reconciler) checkDeadline(st *rolloutState) {
+	if st.pauseStep || st.pausedUntil != nil {
+		return
+	}
+	s := &st.ro.Status
+	deadline := time.Duration(ptr.Deref(st.ro.Spec.ProgressDeadlineSeconds, 600)) * time.Second
+	since := s.ProgressAt.Time
+	if st.now.Sub(since) >= deadline {
+		r.abort(st, "ProgressDeadlineExceeded", fmt.Sprintf(
+			"no progress for %s while waiting for %s", deadline, st.waiting))
+		return
+	}
+	st.requeueAfter(since.Add(deadline).Sub(st.now))
+}
+
+// promote makes the canary the stable revision. The old stable revision
+// keeps its pods for scaleDownDelaySeconds.
+func (r *Reconciler) promote(st *rolloutState) {
+	s := &st.ro.Status
+	old := st.stable
+	s.StableRevision = st.canary.hash
+	clearCanary(s)
+	st.stable, st.canary = st.current, nil
+	st.mode = modeStable
+	st.weight = 0
+	r.event(st.ro, corev1.EventTypeNormal, "Promoted", "Promote",
+		"Revision %d promoted to stable; revision %d scales down after %ds", st.stable.number, old.number,
+		ptr.Deref(st.ro.Spec.Strategy.Canary.ScaleDownDelaySeconds, 30))
+}
+
+// weightAt is the canary weight in force at step i: that of the last
+// setWeight at or before it.
+func weightAt(steps []rampv1.Step, i int) rampv1.Weight {
+	for ; i >= 0; i-- {
+		if w := steps[i].SetWeight; w != nil {
+			return *w
+		}
+	}
+	return 0
+}
+
+func describeStep(step rampv1.Step) string {
+	switch {
+	case step.SetWeight != nil:
+		return "setWeight " + step.SetWeight.String() + "%"
+	case step.Pause != nil && step.Pause.Duration != nil:
+		return "pause " + step.Pause.Duration.Duration.String()
+	case step.Pause != nil:
+		return "pause until promoted"
+	}
+	return "step"
+}

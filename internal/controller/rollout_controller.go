@@ -1,0 +1,227 @@
+// Package controller holds the Rollout reconciler: a level-triggered step
+// machine that derives every decision from the cluster's state and the
+// Rollout's status, so a controller killed at any instant continues where
+// the last one stopped.
+package controller
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic/podratio"
+)
+
+// ownerIndex indexes ReplicaSets by the name of the Rollout controlling them.
+const ownerIndex = ".metadata.controller.rollout"
+
+// retryDelay is how soon a pass that lost a write race runs again.
+const retryDelay = 100 * time.Millisecond
+
+// workloadIndex indexes Rollouts by the Deployment their workloadRef names.
+const workloadIndex = ".spec.workloadRef.name"
+
+// Reconciler reconciles Rollouts.
+type Reconciler struct {
+	client.Client
+	Scheme   *runtime.Scheme
+	Recorder recorder.EventRecorder
+	// Clock tells the time; tests inject a fake one.
+	Clock clock.PassiveClock
+}
+
+// +kubebuilder:rbac:groups=ramp.dev,resources=rollouts,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=ramp.dev,resources=rollouts/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile takes one Rollout one pass further.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	ro := &rampv1.Rollout{}
+	if err := r.Get(ctx, req.NamespacedName, ro); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if ro.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil // owned objects go with it (garbage collection)
+	}
+	orig := ro.DeepCopy()
+	defer func() {
+		if patchErr := r.patchStatus(ctx, orig, ro); patchErr != nil {
+			if apierrors.IsConflict(patchErr) {
+				// Someone wrote the Rollout meanwhile: start over from
+				// their version rather than overwrite it.
+				result, err = ctrl.Result{RequeueAfter: retryDelay}, nil
+				return
+			}
+			err = errors.Join(err, patchErr)
+		}
+	}()
+
+	requeue, err := r.reconcile(ctx, ro)
+	var spec *specError
+	switch {
+	case errors.As(err, &spec):
+		r.specFault(ro, spec)
+		return ctrl.Result{}, nil // a change to the Rollout or its workload triggers the next pass
+	case errors.Is(err, errCollision):
+		return ctrl.Result{RequeueAfter: retryDelay}, nil
+	case apierrors.IsConflict(err):
+		// A write raced another (the ReplicaSet controller, a user): the
+		// next pass starts from the newer state.
+		log.FromContext(ctx).V(1).Info("write conflict, retrying", "error", err.Error())
+		return ctrl.Result{RequeueAfter: retryDelay}, nil
+	case err != nil:
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// reconcile runs one pass: observe, decide, act, summarise.
+func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout) (time.Duration, error) {
+	tmpl, workload, err := r.podTemplate(ctx, ro)
+	if err != nil {
+		return 0, err
+	}
+	b, err := newBudget(ro)
+	if err != nil {
+		return 0, &specError{"InvalidSpec", err.Error()}
+	}
+	revs, err := r.listRevisions(ctx, ro)
+	if err != nil {
+		return 0, err
+	}
+	current, revs, err := r.ensureRevision(ctx, ro, tmpl, revs)
+	if err != nil {
+		return 0, err
+	}
+	st := &rolloutState{ro: ro, now: r.Clock.Now(), router: podratio.Router{}, budget: b, revs: revs, current: current}
+
+	r.trackRevisions(st)
+	if err := r.renumber(ctx, st); err != nil {
+		return 0, err
+	}
+	r.noteProgress(st)
+	r.handleRequests(st)
+	r.runSteps(st)
+	r.planTargets(st)
+	if err := r.scale(ctx, st); err != nil {
+		return 0, err
+	}
+	if st.mode == modeStable {
+		if err := r.scaleDownWorkload(ctx, st, workload); err != nil {
+			return 0, err
+		}
+	}
+	if err := r.pruneHistory(ctx, st); err != nil {
+		return 0, err
+	}
+	if err := r.summarize(ctx, st); err != nil {
+		return 0, err
+	}
+	return st.requeue, nil
+}
+
+// noteProgress moves the progress clock when more canary pods are
+// available than the last pass recorded.
+func (r *Reconciler) noteProgress(st *rolloutState) {
+	s := &st.ro.Status
+	if st.canary != nil && s.ProgressAt != nil && st.canary.available() > s.UpdatedAvailableReplicas {
+		s.ProgressAt = &metav1.MicroTime{Time: st.now}
+	}
+}
+
+// specFault reports a fault in the spec on the Rollout and keeps whatever
+// runs running.
+func (r *Reconciler) specFault(ro *rampv1.Rollout, err *specError) {
+	ro.Status.ObservedGeneration = ro.Generation
+	for _, typ := range []string{rampv1.ConditionReady, rampv1.ConditionProgressing} {
+		meta.SetStatusCondition(&ro.Status.Conditions, metav1.Condition{
+			Type: typ, Status: metav1.ConditionFalse, Reason: err.reason, Message: err.message, ObservedGeneration: ro.Generation,
+		})
+	}
+	meta.SetStatusCondition(&ro.Status.Conditions, metav1.Condition{
+		Type: rampv1.ConditionDegraded, Status: metav1.ConditionTrue, Reason: err.reason, Message: err.message, ObservedGeneration: ro.Generation,
+	})
+	if ro.Status.Phase != rampv1.PhaseDegraded || ro.Status.Message != err.message {
+		r.event(ro, corev1.EventTypeWarning, err.reason, "Validate", "%s", err.message)
+	}
+	ro.Status.Phase, ro.Status.Message = rampv1.PhaseDegraded, err.message
+}
+
+// patchStatus writes the status when the pass changed it, and only then.
+// The optimistic lock refuses the write if the Rollout changed since it
+// was read, so a stale cache can never move a canary twice.
+func (r *Reconciler) patchStatus(ctx context.Context, orig, ro *rampv1.Rollout) error {
+	if equality.Semantic.DeepEqual(orig.Status, ro.Status) {
+		return nil
+	}
+	return r.Status().Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+}
+
+func (r *Reconciler) event(ro *rampv1.Rollout, typ, reason, action, note string, args ...any) {
+	r.Recorder.Eventf(ro, nil, typ, reason, action, note, args...)
+}
+
+// SetupWithManager registers the reconciler and the indexes it uses.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.ReplicaSet{}, ownerIndex, func(o client.Object) []string {
+		if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "Rollout" && ref.APIVersion == rampv1.GroupVersion.String() {
+			return []string{ref.Name}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = mgr.GetFieldIndexer().IndexField(ctx, &rampv1.Rollout{}, workloadIndex, func(o client.Object) []string {
+		if ref := o.(*rampv1.Rollout).Spec.WorkloadRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&rampv1.Rollout{}).
+		Owns(&appsv1.ReplicaSet{}).
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfWorkload),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Complete(r)
+}
+
+// rolloutsOfWorkload maps a Deployment to the Rollouts adopting it.
+func (r *Reconciler) rolloutsOfWorkload(ctx context.Context, o client.Object) []reconcile.Request {
+	var list rampv1.RolloutList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{workloadIndex: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "list Rollouts adopting Deployment", "deployment", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, ro := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ro)})
+	}
+	return reqs
+}

@@ -1,0 +1,90 @@
+package controller_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/localcluster/clustertest"
+)
+
+const wait = 60 * time.Second
+
+// TestCanarySteps takes v1 to v2 through 25%, pause 2s, 50%, pause until
+// promoted, and a promotion, checking the replicas of both revisions, the
+// phase and the step at each point, the scale-down delay and the pruning.
+func TestCanarySteps(t *testing.T) {
+	e := newEnv(t)
+	ro := e.rollout("web", "web:v1", setWeight(25), pause(2*time.Second), setWeight(50), pause(0))
+	ro.Spec.RevisionHistoryLimit = new(int32) // prune old revisions at once
+	e.create(ro)
+
+	got := e.waitFor("web", state{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, wait)
+	if got.Status.StableRevision == "" || got.Status.Weight.Reached != 0 {
+		t.Errorf("first revision: stable %q, weight %v", got.Status.StableRevision, got.Status.Weight)
+	}
+	v1 := got.Status.StableRevision
+
+	e.setImage("web", "web:v2")
+	// Step 0 (25%): one canary pod, three stable.
+	got = e.waitFor("web", state{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, wait)
+	if got.Status.Weight.Asked != rampv1.Percent(25) || got.Status.Weight.Reached != rampv1.Percent(25) {
+		t.Errorf("at 25%%: weight %+v", got.Status.Weight)
+	}
+	pausedAt := time.Now()
+	// Step 2 (50%) after the 2s pause: two and two.
+	got = e.waitFor("web", state{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, wait)
+	if since := time.Since(pausedAt); since < 1500*time.Millisecond {
+		t.Errorf("the 2s pause ended after %s", since)
+	}
+	if got.Status.Weight.Reached != rampv1.Percent(50) || got.Status.StepLabel != "4/4" {
+		t.Errorf("at 50%%: weight %+v, step %q", got.Status.Weight, got.Status.StepLabel)
+	}
+	if c := meta.FindStatusCondition(got.Status.Conditions, rampv1.ConditionPaused); c == nil || c.Reason != "PauseStep" {
+		t.Errorf("Paused condition: %+v", c)
+	}
+	// The pause without duration holds until promoted.
+	e.request("web", rampv1.AnnotationPromote)
+	promotedAt := time.Now()
+
+	// v2 stable at 4 pods; v1 scaled down after the 2s delay, then pruned.
+	got = e.waitFor("web", state{Phase: rampv1.PhaseHealthy, Replicas: "2:4"}, wait)
+	if got.Status.StableRevision == v1 || got.Status.CanaryRevision != "" || got.Status.CurrentStepIndex != nil {
+		t.Errorf("after promotion: stable %s (v1 %s), canary %q, step %v",
+			got.Status.StableRevision, v1, got.Status.CanaryRevision, got.Status.CurrentStepIndex)
+	}
+	if since := time.Since(promotedAt); since < 2*time.Second {
+		t.Errorf("v1 was gone %s after promotion, before the 2s scale-down delay", since)
+	}
+
+	want := []string{"RevisionCreated", "ScalingReplicaSet", "RevisionCreated", "CanaryStarted", "StepCompleted",
+		"StepCompleted", "StepCompleted", "StepCompleted", "Promoted", "ScalingReplicaSet", "RevisionPruned"}
+	clustertest.Eventually(t, 10*time.Second, "the events of the canary", func(context.Context) (bool, string) {
+		got := e.eventReasons("web")
+		return containsInOrder(got, want), "got " + join(got)
+	})
+}
+
+// TestDeleteCollectsOwnedObjects: deleting a Rollout deletes its
+// ReplicaSets (garbage collection through owner references).
+func TestDeleteCollectsOwnedObjects(t *testing.T) {
+	e := newEnv(t)
+	e.create(e.rollout("gc", "gc:v1", setWeight(50)))
+	e.waitFor("gc", state{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, wait)
+	if err := e.c.Delete(context.Background(), e.get("gc"), client.PropagationPolicy("Foreground")); err != nil {
+		t.Fatal(err)
+	}
+	clustertest.Eventually(t, wait, "the Rollout and its ReplicaSets to be gone", func(ctx context.Context) (bool, string) {
+		rss, err := e.replicaSets(ctx, "gc")
+		if err != nil {
+			return false, err.Error()
+		}
+		err = e.c.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: "gc"}, &rampv1.Rollout{})
+		return len(rss) == 0 && apierrors.IsNotFound(err), "ReplicaSets left: " + itoa(len(rss))
+	})
+}

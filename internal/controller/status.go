@@ -1,0 +1,139 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic"
+)
+
+// summarize writes what this pass saw and decided into status: pod counts,
+// weights, step, conditions, and the phase derived from them.
+func (r *Reconciler) summarize(ctx context.Context, st *rolloutState) error {
+	ro, s := st.ro, &st.ro.Status
+	s.ObservedGeneration = ro.Generation
+	if sel, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector); err == nil {
+		s.Selector = sel.String()
+	}
+	s.Replicas, s.ReadyReplicas, s.AvailableReplicas = 0, 0, 0
+	for _, rev := range st.revs {
+		s.Replicas += rev.pods()
+		s.ReadyReplicas += rev.ready()
+		s.AvailableReplicas += rev.available()
+	}
+	s.UpdatedReplicas, s.UpdatedAvailableReplicas = st.current.pods(), st.current.available()
+
+	s.Weight = rampv1.WeightStatus{}
+	s.StepLabel = ""
+	if st.canary != nil {
+		reached, err := st.router.Reached(ctx, traffic.Pods{Stable: st.stable.available(), Canary: st.canary.available()})
+		if err != nil {
+			return err
+		}
+		s.Weight = rampv1.WeightStatus{Asked: st.weight, Reached: reached}
+		if st.mode == modeAborted {
+			s.Weight.Asked = 0
+		}
+		s.StepLabel = fmt.Sprintf("%d/%d", min(int(*s.CurrentStepIndex)+1, len(st.steps())), len(st.steps()))
+	}
+	setConditions(st)
+	s.Phase, s.Message = phase(st)
+	return nil
+}
+
+// setConditions sets the four conditions from the pass's picture.
+func setConditions(st *rolloutState) {
+	ro, s := st.ro, &st.ro.Status
+	set := func(typ string, ok bool, reason, msg string) {
+		status := metav1.ConditionFalse
+		if ok {
+			status = metav1.ConditionTrue
+		}
+		meta.SetStatusCondition(&s.Conditions, metav1.Condition{
+			Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: ro.Generation,
+		})
+	}
+
+	stableFull := st.stable.available() >= st.budget.replicas && st.stable.replicas() == st.budget.replicas
+	switch {
+	case st.mode == modeStable && stableFull:
+		set(rampv1.ConditionReady, true, "StableAvailable", fmt.Sprintf(
+			"revision %d has %d/%d pods available", st.stable.number, st.stable.available(), st.budget.replicas))
+	case st.mode == modeStable:
+		set(rampv1.ConditionReady, false, "Scaling", fmt.Sprintf(
+			"revision %d has %d/%d pods available", st.stable.number, st.stable.available(), st.budget.replicas))
+	case st.mode == modeAborted:
+		set(rampv1.ConditionReady, false, "RolledBack", fmt.Sprintf("canary of revision %d rolled back", st.canary.number))
+	default:
+		set(rampv1.ConditionReady, false, "CanaryInProgress", fmt.Sprintf("canary of revision %d in progress", st.canary.number))
+	}
+
+	if st.mode == modeAborted {
+		set(rampv1.ConditionDegraded, true, s.Abort.Reason, s.Abort.Message)
+	} else {
+		set(rampv1.ConditionDegraded, false, "NotRolledBack", "no rollback in effect")
+	}
+
+	switch {
+	case st.mode == modeCanary && ro.Spec.Paused:
+		set(rampv1.ConditionPaused, true, "PausedBySpec", "spec.paused is true; set it to false to resume")
+	case st.pauseStep:
+		set(rampv1.ConditionPaused, true, "PauseStep", fmt.Sprintf("step %s waits for promotion", s.StepLabel))
+	case st.pausedUntil != nil:
+		set(rampv1.ConditionPaused, true, "PauseStep", "step "+s.StepLabel+" pauses until "+st.pausedUntil.UTC().Format(time.RFC3339))
+	default:
+		set(rampv1.ConditionPaused, false, "NotPaused", "not paused")
+	}
+
+	switch {
+	case st.mode == modeCanary:
+		set(rampv1.ConditionProgressing, true, "CanaryInProgress", fmt.Sprintf(
+			"step %s (%s): waiting for %s", s.StepLabel, describeStep(st.steps()[*s.CurrentStepIndex]), st.waiting))
+	case st.mode == modeAborted && (st.canary.pods() > 0 || !stableFull):
+		set(rampv1.ConditionProgressing, true, "RollingBack", fmt.Sprintf(
+			"canary pods %d, stable %d/%d available", st.canary.pods(), st.stable.available(), st.budget.replicas))
+	case !stableFull || oldPods(st) > 0:
+		set(rampv1.ConditionProgressing, true, "Scaling", fmt.Sprintf(
+			"stable %d/%d available; %d pods of old revisions", st.stable.available(), st.budget.replicas, oldPods(st)))
+	default:
+		set(rampv1.ConditionProgressing, false, "Complete", "nothing to do")
+	}
+}
+
+// oldPods counts the pods of revisions that are neither stable nor canary.
+func oldPods(st *rolloutState) int32 {
+	var n int32
+	for _, rev := range st.revs {
+		if rev != st.stable && rev != st.canary {
+			n += rev.pods()
+		}
+	}
+	return n
+}
+
+// phase derives the phase people see from the conditions: a rollback
+// outranks a pause, which outranks progress.
+func phase(st *rolloutState) (rampv1.Phase, string) {
+	conds := st.ro.Status.Conditions
+	for _, c := range []struct {
+		typ   string
+		phase rampv1.Phase
+	}{
+		{rampv1.ConditionDegraded, rampv1.PhaseDegraded},
+		{rampv1.ConditionPaused, rampv1.PhasePaused},
+		{rampv1.ConditionProgressing, rampv1.PhaseProgressing},
+	} {
+		if cond := meta.FindStatusCondition(conds, c.typ); cond != nil && cond.Status == metav1.ConditionTrue {
+			return c.phase, cond.Message
+		}
+	}
+	if meta.IsStatusConditionTrue(conds, rampv1.ConditionReady) {
+		return rampv1.PhaseHealthy, meta.FindStatusCondition(conds, rampv1.ConditionReady).Message
+	}
+	return rampv1.PhaseProgressing, meta.FindStatusCondition(conds, rampv1.ConditionReady).Message
+}

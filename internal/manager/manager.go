@@ -1,0 +1,100 @@
+// Package manager assembles Ramp's controller process: the
+// controller-runtime manager, its caches, health and metrics endpoints,
+// leader election, and the reconcilers.
+package manager
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/controller"
+)
+
+// Options configure the controller process.
+type Options struct {
+	// MetricsAddr serves Prometheus metrics ("0" turns them off).
+	MetricsAddr string
+	// ProbeAddr serves /healthz and /readyz ("0" turns them off).
+	ProbeAddr string
+	// LeaderElect makes replicas elect one leader through a Lease.
+	LeaderElect bool
+	// LeaderElectionNamespace holds the Lease (default: in-cluster namespace).
+	LeaderElectionNamespace string
+	// Namespace limits the controller to one namespace (empty: all).
+	Namespace string
+	// Concurrency is the number of Rollouts reconciled at once.
+	Concurrency int
+	// InProcessTest allows several controllers in one process, as tests
+	// that each run their own do.
+	InProcessTest bool
+}
+
+// Scheme knows the Kubernetes and Ramp types the controller handles.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := rampv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Run runs the controller until ctx is done.
+func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
+	cacheOpts := cache.Options{}
+	if opts.Namespace != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        Scheme(),
+		Cache:                         cacheOpts,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:        opts.ProbeAddr,
+		LeaderElection:                opts.LeaderElect,
+		LeaderElectionID:              "ramp-controller.ramp.dev",
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		Controller: config.Controller{
+			MaxConcurrentReconciles: max(1, opts.Concurrency),
+			SkipNameValidation:      ptr.To(opts.InProcessTest),
+		},
+		Client: client.Options{Cache: &client.CacheOptions{
+			// Pods and Secrets are read rarely and directly; never cache them.
+			DisableFor: []client.Object{&corev1.Secret{}, &corev1.Pod{}},
+		}},
+		GracefulShutdownTimeout: ptr.To(10 * time.Second),
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	if err := (&controller.Reconciler{
+		Client:   mgr.GetClient(),
+		Scheme:   mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("ramp-controller"),
+	}).SetupWithManager(ctx, mgr); err != nil {
+		return fmt.Errorf("set up Rollout controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}
