@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,35 +11,35 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
-
-const wait = 60 * time.Second
 
 // TestCanarySteps takes v1 to v2 through 25%, pause 2s, 50%, pause until
 // promoted, and a promotion, checking the replicas of both revisions, the
 // phase and the step at each point, the scale-down delay and the pruning.
 func TestCanarySteps(t *testing.T) {
-	e := newEnv(t)
-	ro := e.rollout("web", "web:v1", setWeight(25), pause(2*time.Second), setWeight(50), pause(0))
+	e := fixture.New(t)
+	e.StartController()
+	ro := e.Rollout("web", "web:v1", fixture.SetWeight(25), fixture.Pause(2*time.Second), fixture.SetWeight(50), fixture.Pause(0))
 	ro.Spec.RevisionHistoryLimit = new(int32) // prune old revisions at once
-	e.create(ro)
+	e.Create(ro)
 
-	got := e.waitFor("web", state{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, wait)
+	got := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 	if got.Status.StableRevision == "" || got.Status.Weight.Reached != 0 {
 		t.Errorf("first revision: stable %q, weight %v", got.Status.StableRevision, got.Status.Weight)
 	}
 	v1 := got.Status.StableRevision
 
-	e.setImage("web", "web:v2")
+	e.SetImage("web", "web:v2")
 	// Step 0 (25%): one canary pod, three stable.
-	got = e.waitFor("web", state{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, wait)
+	got = e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, fixture.Wait)
 	if got.Status.Weight.Asked != rampv1.Percent(25) || got.Status.Weight.Reached != rampv1.Percent(25) {
 		t.Errorf("at 25%%: weight %+v", got.Status.Weight)
 	}
 	pausedAt := time.Now()
 	// Step 2 (50%) after the 2s pause: two and two.
-	got = e.waitFor("web", state{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, wait)
+	got = e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, fixture.Wait)
 	if since := time.Since(pausedAt); since < 1500*time.Millisecond {
 		t.Errorf("the 2s pause ended after %s", since)
 	}
@@ -49,11 +50,11 @@ func TestCanarySteps(t *testing.T) {
 		t.Errorf("Paused condition: %+v", c)
 	}
 	// The pause without duration holds until promoted.
-	e.request("web", rampv1.AnnotationPromote)
+	e.Request("web", rampv1.AnnotationPromote)
 	promotedAt := time.Now()
 
 	// v2 stable at 4 pods; v1 scaled down after the 2s delay, then pruned.
-	got = e.waitFor("web", state{Phase: rampv1.PhaseHealthy, Replicas: "2:4"}, wait)
+	got = e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "2:4"}, fixture.Wait)
 	if got.Status.StableRevision == v1 || got.Status.CanaryRevision != "" || got.Status.CurrentStepIndex != nil {
 		t.Errorf("after promotion: stable %s (v1 %s), canary %q, step %v",
 			got.Status.StableRevision, v1, got.Status.CanaryRevision, got.Status.CurrentStepIndex)
@@ -64,27 +65,25 @@ func TestCanarySteps(t *testing.T) {
 
 	want := []string{"RevisionCreated", "ScalingReplicaSet", "RevisionCreated", "CanaryStarted", "StepCompleted",
 		"StepCompleted", "StepCompleted", "StepCompleted", "Promoted", "ScalingReplicaSet", "RevisionPruned"}
-	clustertest.Eventually(t, 10*time.Second, "the events of the canary", func(context.Context) (bool, string) {
-		got := e.eventReasons("web")
-		return containsInOrder(got, want), "got " + join(got)
-	})
+	e.WaitForEvents("web", want...)
 }
 
 // TestDeleteCollectsOwnedObjects: deleting a Rollout deletes its
 // ReplicaSets (garbage collection through owner references).
 func TestDeleteCollectsOwnedObjects(t *testing.T) {
-	e := newEnv(t)
-	e.create(e.rollout("gc", "gc:v1", setWeight(50)))
-	e.waitFor("gc", state{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, wait)
-	if err := e.c.Delete(context.Background(), e.get("gc"), client.PropagationPolicy("Foreground")); err != nil {
+	e := fixture.New(t)
+	e.StartController()
+	e.Create(e.Rollout("gc", "gc:v1", fixture.SetWeight(50)))
+	e.WaitFor("gc", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	if err := e.C.Delete(context.Background(), e.Get("gc"), client.PropagationPolicy("Foreground")); err != nil {
 		t.Fatal(err)
 	}
-	clustertest.Eventually(t, wait, "the Rollout and its ReplicaSets to be gone", func(ctx context.Context) (bool, string) {
-		rss, err := e.replicaSets(ctx, "gc")
+	clustertest.Eventually(t, fixture.Wait, "the Rollout and its ReplicaSets to be gone", func(ctx context.Context) (bool, string) {
+		rss, err := e.ReplicaSets(ctx, "gc")
 		if err != nil {
 			return false, err.Error()
 		}
-		err = e.c.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: "gc"}, &rampv1.Rollout{})
-		return len(rss) == 0 && apierrors.IsNotFound(err), "ReplicaSets left: " + itoa(len(rss))
+		err = e.C.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: "gc"}, &rampv1.Rollout{})
+		return len(rss) == 0 && apierrors.IsNotFound(err), fmt.Sprint("ReplicaSets left: ", len(rss))
 	})
 }

@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -16,29 +17,31 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/test/localcluster"
+	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
 // canaryAt25 creates a Rollout at v1, moves it to v2 and waits for the
 // canary to sit in its pause step at 25% (one canary pod, three stable).
-func canaryAt25(t *testing.T, e *env, name string, steps ...rampv1.Step) {
+func canaryAt25(t *testing.T, e *fixture.Env, name string, steps ...rampv1.Step) {
 	t.Helper()
 	if len(steps) == 0 {
-		steps = []rampv1.Step{setWeight(25), pause(0), setWeight(50), pause(0)}
+		steps = []rampv1.Step{fixture.SetWeight(25), fixture.Pause(0), fixture.SetWeight(50), fixture.Pause(0)}
 	}
-	e.create(e.rollout(name, name+":v1", steps...))
-	e.waitFor(name, state{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, wait)
-	e.setImage(name, name+":v2")
-	e.waitFor(name, state{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, wait)
+	e.Create(e.Rollout(name, name+":v1", steps...))
+	e.WaitFor(name, fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	e.SetImage(name, name+":v2")
+	e.WaitFor(name, fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, fixture.Wait)
 }
 
 func TestAbortThenRetry(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := fixture.New(t)
+	e.StartController()
 	canaryAt25(t, e, "web")
 
-	e.request("web", rampv1.AnnotationAbort)
-	ro := e.waitFor("web", state{Phase: rampv1.PhaseDegraded, Step: "1", Replicas: "1:4 2:0"}, wait)
+	e.Request("web", rampv1.AnnotationAbort)
+	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: "1", Replicas: "1:4 2:0"}, fixture.Wait)
 	c := meta.FindStatusCondition(ro.Status.Conditions, rampv1.ConditionDegraded)
 	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != "Aborted" {
 		t.Errorf("Degraded condition after abort: %+v", c)
@@ -48,96 +51,101 @@ func TestAbortThenRetry(t *testing.T) {
 	}
 	// A second abort with the same token changes nothing; a retry starts
 	// the canary over from its first step.
-	e.request("web", rampv1.AnnotationRetry)
-	ro = e.waitFor("web", state{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, wait)
+	e.Request("web", rampv1.AnnotationRetry)
+	ro = e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, fixture.Wait)
 	if ro.Status.Abort != nil {
 		t.Errorf("abort still recorded after retry: %+v", ro.Status.Abort)
 	}
-	eventually(t, e, "web", "Aborted", "Retry")
+	e.WaitForEvents("web", "Aborted", "Retry")
 }
 
 func TestTemplateRevertedMidCanary(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := fixture.New(t)
+	e.StartController()
 	canaryAt25(t, e, "web")
-	e.setImage("web", "web:v1")
-	ro := e.waitFor("web", state{Phase: rampv1.PhaseHealthy, Replicas: "1:4 2:0"}, wait)
+	e.SetImage("web", "web:v1")
+	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4 2:0"}, fixture.Wait)
 	if ro.Status.CanaryRevision != "" || ro.Status.CurrentStepIndex != nil {
 		t.Errorf("canary left after revert: %q at %v", ro.Status.CanaryRevision, ro.Status.CurrentStepIndex)
 	}
-	eventually(t, e, "web", "CanaryStarted", "CanaryReverted")
+	e.WaitForEvents("web", "CanaryStarted", "CanaryReverted")
 }
 
 func TestNewTemplateMidCanary(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := fixture.New(t)
+	e.StartController()
 	canaryAt25(t, e, "web")
-	e.setImage("web", "web:v3")
+	e.SetImage("web", "web:v3")
 	// v2 is dropped at once; v3 starts over from step 0.
-	e.waitFor("web", state{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:0 3:1"}, wait)
-	e.request("web", rampv1.AnnotationPromoteFull)
-	e.waitFor("web", state{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:0 3:4"}, wait)
-	eventually(t, e, "web", "CanaryReplaced", "PromotedFull", "Promoted")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:0 3:1"}, fixture.Wait)
+	e.Request("web", rampv1.AnnotationPromoteFull)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:0 3:4"}, fixture.Wait)
+	e.WaitForEvents("web", "CanaryReplaced", "PromotedFull", "Promoted")
 }
 
 func TestPauseHoldsEvenAPromotion(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := fixture.New(t)
+	e.StartController()
 	canaryAt25(t, e, "web")
-	e.update("web", func(ro *rampv1.Rollout) { ro.Spec.Paused = true })
-	e.request("web", rampv1.AnnotationPromote)
-	token := e.get("web").Annotations[rampv1.AnnotationPromote]
+	e.Update("web", func(ro *rampv1.Rollout) { ro.Spec.Paused = true })
+	e.Request("web", rampv1.AnnotationPromote)
+	token := e.Get("web").Annotations[rampv1.AnnotationPromote]
 	// The promotion is recorded and moves the step index, but the weight
 	// (and so the pods) stay where they were while paused.
-	clustertest.Eventually(t, wait, "the promotion to be handled", func(ctx context.Context) (bool, string) {
-		got, ro, err := e.observe(ctx, "web")
+	clustertest.Eventually(t, fixture.Wait, "the promotion to be handled", func(ctx context.Context) (bool, string) {
+		got, ro, err := e.Observe(ctx, "web")
 		if err != nil {
 			return false, err.Error()
 		}
 		return ro.Status.Handled.Promote == token, got.String()
 	})
-	got, ro, err := e.observe(context.Background(), "web")
+	got, ro, err := e.Observe(context.Background(), "web")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (state{Phase: rampv1.PhasePaused, Step: "2", Replicas: "1:3 2:1"}); got != want {
+	if want := (fixture.State{Phase: rampv1.PhasePaused, Step: "2", Replicas: "1:3 2:1"}); got != want {
 		t.Errorf("paused after promote: %s, want %s", got, want)
 	}
 	if c := meta.FindStatusCondition(ro.Status.Conditions, rampv1.ConditionPaused); c == nil || c.Reason != "PausedBySpec" {
 		t.Errorf("Paused condition: %+v", c)
 	}
-	e.update("web", func(ro *rampv1.Rollout) { ro.Spec.Paused = false })
-	e.waitFor("web", state{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, wait)
+	e.Update("web", func(ro *rampv1.Rollout) { ro.Spec.Paused = false })
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, fixture.Wait)
 }
 
 func TestProgressDeadlineRollsBack(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ro := e.rollout("web", "web:v1", setWeight(25), pause(0))
+	e := fixture.New(t)
+	e.StartController()
+	ro := e.Rollout("web", "web:v1", fixture.SetWeight(25), fixture.Pause(0))
 	ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](2)
-	e.create(ro)
-	e.waitFor("web", state{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, wait)
+	e.Create(ro)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 	// v2's pods never become ready (kwok holds them Pending).
-	e.update("web", func(ro *rampv1.Rollout) {
+	e.Update("web", func(ro *rampv1.Rollout) {
 		ro.Spec.Template.Spec.Containers[0].Image = "web:v2"
 		ro.Spec.Template.Labels[localcluster.HoldNotReadyLabel] = "true"
 	})
-	ro = e.waitFor("web", state{Phase: rampv1.PhaseDegraded, Step: "0", Replicas: "1:4 2:0"}, wait)
+	ro = e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: "0", Replicas: "1:4 2:0"}, fixture.Wait)
 	if ro.Status.Abort == nil || ro.Status.Abort.Reason != "ProgressDeadlineExceeded" {
 		t.Fatalf("abort: %+v", ro.Status.Abort)
 	}
 	if elapsed := ro.Status.Abort.At.Sub(ro.Status.StepStartedAt.Time); elapsed < 2*time.Second {
 		t.Errorf("rolled back %s after the step began, before the 2s deadline", elapsed)
 	}
-	eventually(t, e, "web", "CanaryStarted", "ProgressDeadlineExceeded")
+	e.WaitForEvents("web", "CanaryStarted", "ProgressDeadlineExceeded")
 }
 
 func TestAdoptsDeployment(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := fixture.New(t)
+	e.StartController()
 	labels := map[string]string{"app": "web"}
 	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.ns},
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To[int32](3),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
@@ -147,71 +155,73 @@ func TestAdoptsDeployment(t *testing.T) {
 			},
 		},
 	}
-	e.create(dep)
-	ro := e.rollout("web", "", setWeight(50), pause(0))
+	e.Create(dep)
+	ro := e.Rollout("web", "", fixture.SetWeight(50), fixture.Pause(0))
 	ro.Spec.Template = nil
 	ro.Spec.WorkloadRef = &rampv1.WorkloadRef{Name: "web"}
-	e.create(ro)
-	e.waitFor("web", state{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, wait)
-	clustertest.Eventually(t, wait, "the Deployment to be scaled to zero", func(ctx context.Context) (bool, string) {
-		if err := e.c.Get(ctx, client.ObjectKeyFromObject(dep), dep); err != nil {
+	e.Create(ro)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	clustertest.Eventually(t, fixture.Wait, "the Deployment to be scaled to zero", func(ctx context.Context) (bool, string) {
+		if err := e.C.Get(ctx, client.ObjectKeyFromObject(dep), dep); err != nil {
 			return false, err.Error()
 		}
-		return ptr.Deref(dep.Spec.Replicas, 1) == 0, "replicas " + itoa(int(ptr.Deref(dep.Spec.Replicas, 1)))
+		return ptr.Deref(dep.Spec.Replicas, 1) == 0, fmt.Sprint("replicas ", ptr.Deref(dep.Spec.Replicas, 1))
 	})
 	// A new template in the Deployment starts a canary.
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := e.c.Get(context.Background(), client.ObjectKeyFromObject(dep), dep); err != nil {
+		if err := e.C.Get(context.Background(), client.ObjectKeyFromObject(dep), dep); err != nil {
 			return err
 		}
 		dep.Spec.Template.Spec.Containers[0].Image = "web:v2"
-		return e.c.Update(context.Background(), dep)
+		return e.C.Update(context.Background(), dep)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("web", state{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:2 2:2"}, wait)
-	eventually(t, e, "web", "WorkloadScaledDown", "CanaryStarted")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:2 2:2"}, fixture.Wait)
+	e.WaitForEvents("web", "WorkloadScaledDown", "CanaryStarted")
 }
 
 func TestWorkloadNotFoundIsReported(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ro := e.rollout("web", "", setWeight(50))
+	e := fixture.New(t)
+	e.StartController()
+	ro := e.Rollout("web", "", fixture.SetWeight(50))
 	ro.Spec.Template = nil
 	ro.Spec.WorkloadRef = &rampv1.WorkloadRef{Name: "missing"}
-	e.create(ro)
-	clustertest.Eventually(t, wait, "the missing Deployment to be reported", func(ctx context.Context) (bool, string) {
-		_, ro, err := e.observe(ctx, "web")
+	e.Create(ro)
+	clustertest.Eventually(t, fixture.Wait, "the missing Deployment to be reported", func(ctx context.Context) (bool, string) {
+		_, ro, err := e.Observe(ctx, "web")
 		if err != nil {
 			return false, err.Error()
 		}
 		c := meta.FindStatusCondition(ro.Status.Conditions, rampv1.ConditionDegraded)
 		return ro.Status.Phase == rampv1.PhaseDegraded && c != nil && c.Reason == "WorkloadNotFound", ro.Status.Message
 	})
-	eventually(t, e, "web", "WorkloadNotFound")
+	e.WaitForEvents("web", "WorkloadNotFound")
 }
 
 func TestScaleSubresource(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.create(e.rollout("web", "web:v1", setWeight(50)))
-	ro := e.waitFor("web", state{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, wait)
+	e := fixture.New(t)
+	e.StartController()
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(50)))
+	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 	if ro.Status.Selector != "app=web" {
 		t.Errorf("status.selector = %q, want app=web", ro.Status.Selector)
 	}
 	scale := &autoscalingv1.Scale{}
-	if err := e.c.SubResource("scale").Get(context.Background(), ro, scale); err != nil {
+	if err := e.C.SubResource("scale").Get(context.Background(), ro, scale); err != nil {
 		t.Fatal(err)
 	}
 	if scale.Spec.Replicas != 4 || scale.Status.Replicas != 4 || scale.Status.Selector != "app=web" {
 		t.Errorf("scale: %+v", scale)
 	}
 	scale.Spec.Replicas = 6
-	if err := e.c.SubResource("scale").Update(context.Background(), ro, client.WithSubResourceBody(scale)); err != nil {
+	if err := e.C.SubResource("scale").Update(context.Background(), ro, client.WithSubResourceBody(scale)); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("web", state{Phase: rampv1.PhaseHealthy, Replicas: "1:6"}, wait)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:6"}, fixture.Wait)
 }
 
 // TestAtRestNothingChurns: once Healthy, neither the Rollout nor anything
@@ -219,22 +229,23 @@ func TestScaleSubresource(t *testing.T) {
 // see no event at all.
 func TestAtRestNothingChurns(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	canaryAt25(t, e, "web", setWeight(25), pause(0))
-	e.request("web", rampv1.AnnotationPromote)
-	e.waitFor("web", state{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, wait)
+	e := fixture.New(t)
+	e.StartController()
+	canaryAt25(t, e, "web", fixture.SetWeight(25), fixture.Pause(0))
+	e.Request("web", rampv1.AnnotationPromote)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
 
-	wc, err := client.NewWithWatch(clustertest.Config(t), client.Options{Scheme: e.c.Scheme()})
+	wc, err := client.NewWithWatch(clustertest.Config(t), client.Options{Scheme: e.C.Scheme()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, list := range []client.ObjectList{&rampv1.RolloutList{}, &appsv1.ReplicaSetList{}} {
-		if err := wc.List(ctx, list, client.InNamespace(e.ns)); err != nil {
+		if err := wc.List(ctx, list, client.InNamespace(e.NS)); err != nil {
 			t.Fatal(err)
 		}
-		w, err := wc.Watch(ctx, list, client.InNamespace(e.ns),
+		w, err := wc.Watch(ctx, list, client.InNamespace(e.NS),
 			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.GetResourceVersion()}})
 		if err != nil {
 			t.Fatal(err)
@@ -249,13 +260,4 @@ func TestAtRestNothingChurns(t *testing.T) {
 		}()
 	}
 	<-ctx.Done() // the observation window is the assertion
-}
-
-// eventually waits for the Rollout's events to include reasons, in order.
-func eventually(t *testing.T, e *env, name string, reasons ...string) {
-	t.Helper()
-	clustertest.Eventually(t, 10*time.Second, "events "+join(reasons), func(context.Context) (bool, string) {
-		got := e.eventReasons(name)
-		return containsInOrder(got, reasons), "got " + join(got)
-	})
 }

@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	eventsv1 "k8s.io/api/events/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/fixture"
+	"github.com/rampcd/ramp/test/localcluster/clustertest"
+)
+
+// TestControllerKilledAtEveryStep kills the controller with SIGKILL at
+// several points of a canary (as it starts, in a timed pause, in an untimed
+// pause that is promoted while no controller runs, while pods move, and
+// during the scale-down delay), restarting it each time. The rollout must
+// finish exactly as it would have: every step once and in order, the same
+// final state, one promotion.
+func TestControllerKilledAtEveryStep(t *testing.T) {
+	e := fixture.New(t)
+	steps := []rampv1.Step{fixture.SetWeight(25), fixture.Pause(2 * time.Second), fixture.SetWeight(50), fixture.Pause(0), fixture.SetWeight(75)}
+	ctrl := e.StartControllerProcess()
+	e.Create(e.Rollout("web", "web:v1", steps...))
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+
+	seen := recordSteps(t, e, "web")
+	restart := func(why string) {
+		t.Logf("killing the controller: %s", why)
+		ctrl.Kill()
+		ctrl = e.StartControllerProcess()
+	}
+	waitStep := func(step string) {
+		clustertest.Eventually(t, fixture.Wait, "step "+step, func(ctx context.Context) (bool, string) {
+			got, _, err := e.Observe(ctx, "web")
+			return err == nil && got.Step == step, got.String()
+		})
+	}
+
+	e.SetImage("web", "web:v2")
+	waitStep("0")
+	restart("the canary has just started")
+	waitStep("1")
+	restart("in the 2s pause")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, fixture.Wait)
+	ctrl.Kill()
+	e.Request("web", rampv1.AnnotationPromote) // promoted while no controller runs
+	ctrl = e.StartControllerProcess()
+	waitStep("4")
+	restart("while pods move to 75%")
+	clustertest.Eventually(t, fixture.Wait, "promotion", func(ctx context.Context) (bool, string) {
+		got, ro, err := e.Observe(ctx, "web")
+		return err == nil && ro.Status.CanaryRevision == "" && got.Replicas != "1:4", got.String()
+	})
+	restart("during the scale-down delay")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
+
+	if want := []string{"0", "1", "2", "3", "4", ""}; !slices.Equal(seen(), want) {
+		t.Errorf("step indexes seen %q, want %q (each step once, in order)", seen(), want)
+	}
+	// Events are sent at least once: a kill between an event and the
+	// status write repeats the event, never the step.
+	completed, promoted := stepEvents(t, e, "web")
+	for i := 1; i <= len(steps); i++ {
+		if !slices.ContainsFunc(completed, func(m string) bool { return strings.HasPrefix(m, fmt.Sprintf("Step %d/%d ", i, len(steps))) }) {
+			t.Errorf("no StepCompleted event for step %d; got %q", i, completed)
+		}
+	}
+	if promoted == 0 {
+		t.Error("no Promoted event")
+	}
+}
+
+// recordSteps watches the Rollout and returns a function listing the
+// distinct step indexes it went through ("" once the canary is over).
+func recordSteps(t *testing.T, e *fixture.Env, name string) func() []string {
+	wc, err := client.NewWithWatch(clustertest.Config(t), client.Options{Scheme: e.C.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := &rampv1.RolloutList{}
+	w, err := wc.Watch(context.Background(), list, client.InNamespace(e.NS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	go func() {
+		for ev := range w.ResultChan() {
+			ro, ok := ev.Object.(*rampv1.Rollout)
+			if !ok || ro.Name != name {
+				continue
+			}
+			step := ""
+			if ro.Status.CurrentStepIndex != nil {
+				step = fmt.Sprint(*ro.Status.CurrentStepIndex)
+			} else if ro.Status.StableRevision == "" {
+				continue
+			}
+			mu.Lock()
+			if len(seen) > 0 || step != "" { // skip the idle state before the canary
+				if len(seen) == 0 || seen[len(seen)-1] != step {
+					seen = append(seen, step)
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen)
+	}
+}
+
+func stepEvents(t *testing.T, e *fixture.Env, name string) (completed []string, promoted int) {
+	var list eventsv1.EventList
+	if err := e.C.List(context.Background(), &list, client.InNamespace(e.NS)); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range list.Items {
+		if ev.Regarding.Name != name {
+			continue
+		}
+		switch ev.Reason {
+		case "StepCompleted":
+			completed = append(completed, ev.Note)
+		case "Promoted":
+			promoted++
+		}
+	}
+	return completed, promoted
+}
