@@ -9,6 +9,8 @@ TEST_TIMEOUT ?= 30m
 
 .DEFAULT_GOAL := help
 
+# `make demo DEMO_FLAGS=--keep` leaves the demo cluster running.
+
 .PHONY: help
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,3 +50,7 @@ cluster-up: ## Start a local cluster in the background and print its kubeconfig.
 .PHONY: cluster-down
 cluster-down: ## Stop the cluster started by cluster-up.
 	$(LOCALCLUSTER) down
+
+.PHONY: demo
+demo: ## The main job: a local cluster, Ramp's controller, two canaries (one promoted, one rolled back).
+	$(GO) run ./test/demo $(DEMO_FLAGS)

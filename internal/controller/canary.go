@@ -179,7 +179,7 @@ func (r *Reconciler) stepDone(st *rolloutState, step rampv1.Step) bool {
 	case step.SetWeight != nil:
 		canary, stable := st.router.Replicas(st.budget.replicas, st.weight)
 		if !reached(st.canary, canary, true) || !reached(st.stable, stable, false) {
-			st.waiting = fmt.Sprintf("pods: canary %d/%d available, stable %d/%d",
+			st.waiting = fmt.Sprintf("pods: canary %d of %d available, stable %d pods going to %d",
 				st.canary.available(), canary, st.stable.pods(), stable)
 			return false
 		}

@@ -7,6 +7,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -50,6 +52,7 @@ type Reconciler struct {
 
 // +kubebuilder:rbac:groups=ramp.dev,resources=rollouts,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=ramp.dev,resources=rollouts/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=ramp.dev,resources=rollouts/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -177,8 +180,11 @@ func (r *Reconciler) patchStatus(ctx context.Context, orig, ro *rampv1.Rollout) 
 	return r.Status().Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
 }
 
+// event records a transition as a Kubernetes event and a structured log line.
 func (r *Reconciler) event(ro *rampv1.Rollout, typ, reason, action, note string, args ...any) {
 	r.Recorder.Eventf(ro, nil, typ, reason, action, note, args...)
+	ctrl.Log.WithName("rollout").Info(fmt.Sprintf(note, args...),
+		"rollout", klog.KObj(ro), "reason", reason, "type", typ)
 }
 
 // SetupWithManager registers the reconciler and the indexes it uses.

@@ -99,7 +99,7 @@ func setConditions(st *rolloutState) {
 			"canary pods %d, stable %d/%d available", st.canary.pods(), st.stable.available(), st.budget.replicas))
 	case !stableFull || oldPods(st) > 0:
 		set(rampv1.ConditionProgressing, true, "Scaling", fmt.Sprintf(
-			"stable %d/%d available; %d pods of old revisions", st.stable.available(), st.budget.replicas, oldPods(st)))
+			"stable %d of %d pods available; old revisions have %d pods left", st.stable.available(), st.budget.replicas, oldPods(st)))
 	default:
 		set(rampv1.ConditionProgressing, false, "Complete", "nothing to do")
 	}

@@ -222,6 +222,9 @@ func CacheDir() (string, error) {
 // version is not in the cache yet. Progress lines go to log. Concurrent
 // callers (parallel test binaries) wait for each other's builds.
 func EnsureBinaries(ctx context.Context, log io.Writer) (*Binaries, error) {
+	if log == nil {
+		log = io.Discard
+	}
 	tools, err := ToolsDir()
 	if err != nil {
 		return nil, err
