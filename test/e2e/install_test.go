@@ -38,7 +38,11 @@ func TestInstallManifests(t *testing.T) {
 		return string(out)
 	}
 	out := kubectl("apply", "--server-side", "--force-conflicts", "-k", "config/default")
-	t.Cleanup(func() { kubectl("delete", "-k", "config/default", "--ignore-not-found", "--wait=false") })
+	// The CRDs stay: the cluster is shared with tests that run Rollouts.
+	t.Cleanup(func() {
+		kubectl("delete", "-k", "config/manager", "--ignore-not-found", "--wait=false")
+		kubectl("delete", "-k", "config/rbac", "--ignore-not-found", "--wait=false")
+	})
 	for _, want := range []string{
 		"customresourcedefinition.apiextensions.k8s.io/rollouts.ramp.dev",
 		"clusterrole.rbac.authorization.k8s.io/ramp-controller",
