@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -144,9 +145,9 @@ func (r *Reconciler) abort(st *rolloutState, reason, message string) {
 
 // runSteps runs the canary's steps from the current one, as far as they
 // complete in this pass, and promotes the canary after the last.
-func (r *Reconciler) runSteps(st *rolloutState) {
+func (r *Reconciler) runSteps(ctx context.Context, st *rolloutState) error {
 	if st.mode != modeCanary {
-		return
+		return nil
 	}
 	s := &st.ro.Status
 	steps := st.steps()
@@ -154,22 +155,42 @@ func (r *Reconciler) runSteps(st *rolloutState) {
 		i := int(*s.CurrentStepIndex)
 		if i >= len(steps) {
 			r.promote(st)
-			return
+			return nil
 		}
 		if st.ro.Spec.Paused {
 			// Nothing moves while paused, not even to a step a promotion
 			// reached: the weight stays what was last asked.
 			st.weight = s.Weight.Asked
 			st.waiting = "resume (spec.paused is true)"
-			return
+			return nil
 		}
 		st.weight = weightAt(steps, i)
 		if !r.stepDone(st, steps[i]) {
 			r.checkDeadline(st)
-			return
+			return nil
+		}
+		if steps[i].SetWeight != nil {
+			if err := r.warnApproximation(ctx, st); err != nil {
+				return err
+			}
 		}
 		r.nextStep(st, "done")
 	}
+}
+
+// warnApproximation tells when the weight a step reached is not the one it
+// asked: 4 pods cannot carry 1%.
+func (r *Reconciler) warnApproximation(ctx context.Context, st *rolloutState) error {
+	reached, err := st.router.Reached(ctx, traffic.Pods{Stable: st.stable.available(), Canary: st.canary.available()})
+	if err != nil {
+		return err
+	}
+	if reached != st.weight {
+		r.event(st.ro, corev1.EventTypeWarning, "WeightApproximated", "SetWeight",
+			"Asked %s%% for the canary; %d canary and %d stable pods give it %s%%",
+			st.weight, st.canary.available(), st.stable.available(), reached)
+	}
+	return nil
 }
 
 // stepDone reports whether step has done its work, noting what it waits

@@ -40,10 +40,11 @@ func (r *revision) settled() bool {
 	return r.rs.Status.ObservedGeneration >= r.rs.Generation && r.pods() == r.replicas()
 }
 
-// templateHash names a pod template: a short, stable, DNS-safe hash of the
+// TemplateHash names a pod template: a short, stable, DNS-safe hash of the
 // template, mixed with the collision count so that a collision can be
-// escaped by bumping the count.
-func templateHash(tmpl *corev1.PodTemplateSpec, collisionCount *int32) string {
+// escaped by bumping the count. A revision's ReplicaSet is named
+// <rollout>-<hash>.
+func TemplateHash(tmpl *corev1.PodTemplateSpec, collisionCount *int32) string {
 	h := fnv.New32a()
 	// encoding/json writes struct fields in order and map keys sorted, so
 	// equal templates always hash alike.
@@ -88,7 +89,7 @@ func findRevision(revs []*revision, hash string) *revision {
 // hash's name, it bumps status.collisionCount and reports errCollision so
 // the next pass hashes again.
 func (r *Reconciler) ensureRevision(ctx context.Context, ro *rampv1.Rollout, tmpl *corev1.PodTemplateSpec, revs []*revision) (*revision, []*revision, error) {
-	hash := templateHash(tmpl, ro.Status.CollisionCount)
+	hash := TemplateHash(tmpl, ro.Status.CollisionCount)
 	if rev := findRevision(revs, hash); rev != nil {
 		if !sameTemplate(rev.rs, tmpl) {
 			return nil, revs, r.collision(ro, rev.rs.Name)

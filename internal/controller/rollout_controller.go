@@ -124,7 +124,9 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout) (time.Du
 	}
 	r.noteProgress(st)
 	r.handleRequests(st)
-	r.runSteps(st)
+	if err := r.runSteps(ctx, st); err != nil {
+		return 0, err
+	}
 	r.planTargets(st)
 	if err := r.scale(ctx, st); err != nil {
 		return 0, err

@@ -3,6 +3,8 @@ package controller_test
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/controller"
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/localcluster"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
@@ -49,8 +52,8 @@ func TestAbortThenRetry(t *testing.T) {
 	if ro.Status.Weight != (rampv1.WeightStatus{}) || ro.Status.Abort == nil {
 		t.Errorf("after abort: weight %+v, abort %+v", ro.Status.Weight, ro.Status.Abort)
 	}
-	// A second abort with the same token changes nothing; a retry starts
-	// the canary over from its first step.
+	// A retry starts the canary over from its first step; the abort
+	// annotation, still there with its old token, does not abort it again.
 	e.Request("web", rampv1.AnnotationRetry)
 	ro = e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, fixture.Wait)
 	if ro.Status.Abort != nil {
@@ -241,6 +244,10 @@ func TestAtRestNothingChurns(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	var (
+		mu      sync.Mutex
+		changes []string
+	)
 	for _, list := range []client.ObjectList{&rampv1.RolloutList{}, &appsv1.ReplicaSetList{}} {
 		if err := wc.List(ctx, list, client.InNamespace(e.NS)); err != nil {
 			t.Fatal(err)
@@ -254,10 +261,89 @@ func TestAtRestNothingChurns(t *testing.T) {
 		go func() {
 			for ev := range w.ResultChan() {
 				if obj, ok := ev.Object.(client.Object); ok {
-					t.Errorf("at rest, %s %T %s (resourceVersion %s)", ev.Type, obj, obj.GetName(), obj.GetResourceVersion())
+					mu.Lock()
+					changes = append(changes, fmt.Sprintf("%s %T %s (resourceVersion %s)", ev.Type, obj, obj.GetName(), obj.GetResourceVersion()))
+					mu.Unlock()
 				}
 			}
 		}()
 	}
 	<-ctx.Done() // the observation window is the assertion
+	mu.Lock()
+	defer mu.Unlock()
+	if len(changes) > 0 {
+		t.Errorf("written while at rest:\n%s", strings.Join(changes, "\n"))
+	}
+}
+
+func TestWeightApproximatedIsReported(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	e.StartController()
+	canaryAt25(t, e, "web", fixture.SetWeight(1), fixture.Pause(0))
+	ro := e.Get("web")
+	if ro.Status.Weight.Asked != rampv1.Percent(1) || ro.Status.Weight.Reached != rampv1.Percent(25) {
+		t.Errorf("weight %+v, want asked 1 and reached 25 (one pod of four)", ro.Status.Weight)
+	}
+	e.WaitForEvents("web", "CanaryStarted", "WeightApproximated", "StepCompleted")
+}
+
+func TestSelectorMismatchIsReported(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	e.StartController()
+	ro := e.Rollout("web", "web:v1", fixture.SetWeight(50))
+	ro.Spec.Selector.MatchLabels = map[string]string{"app": "other"}
+	e.Create(ro)
+	clustertest.Eventually(t, fixture.Wait, "the selector mismatch to be reported", func(ctx context.Context) (bool, string) {
+		_, ro, err := e.Observe(ctx, "web")
+		if err != nil {
+			return false, err.Error()
+		}
+		c := meta.FindStatusCondition(ro.Status.Conditions, rampv1.ConditionDegraded)
+		return c != nil && c.Reason == "SelectorMismatch" && strings.Contains(c.Message, "spec.selector"), ro.Status.Message
+	})
+	if rss, err := e.ReplicaSets(context.Background(), "web"); err != nil || len(rss) != 0 {
+		t.Errorf("ReplicaSets created for a Rollout whose selector misses its pods: %d (%v)", len(rss), err)
+	}
+}
+
+// TestHashCollisionIsEscaped: a ReplicaSet Ramp does not own already has
+// the name of the Rollout's first revision. Ramp bumps the collision count,
+// takes the next name, and leaves the other ReplicaSet alone.
+func TestHashCollisionIsEscaped(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(50)))
+	ro := e.Get("web") // as stored, with the API server's defaults
+	taken := "web-" + controller.TemplateHash(ro.Spec.Template, nil)
+	other := &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: taken, Namespace: e.NS},
+		Spec: appsv1.ReplicaSetSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "other"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "other"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "other", Image: "other:v1"}}},
+			},
+		},
+	}
+	e.Create(other)
+	e.StartController()
+
+	ro = e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	if ptr.Deref(ro.Status.CollisionCount, 0) != 1 {
+		t.Errorf("collisionCount = %v, want 1", ro.Status.CollisionCount)
+	}
+	rss, err := e.ReplicaSets(context.Background(), "web")
+	if err != nil || len(rss) != 1 || rss[0].Name == taken {
+		t.Fatalf("the Rollout's ReplicaSets: %v (%v)", rss, err)
+	}
+	if err := e.C.Get(context.Background(), client.ObjectKeyFromObject(other), other); err != nil {
+		t.Fatal(err)
+	}
+	if metav1.GetControllerOf(other) != nil || *other.Spec.Replicas != 1 {
+		t.Errorf("the other ReplicaSet was touched: owner %v, replicas %d", metav1.GetControllerOf(other), *other.Spec.Replicas)
+	}
+	e.WaitForEvents("web", "HashCollision", "RevisionCreated")
 }
