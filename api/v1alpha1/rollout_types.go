@@ -31,6 +31,7 @@ type Rollout struct {
 // RolloutSpec is what the user wants running, and how new versions reach it.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.template) != has(self.workloadRef)",message="exactly one of spec.template and spec.workloadRef must be set"
+// +kubebuilder:validation:XValidation:rule="!has(self.strategy.canary.trafficRouting) || (has(self.service) && self.service != '')",message="spec.service (the root Service clients call) is required with spec.strategy.canary.trafficRouting"
 type RolloutSpec struct {
 	// Replicas is the number of pods of the stable version. Defaults to 1.
 	// +kubebuilder:default=1
@@ -55,7 +56,10 @@ type RolloutSpec struct {
 
 	// Service is the name of the root Service clients call. With pod-ratio
 	// traffic it selects the pods of both versions, so traffic follows the
-	// number of ready pods.
+	// number of ready pods; mesh routers split the traffic sent to it
+	// between the stable and canary revisions. Required with
+	// trafficRouting.
+	// +kubebuilder:validation:MaxLength=56
 	// +optional
 	Service string `json:"service,omitempty"`
 
@@ -116,13 +120,32 @@ type Strategy struct {
 // CanaryStrategy is a progressive canary: the steps, and how pods are added
 // and removed on the way.
 //
+// The fractional-weight rule names the offending step's index through a
+// literal list of index strings: the API server's cost estimator treats
+// string(int) as unbounded and refuses to concatenate it into a message.
+//
 // +kubebuilder:validation:XValidation:rule="!(has(self.maxSurge) && has(self.maxUnavailable) && (self.maxSurge == 0 || self.maxSurge == '0%') && (self.maxUnavailable == 0 || self.maxUnavailable == '0%'))",message="spec.strategy.canary.maxSurge and maxUnavailable cannot both be 0: pods could never be replaced"
+// +kubebuilder:validation:XValidation:rule="(has(self.trafficRouting) && !(has(self.trafficRouting.istio) && has(self.trafficRouting.istio.percentWeights) && self.trafficRouting.istio.percentWeights)) || self.steps.all(s, !has(s.setWeight) || s.setWeight == double(int(s.setWeight)))",messageExpression="'spec.strategy.canary.steps[' + ['0','1','2','3','4','5','6','7','8','9','10','11','12','13','14','15','16','17','18','19','20','21','22','23','24','25','26','27','28','29','30','31','32','33','34','35','36','37','38','39','40','41','42','43','44','45','46','47','48','49','50','51','52','53','54','55','56','57','58','59','60','61','62','63'][self.steps.map(s, has(s.setWeight) && s.setWeight != double(int(s.setWeight))).indexOf(true)] + '].setWeight has decimals, but ' + (has(self.trafficRouting) ? 'Istio with percentWeights (Istio before 1.13)' : 'pod-ratio traffic (no trafficRouting)') + ' carries whole percentages only: use a whole number, or a router that takes fractions (smi, gatewayAPI, istio without percentWeights)'"
+// +kubebuilder:validation:XValidation:rule="!has(self.canaryScale) || has(self.trafficRouting)",message="spec.strategy.canary.canaryScale applies to mesh routers only: with pod-ratio traffic the weight sets the pod counts"
 type CanaryStrategy struct {
 	// Steps run in order; after the last one the canary is promoted.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
 	Steps []Step `json:"steps"`
+
+	// TrafficRouting shapes traffic with weights in a mesh or route
+	// resource. Absent, traffic follows the ratio of ready pods, which
+	// needs no mesh but is coarse and moves as fast as pods start.
+	// +optional
+	TrafficRouting *TrafficRouting `json:"trafficRouting,omitempty"`
+
+	// CanaryScale is how many pods the canary runs while a mesh router
+	// shapes its traffic: Proportional to the weight (at least one pod,
+	// the default) or Full. The stable revision keeps all its pods until
+	// promotion either way, so a rollback never waits for pods.
+	// +optional
+	CanaryScale CanaryScale `json:"canaryScale,omitempty"`
 
 	// MaxSurge is how many pods (or what percentage of replicas) may run
 	// above the desired count while pods are replaced. Defaults to 25%.
@@ -171,6 +194,7 @@ type PauseStep struct {
 	// Duration of the pause, such as 30s, 5m or 1h30m. Without it the canary
 	// waits until it is promoted.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 	// +optional
 	Duration *metav1.Duration `json:"duration,omitempty"`

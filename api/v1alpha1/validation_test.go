@@ -35,7 +35,7 @@ spec:
       steps:
       - setWeight: 25
       - pause: {duration: 30s}
-      - setWeight: 0.125
+      - setWeight: 5
       - pause: {}
 `
 
@@ -146,6 +146,58 @@ func TestAdmission(t *testing.T) {
 			name:    "negative scaleDownDelaySeconds",
 			edit:    func(s map[string]any) { canary(s)["scaleDownDelaySeconds"] = -5 },
 			wantErr: []string{"spec.strategy.canary.scaleDownDelaySeconds", "greater than or equal to 0"},
+		},
+		{
+			name:    "fractional weight with pod-ratio traffic",
+			edit:    func(s map[string]any) { steps(s)[2] = map[string]any{"setWeight": 0.125} },
+			wantErr: []string{"spec.strategy.canary.steps[2].setWeight has decimals", "pod-ratio traffic"},
+		},
+		{
+			name: "fractional weight with SMI",
+			edit: func(s map[string]any) {
+				steps(s)[2] = map[string]any{"setWeight": 0.001}
+				s["service"] = "web"
+				canary(s)["trafficRouting"] = map[string]any{"smi": map[string]any{}}
+			},
+		},
+		{
+			name: "fractional weight with Istio in percentage mode",
+			edit: func(s map[string]any) {
+				steps(s)[0] = map[string]any{"setWeight": 0.5}
+				s["service"] = "web"
+				canary(s)["trafficRouting"] = map[string]any{"istio": map[string]any{
+					"percentWeights":  true,
+					"virtualService":  map[string]any{"name": "web"},
+					"destinationRule": map[string]any{"name": "web", "stableSubsetName": "stable", "canarySubsetName": "canary"},
+				}}
+			},
+			wantErr: []string{"spec.strategy.canary.steps[0].setWeight has decimals", "Istio with percentWeights"},
+		},
+		{
+			name:    "trafficRouting without the root service",
+			edit:    func(s map[string]any) { canary(s)["trafficRouting"] = map[string]any{"smi": map[string]any{}} },
+			wantErr: []string{"spec.service (the root Service clients call) is required"},
+		},
+		{
+			name: "two routers",
+			edit: func(s map[string]any) {
+				s["service"] = "web"
+				canary(s)["trafficRouting"] = map[string]any{"smi": map[string]any{}, "gatewayAPI": map[string]any{}}
+			},
+			wantErr: []string{"spec.strategy.canary.trafficRouting", "exactly one of smi, gatewayAPI and istio"},
+		},
+		{
+			name:    "canaryScale with pod-ratio traffic",
+			edit:    func(s map[string]any) { canary(s)["canaryScale"] = "Full" },
+			wantErr: []string{"spec.strategy.canary.canaryScale applies to mesh routers only"},
+		},
+		{
+			name: "unknown SMI version",
+			edit: func(s map[string]any) {
+				s["service"] = "web"
+				canary(s)["trafficRouting"] = map[string]any{"smi": map[string]any{"apiVersion": "split.smi-spec.io/v1"}}
+			},
+			wantErr: []string{"spec.strategy.canary.trafficRouting.smi.apiVersion", "Unsupported value"},
 		},
 		{
 			name:    "unknown field",

@@ -40,8 +40,20 @@ type rolloutState struct {
 	canary  *revision // the revision in its canary steps, if any
 
 	mode mode
+	// mesh: the router shapes traffic with weights, not pods.
+	mesh bool
 	// weight is the canary weight asked by the current step.
 	weight rampv1.Weight
+	// reached is the weight the canary receives: read from the routing
+	// objects at the start of the pass, then what this pass wrote.
+	reached rampv1.Weight
+	// drifted: the routing objects did not hold what the last pass wrote.
+	drifted bool
+	// routed: this pass already wrote the routing objects.
+	routed bool
+	// promoting: all steps passed and the canary scales to full before a
+	// mesh router moves traffic to it.
+	promoting bool
 	// waiting says what the current step waits for, for status.
 	waiting string
 	// pausedUntil is set while a timed pause step runs.
@@ -113,6 +125,7 @@ func startCanary(s *rampv1.RolloutStatus, hash string, now time.Time) {
 	s.StepStartedAt = ptr.To(metav1.NewMicroTime(now))
 	s.ProgressAt = ptr.To(metav1.NewMicroTime(now))
 	s.Abort = nil
+	s.Weight = rampv1.WeightStatus{} // a new canary starts with no traffic
 }
 
 func clearCanary(s *rampv1.RolloutStatus) {
@@ -153,10 +166,6 @@ func (r *Reconciler) runSteps(ctx context.Context, st *rolloutState) error {
 	steps := st.steps()
 	for {
 		i := int(*s.CurrentStepIndex)
-		if i >= len(steps) {
-			r.promote(st)
-			return nil
-		}
 		if st.ro.Spec.Paused {
 			// Nothing moves while paused, not even to a step a promotion
 			// reached: the weight stays what was last asked.
@@ -164,8 +173,18 @@ func (r *Reconciler) runSteps(ctx context.Context, st *rolloutState) error {
 			st.waiting = "resume (spec.paused is true)"
 			return nil
 		}
+		if i >= len(steps) {
+			// Traffic stays where the last step left it until the
+			// promotion moves it.
+			st.weight = weightAt(steps, len(steps)-1)
+			return r.promoteWhenReady(ctx, st)
+		}
 		st.weight = weightAt(steps, i)
-		if !r.stepDone(st, steps[i]) {
+		done, err := r.stepDone(ctx, st, steps[i])
+		if err != nil {
+			return err
+		}
+		if !done {
 			r.checkDeadline(st)
 			return nil
 		}
@@ -181,7 +200,7 @@ func (r *Reconciler) runSteps(ctx context.Context, st *rolloutState) error {
 // warnApproximation tells when the weight a step reached is not the one it
 // asked: 4 pods cannot carry 1%.
 func (r *Reconciler) warnApproximation(ctx context.Context, st *rolloutState) error {
-	reached, err := st.router.Reached(ctx, traffic.Pods{Stable: st.stable.available(), Canary: st.canary.available()})
+	reached, err := r.reachedWeight(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -194,33 +213,62 @@ func (r *Reconciler) warnApproximation(ctx context.Context, st *rolloutState) er
 }
 
 // stepDone reports whether step has done its work, noting what it waits
-// for and when to look again.
-func (r *Reconciler) stepDone(st *rolloutState, step rampv1.Step) bool {
+// for and when to look again. A setWeight step first gets the canary the
+// pods its weight needs, and only then (with a mesh router) the weight.
+func (r *Reconciler) stepDone(ctx context.Context, st *rolloutState, step rampv1.Step) (bool, error) {
 	switch {
 	case step.SetWeight != nil:
 		canary, stable := st.router.Replicas(st.budget.replicas, st.weight)
 		if !reached(st.canary, canary, true) || !reached(st.stable, stable, false) {
 			st.waiting = fmt.Sprintf("pods: canary %d of %d available, stable %d pods going to %d",
 				st.canary.available(), canary, st.stable.pods(), stable)
-			return false
+			return false, nil
 		}
-		return true
+		if st.mesh {
+			err := r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash, Weight: st.weight})
+			st.routed = true
+			return err == nil, err
+		}
+		return true, nil
 	case step.Pause != nil:
 		if step.Pause.Duration == nil {
 			st.pauseStep = true
 			st.waiting = "promotion (pause step)"
-			return false
+			return false, nil
 		}
 		end := st.ro.Status.StepStartedAt.Add(step.Pause.Duration.Duration)
 		if st.now.Before(end) {
 			st.pausedUntil = &end
 			st.waiting = "pause until " + end.UTC().Format(time.RFC3339)
 			st.requeueAfter(end.Sub(st.now))
-			return false
+			return false, nil
 		}
-		return true
+		return true, nil
 	}
-	return true
+	return true, nil
+}
+
+// promoteWhenReady promotes the canary once all steps passed. With a mesh
+// router the canary first scales to full; then the stable Service (or
+// subset) is pointed at it before the weights return to 100% stable, so
+// traffic never meets a revision without the pods for it.
+func (r *Reconciler) promoteWhenReady(ctx context.Context, st *rolloutState) error {
+	if st.mesh {
+		if !reached(st.canary, st.budget.replicas, true) {
+			st.promoting = true
+			st.waiting = fmt.Sprintf("the canary at full scale before promotion: %d of %d available",
+				st.canary.available(), st.budget.replicas)
+			r.checkDeadline(st)
+			return nil
+		}
+		err := r.route(ctx, st, traffic.Target{Stable: st.canary.hash, Canary: st.canary.hash})
+		st.routed = true
+		if err != nil {
+			return err
+		}
+	}
+	r.promote(st)
+	return nil
 }
 
 // reached reports whether a revision runs exactly want pods, all available
@@ -258,7 +306,7 @@ func (r *Reconciler) promote(st *rolloutState) {
 	clearCanary(s)
 	st.stable, st.canary = st.current, nil
 	st.mode = modeStable
-	st.weight = 0
+	st.weight, st.reached, st.promoting = 0, 0, false
 	r.event(st.ro, corev1.EventTypeNormal, "Promoted", "Promote",
 		"Revision %d promoted to stable; revision %d scales down after %ds", st.stable.number, old.number,
 		ptr.Deref(st.ro.Spec.Strategy.Canary.ScaleDownDelaySeconds, 30))

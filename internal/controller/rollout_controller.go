@@ -16,7 +16,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,7 +31,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
-	"github.com/rampcd/ramp/internal/traffic/podratio"
+	"github.com/rampcd/ramp/internal/traffic"
+	"github.com/rampcd/ramp/internal/traffic/gatewayapi"
+	"github.com/rampcd/ramp/internal/traffic/istio"
+	"github.com/rampcd/ramp/internal/traffic/smi"
 )
 
 // ownerIndex indexes ReplicaSets by the name of the Rollout controlling them.
@@ -37,6 +42,12 @@ const ownerIndex = ".metadata.controller.rollout"
 
 // retryDelay is how soon a pass that lost a write race runs again.
 const retryDelay = 100 * time.Millisecond
+
+// configRetry is how soon a Rollout waiting on a routing fault looks again.
+const configRetry = 30 * time.Second
+
+// routingIndex indexes Rollouts by the routing objects they read ("Kind/name").
+const routingIndex = ".spec.strategy.canary.trafficRouting.objects"
 
 // workloadIndex indexes Rollouts by the Deployment their workloadRef names.
 const workloadIndex = ".spec.workloadRef.name"
@@ -56,6 +67,10 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=split.smi-spec.io,resources=trafficsplits,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices;destinationrules,verbs=get;list;watch;update;patch
 
 // Reconcile takes one Rollout one pass further.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
@@ -64,7 +79,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if ro.DeletionTimestamp != nil {
-		return ctrl.Result{}, nil // owned objects go with it (garbage collection)
+		// Owned objects go with it (garbage collection); routing objects
+		// Ramp does not own are given back first.
+		return ctrl.Result{}, r.finalize(ctx, ro)
+	}
+	if err := r.ensureFinalizer(ctx, ro); err != nil {
+		return ctrl.Result{}, err
 	}
 	orig := ro.DeepCopy()
 	defer func() {
@@ -81,13 +101,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 
 	requeue, err := r.reconcile(ctx, ro)
 	var spec *specError
+	var routeFault *traffic.ConfigError
 	switch {
 	case errors.As(err, &spec):
 		r.specFault(ro, spec)
 		return ctrl.Result{}, nil // a change to the Rollout or its workload triggers the next pass
+	case errors.As(err, &routeFault):
+		r.specFault(ro, &specError{routeFault.Reason, routeFault.Message})
+		// The fault may lie in an object Ramp does not watch (a missing
+		// root Service): look again in a while.
+		return ctrl.Result{RequeueAfter: configRetry}, nil
 	case errors.Is(err, errCollision):
 		return ctrl.Result{RequeueAfter: retryDelay}, nil
-	case apierrors.IsConflict(err):
+	case apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err):
 		// A write raced another (the ReplicaSet controller, a user): the
 		// next pass starts from the newer state.
 		log.FromContext(ctx).V(1).Info("write conflict, retrying", "error", err.Error())
@@ -108,6 +134,11 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout) (time.Du
 	if err != nil {
 		return 0, &specError{"InvalidSpec", err.Error()}
 	}
+	if isMesh(ro) {
+		// The stable revision keeps all its pods while a mesh carries the
+		// canary's weight: the canary's pods come on top, up to a full set.
+		b.maxSurge = b.replicas
+	}
 	revs, err := r.listRevisions(ctx, ro)
 	if err != nil {
 		return 0, err
@@ -116,15 +147,23 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout) (time.Du
 	if err != nil {
 		return 0, err
 	}
-	st := &rolloutState{ro: ro, now: r.Clock.Now(), router: podratio.Router{}, budget: b, revs: revs, current: current}
+	st := &rolloutState{ro: ro, now: r.Clock.Now(), router: r.routerFor(ro), mesh: isMesh(ro), budget: b, revs: revs, current: current}
 
 	r.trackRevisions(st)
+	if err := r.observeRouting(ctx, st); err != nil {
+		return 0, err
+	}
 	if err := r.renumber(ctx, st); err != nil {
 		return 0, err
 	}
 	r.noteProgress(st)
 	r.handleRequests(st)
 	if err := r.runSteps(ctx, st); err != nil {
+		return 0, err
+	}
+	// Weights move before pods go: a rollback's first write is the
+	// canary's weight to 0.
+	if err := r.keepRouting(ctx, st); err != nil {
 		return 0, err
 	}
 	r.planTargets(st)
@@ -212,12 +251,76 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	if err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	err = mgr.GetFieldIndexer().IndexField(ctx, &rampv1.Rollout{}, routingIndex, func(o client.Object) []string {
+		return routingObjects(o.(*rampv1.Rollout))
+	})
+	if err != nil {
+		return err
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&rampv1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
+		Owns(&corev1.Service{}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfWorkload),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Complete(r)
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRoutedBy("Service")))
+	// Routing objects are watched (to put back hand edits at once) when
+	// the cluster serves their API; installing a mesh later needs a
+	// controller restart for that, not for the routing itself.
+	for _, gvk := range servedRoutingKinds(mgr.GetRESTMapper()) {
+		obj := &unstructured.Unstructured{}
+		obj.SetGroupVersionKind(gvk)
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.rolloutsRoutedBy(gvk.Kind)),
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
+	}
+	return b.Complete(r)
+}
+
+// rolloutsRoutedBy maps a routing object to the Rollouts whose routing
+// reads it.
+func (r *Reconciler) rolloutsRoutedBy(kind string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		var list rampv1.RolloutList
+		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{routingIndex: kind + "/" + o.GetName()}); err != nil {
+			log.FromContext(ctx).Error(err, "list Rollouts routed by", "kind", kind, "name", o.GetName())
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(list.Items))
+		for _, ro := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ro)})
+		}
+		return reqs
+	}
+}
+
+// servedRoutingKinds lists the routing kinds the cluster serves, each at
+// the newest version Ramp knows.
+func servedRoutingKinds(mapper meta.RESTMapper) []schema.GroupVersionKind {
+	var kinds []schema.GroupVersionKind
+	for _, k := range []struct {
+		gk       schema.GroupKind
+		versions []string
+	}{
+		{smi.GroupKind, smi.Versions},
+		{gatewayapi.GVK.GroupKind(), []string{gatewayapi.GVK.Version}},
+		{schema.GroupKind{Group: istio.Group, Kind: "VirtualService"}, istio.Versions},
+		{schema.GroupKind{Group: istio.Group, Kind: "DestinationRule"}, istio.Versions},
+	} {
+		mappings, err := mapper.RESTMappings(k.gk)
+		if err != nil {
+			continue
+		}
+	versions:
+		for _, v := range k.versions {
+			for _, m := range mappings {
+				if m.GroupVersionKind.Version == v {
+					kinds = append(kinds, m.GroupVersionKind)
+					break versions
+				}
+			}
+		}
+	}
+	return kinds
 }
 
 // rolloutsOfWorkload maps a Deployment to the Rollouts adopting it.

@@ -31,7 +31,7 @@ func (r *Reconciler) summarize(ctx context.Context, st *rolloutState) error {
 	s.Weight = rampv1.WeightStatus{}
 	s.StepLabel = ""
 	if st.canary != nil {
-		reached, err := st.router.Reached(ctx, traffic.Pods{Stable: st.stable.available(), Canary: st.canary.available()})
+		reached, err := r.reachedWeight(ctx, st)
 		if err != nil {
 			return err
 		}
@@ -44,6 +44,15 @@ func (r *Reconciler) summarize(ctx context.Context, st *rolloutState) error {
 	setConditions(st)
 	s.Phase, s.Message = phase(st)
 	return nil
+}
+
+// reachedWeight is the weight the canary receives: from the routing
+// objects with a mesh router, from the available pods with pod ratio.
+func (r *Reconciler) reachedWeight(ctx context.Context, st *rolloutState) (rampv1.Weight, error) {
+	if st.mesh {
+		return st.reached, nil
+	}
+	return st.router.Verify(ctx, traffic.Pods{Stable: st.stable.available(), Canary: st.canary.available()})
 }
 
 // setConditions sets the four conditions from the pass's picture.
@@ -91,9 +100,15 @@ func setConditions(st *rolloutState) {
 	}
 
 	switch {
+	case st.mode == modeCanary && st.promoting:
+		set(rampv1.ConditionProgressing, true, "Promoting", "all steps passed; waiting for "+st.waiting)
 	case st.mode == modeCanary:
+		step := "promotion"
+		if i := int(*s.CurrentStepIndex); i < len(st.steps()) {
+			step = describeStep(st.steps()[i])
+		}
 		set(rampv1.ConditionProgressing, true, "CanaryInProgress", fmt.Sprintf(
-			"step %s (%s): waiting for %s", s.StepLabel, describeStep(st.steps()[*s.CurrentStepIndex]), st.waiting))
+			"step %s (%s): waiting for %s", s.StepLabel, step, st.waiting))
 	case st.mode == modeAborted && (st.canary.pods() > 0 || !stableFull):
 		set(rampv1.ConditionProgressing, true, "RollingBack", fmt.Sprintf(
 			"canary pods %d, stable %d/%d available", st.canary.pods(), st.stable.available(), st.budget.replicas))

@@ -21,11 +21,13 @@ func (r *Reconciler) planTargets(st *rolloutState) {
 		}
 		targets = append(targets, r.retire(st, rev))
 	}
-	switch st.mode {
-	case modeCanary:
+	switch {
+	case st.mode == modeCanary && st.promoting:
+		targets = append(targets, scaleTarget{rev: st.canary, want: n}, scaleTarget{rev: st.stable, want: n})
+	case st.mode == modeCanary:
 		canary, stable := st.router.Replicas(n, st.weight)
 		targets = append(targets, scaleTarget{rev: st.canary, want: canary}, scaleTarget{rev: st.stable, want: stable})
-	case modeAborted:
+	case st.mode == modeAborted:
 		// A rollback does not wait: the stable revision comes back to full
 		// scale and the canary goes, in one write each.
 		targets = append(targets, scaleTarget{rev: st.canary, want: 0, now: true}, scaleTarget{rev: st.stable, want: n, now: true})

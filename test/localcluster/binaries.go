@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -306,24 +305,12 @@ func ensureModule(ctx context.Context, m toolModule, moduleDir, cache string, lo
 		return "", "", err
 	}
 	defer os.RemoveAll(tmp)
-	if len(m.commands) > 0 {
-		// One go build for all of a module's commands lets the go command
-		// link one while it compiles another; -s -w skips the debug
-		// information, which is most of the link time of these binaries.
-		args := []string{"build", "-trimpath", "-o", tmp + string(filepath.Separator), "-ldflags", strings.TrimSpace("-s -w " + ldflags)}
-		for _, pkg := range m.commands {
-			args = append(args, pkg)
-		}
+	for bin, pkg := range m.commands {
+		// -s -w skips the debug information, a large part of the link
+		// time of these binaries.
+		args := []string{"build", "-trimpath", "-o", filepath.Join(tmp, bin), "-ldflags", strings.TrimSpace("-s -w " + ldflags), pkg}
 		if _, err := goOutput(ctx, moduleDir, args...); err != nil {
-			return "", "", fmt.Errorf("localcluster: building %s: %w", m.name, err)
-		}
-		for bin, pkg := range m.commands {
-			// go build names each binary after its package's last element.
-			if built := filepath.Join(tmp, path.Base(strings.TrimSuffix(pkg, "/v3"))); built != filepath.Join(tmp, bin) {
-				if err := os.Rename(built, filepath.Join(tmp, bin)); err != nil {
-					return "", "", fmt.Errorf("localcluster: building %s: %w", bin, err)
-				}
-			}
+			return "", "", fmt.Errorf("localcluster: building %s: %w", bin, err)
 		}
 	}
 	if m.extra != nil {

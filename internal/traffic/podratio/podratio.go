@@ -29,12 +29,15 @@ func (Router) Replicas(replicas int32, w rampv1.Weight) (canary, stable int32) {
 }
 
 // SetWeight has nothing to write: the pods carry the weight.
-func (Router) SetWeight(context.Context, rampv1.Weight) error { return nil }
+func (Router) SetWeight(context.Context, traffic.Target) ([]traffic.Change, error) { return nil, nil }
 
-// Reached is the canary's share of all available pods.
-func (Router) Reached(_ context.Context, pods traffic.Pods) (rampv1.Weight, error) {
+// Verify is the canary's share of all available pods.
+func (Router) Verify(_ context.Context, pods traffic.Pods) (rampv1.Weight, error) {
 	return Share(pods), nil
 }
+
+// Cleanup has nothing to take back.
+func (Router) Cleanup(context.Context) ([]traffic.Change, error) { return nil, nil }
 
 // Share is the canary's share of all available pods, rounded down to the
 // weight's precision.

@@ -1,0 +1,161 @@
+package controller
+
+import (
+	"context"
+	"errors"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic"
+	"github.com/rampcd/ramp/internal/traffic/gatewayapi"
+	"github.com/rampcd/ramp/internal/traffic/istio"
+	"github.com/rampcd/ramp/internal/traffic/podratio"
+	"github.com/rampcd/ramp/internal/traffic/smi"
+)
+
+// cleanupFinalizer holds a Rollout with a mesh router until the router has
+// taken back what it added to objects Ramp does not own.
+const cleanupFinalizer = "ramp.dev/cleanup"
+
+// routerFor returns the router the Rollout's spec asks for.
+func (r *Reconciler) routerFor(ro *rampv1.Rollout) traffic.Router {
+	tr := ro.Spec.Strategy.Canary.TrafficRouting
+	k := traffic.Kube{Client: r.Client, Scheme: r.Scheme}
+	switch {
+	case tr == nil:
+		return podratio.Router{}
+	case tr.SMI != nil:
+		return smi.New(k, ro)
+	case tr.GatewayAPI != nil:
+		return gatewayapi.New(k, ro)
+	case tr.Istio != nil:
+		return istio.New(k, ro)
+	}
+	// Admission allows only the routers above; a newer API with a router
+	// this controller does not know is refused rather than guessed.
+	return unknownRouter{}
+}
+
+// isMesh reports whether a router shapes traffic with weights rather than
+// pods.
+func isMesh(ro *rampv1.Rollout) bool { return ro.Spec.Strategy.Canary.TrafficRouting != nil }
+
+// observeRouting reads the weight the routing objects give the canary now,
+// and whether someone changed it since the last pass recorded it.
+func (r *Reconciler) observeRouting(ctx context.Context, st *rolloutState) error {
+	if !st.mesh {
+		return nil
+	}
+	w, err := st.router.Verify(ctx, traffic.Pods{})
+	if err != nil {
+		return err
+	}
+	st.reached = w
+	st.drifted = st.ro.Status.CanaryRevision != "" && w != st.ro.Status.Weight.Reached
+	return nil
+}
+
+// route writes target into the routing objects, with an event for each
+// write that was not simply the next step.
+func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Target) error {
+	changes, err := st.router.SetWeight(ctx, t)
+	r.reportChanges(st, changes)
+	if err != nil {
+		return err
+	}
+	st.reached = t.Weight
+	return nil
+}
+
+func (r *Reconciler) reportChanges(st *rolloutState, changes []traffic.Change) {
+	for _, c := range changes {
+		switch {
+		case c.Created && st.canary != nil:
+			r.event(st.ro, corev1.EventTypeWarning, "RouteRecreated", "Route", "%s was missing; created: %s", c.Object, c.Detail)
+		case c.Created:
+			r.event(st.ro, corev1.EventTypeNormal, "RouteCreated", "Route", "Created %s: %s", c.Object, c.Detail)
+		case st.drifted:
+			r.event(st.ro, corev1.EventTypeWarning, "RouteRepaired", "Route",
+				"%s was changed by hand during the canary; set back: %s", c.Object, c.Detail)
+		default:
+			r.event(st.ro, corev1.EventTypeNormal, "RouteUpdated", "Route", "%s: %s", c.Object, c.Detail)
+		}
+	}
+}
+
+// keepRouting writes the weight this pass stands at, so that a weight
+// edited by hand is put back and a deleted object recreated. The weight
+// rises only once the canary's pods for it are available; runSteps raises
+// it, this never does.
+func (r *Reconciler) keepRouting(ctx context.Context, st *rolloutState) error {
+	if !st.mesh || st.routed {
+		return nil
+	}
+	switch st.mode {
+	case modeCanary:
+		return r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash,
+			Weight: min(st.weight, st.ro.Status.Weight.Reached)})
+	case modeAborted:
+		return r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash})
+	}
+	// While the old revision scales down it gets no traffic, and Istio's
+	// subsets still tell the revisions apart; after, the objects rest.
+	return r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.stable.hash, Rest: oldPods(st) == 0})
+}
+
+// finalize gives back the routing objects Ramp does not own before a
+// Rollout goes, and then lets it go.
+func (r *Reconciler) finalize(ctx context.Context, ro *rampv1.Rollout) error {
+	if !controllerutil.ContainsFinalizer(ro, cleanupFinalizer) {
+		return nil
+	}
+	changes, err := r.routerFor(ro).Cleanup(ctx)
+	for _, c := range changes {
+		r.event(ro, corev1.EventTypeNormal, "RouteReleased", "Cleanup", "%s given back: %s", c.Object, c.Detail)
+	}
+	var cfg *traffic.ConfigError
+	if err != nil && !errors.As(err, &cfg) { // a config fault: nothing of ours is there
+		return err
+	}
+	orig := ro.DeepCopy()
+	controllerutil.RemoveFinalizer(ro, cleanupFinalizer)
+	return r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+}
+
+// ensureFinalizer holds a Rollout with a mesh router for finalize.
+func (r *Reconciler) ensureFinalizer(ctx context.Context, ro *rampv1.Rollout) error {
+	if !isMesh(ro) || controllerutil.ContainsFinalizer(ro, cleanupFinalizer) {
+		return nil
+	}
+	orig := ro.DeepCopy()
+	controllerutil.AddFinalizer(ro, cleanupFinalizer)
+	return r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+}
+
+type unknownRouter struct{ podratio.Router }
+
+func (unknownRouter) SetWeight(context.Context, traffic.Target) ([]traffic.Change, error) {
+	return nil, traffic.Configf("UnknownRouter", "spec.strategy.canary.trafficRouting names a router this controller does not know; upgrade Ramp")
+}
+
+// routingObjects names the objects a Rollout's routing reads, as
+// "Kind/name" keys for the index that maps their changes to the Rollout.
+func routingObjects(ro *rampv1.Rollout) []string {
+	tr := ro.Spec.Strategy.Canary.TrafficRouting
+	if tr == nil {
+		return nil
+	}
+	keys := []string{"Service/" + ro.Spec.Service}
+	switch {
+	case tr.SMI != nil:
+		keys = append(keys, "TrafficSplit/"+smi.Name(ro))
+	case tr.GatewayAPI != nil:
+		keys = append(keys, "HTTPRoute/"+gatewayapi.Name(ro))
+	case tr.Istio != nil:
+		keys = append(keys, "VirtualService/"+tr.Istio.VirtualService.Name, "DestinationRule/"+tr.Istio.DestinationRule.Name)
+	}
+	return keys
+}

@@ -1,0 +1,327 @@
+package controller_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/fixture"
+)
+
+var (
+	trafficSplitGVK    = schema.GroupVersionKind{Group: "split.smi-spec.io", Version: "v1alpha4", Kind: "TrafficSplit"}
+	httpRouteGVK       = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}
+	virtualServiceGVK  = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
+	destinationRuleGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"}
+	serviceGVK         = schema.GroupVersionKind{Version: "v1", Kind: "Service"}
+)
+
+// meshCase is one router under test: how to configure it, what to create
+// first, and how to read the canary's weight from the object it writes.
+type meshCase struct {
+	name    string
+	routing rampv1.TrafficRouting
+	setup   []string // YAML objects the user owns
+	gvk     schema.GroupVersionKind
+	object  string // the routing object's name
+	// weights reads the routing object's (stable, canary) weights.
+	weights func(*unstructured.Unstructured) string
+	// stableOf reads which revision the stable Service or subset selects.
+	stableOf stableReader
+}
+
+type stableReader struct {
+	gvk  schema.GroupVersionKind
+	name string
+	read func(*unstructured.Unstructured) string
+}
+
+var serviceSelects = stableReader{gvk: serviceGVK, name: "web-stable", read: func(u *unstructured.Unstructured) string {
+	rev, _, _ := unstructured.NestedString(u.Object, "spec", "selector", rampv1.LabelRevision)
+	return rev
+}}
+
+func meshCases() []meshCase {
+	return []meshCase{
+		{
+			name:     "smi",
+			routing:  rampv1.TrafficRouting{SMI: &rampv1.SMIRouting{}},
+			gvk:      trafficSplitGVK,
+			object:   "web",
+			weights:  backendWeights("spec", "backends"),
+			stableOf: serviceSelects,
+		},
+		{
+			name:     "gatewayapi",
+			routing:  rampv1.TrafficRouting{GatewayAPI: &rampv1.GatewayAPIRouting{}},
+			gvk:      httpRouteGVK,
+			object:   "web",
+			weights:  httpRouteWeights,
+			stableOf: serviceSelects,
+		},
+		{
+			name: "istio",
+			routing: rampv1.TrafficRouting{Istio: &rampv1.IstioRouting{
+				VirtualService:  rampv1.IstioVirtualService{Name: "web", HTTPRouteName: "primary"},
+				DestinationRule: rampv1.IstioDestinationRule{Name: "web", StableSubsetName: "stable", CanarySubsetName: "canary"},
+			}},
+			setup:   []string{istioVirtualService, istioDestinationRule},
+			gvk:     virtualServiceGVK,
+			object:  "web",
+			weights: virtualServiceWeights,
+			stableOf: stableReader{gvk: destinationRuleGVK, name: "web", read: func(u *unstructured.Unstructured) string {
+				return subsetLabel(u, "stable")
+			}},
+		},
+	}
+}
+
+const istioVirtualService = `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web}
+spec:
+  hosts: [web]
+  http:
+  - name: health
+    match: [{uri: {prefix: /healthz}}]
+    route: [{destination: {host: web, subset: stable}}]
+  - name: primary
+    retries: {attempts: 3}
+    route: [{destination: {host: web, subset: stable, port: {number: 80}}}]
+`
+
+const istioDestinationRule = `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: web}
+spec:
+  host: web
+  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}
+  subsets:
+  - name: stable
+    labels: {tier: web}
+`
+
+// TestRouters takes each router through a full canary and a rollback,
+// watching every write: the weights at every step, the stable Service (or
+// subset) re-pointed before the weights reset on promotion, the weight
+// set to 0 before the canary loses a pod on abort.
+func TestRouters(t *testing.T) {
+	for _, mc := range meshCases() {
+		t.Run(mc.name, func(t *testing.T) {
+			t.Parallel()
+			e := fixture.New(t)
+			e.StartController()
+			createRootService(e)
+			for _, obj := range mc.setup {
+				u := parse(t, obj)
+				u.SetNamespace(e.NS)
+				e.Create(u)
+			}
+			weights := e.Record(mc.gvk)
+			stable := e.Record(mc.stableOf.gvk)
+			replicaSets := e.Record(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ReplicaSet"})
+
+			ro := e.Rollout("web", "web:v1", fixture.SetWeight(25), fixture.Pause(0), fixture.SetWeight(50), fixture.Pause(0))
+			ro.Spec.Service = "web"
+			ro.Spec.Strategy.Canary.TrafficRouting = &mc.routing
+			e.Create(ro)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+			v1 := e.Get("web").Status.StableRevision
+
+			e.SetImage("web", "web:v2")
+			// The stable revision keeps all its pods; the canary runs its
+			// share, at least one.
+			got := e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
+			if got.Status.Weight.Reached != rampv1.Percent(25) {
+				t.Errorf("at step 1: weight %+v", got.Status.Weight)
+			}
+			if w := mc.weights(e.GetObject(mc.gvk, mc.object)); w != "75:25" {
+				t.Errorf("at 25%%, %s weights are %s, want 75:25", mc.gvk.Kind, w)
+			}
+			e.Request("web", rampv1.AnnotationPromote)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:4 2:2"}, fixture.Wait)
+			promoteRV := e.Request("web", rampv1.AnnotationPromote)
+			got = e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
+			v2 := got.Status.StableRevision
+			if v1 == v2 {
+				t.Fatal("no new stable revision")
+			}
+			if seq := weights.Values(mc.object, mc.weights); !slices.Equal(seq, []string{"100:0", "75:25", "50:50", "100:0"}) {
+				t.Errorf("weights went %q, want 100:0, 75:25, 50:50, 100:0", seq)
+			}
+			// Revisions order writes across objects (etcd's revision).
+			repointed := stable.FirstAfter(mc.stableOf.name, promoteRV, func(u *unstructured.Unstructured) bool { return mc.stableOf.read(u) == v2 })
+			reset := weights.FirstAfter(mc.object, promoteRV, func(u *unstructured.Unstructured) bool { return mc.weights(u) == "100:0" })
+			if repointed < 0 || reset < 0 || repointed > reset {
+				t.Errorf("promotion order: stable re-pointed to v2 at revision %d, weights reset at %d; want the re-point first", repointed, reset)
+			}
+
+			// Rollback: the first write is the weight.
+			e.SetImage("web", "web:v3")
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:0 2:4 3:1"}, fixture.Wait)
+			abortRV := e.Request("web", rampv1.AnnotationAbort)
+			got = e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: "1", Replicas: "1:0 2:4 3:0"}, fixture.Wait)
+			if got.Status.Weight.Reached != 0 {
+				t.Errorf("after abort: weight %+v", got.Status.Weight)
+			}
+			zero := weights.FirstAfter(mc.object, abortRV, func(u *unstructured.Unstructured) bool { return mc.weights(u) == "100:0" })
+			scaledDown := replicaSets.FirstAfter("web-"+got.Status.CanaryRevision, abortRV, func(u *unstructured.Unstructured) bool {
+				n, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
+				return n == 0
+			})
+			if zero < 0 || scaledDown < 0 || zero > scaledDown {
+				t.Errorf("rollback order: weight 0 at revision %d, canary scaled down at %d; want the weight first", zero, scaledDown)
+			}
+		})
+	}
+}
+
+func createRootService(e *fixture.Env) {
+	e.Create(&corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "web"},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}},
+		},
+	})
+}
+
+func parse(t *testing.T, doc string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// backendWeights reads "stable:canary" from TrafficSplit backends.
+func backendWeights(path ...string) func(*unstructured.Unstructured) string {
+	return func(u *unstructured.Unstructured) string {
+		backends, _, _ := unstructured.NestedSlice(u.Object, path...)
+		var s, c any = "-", "-"
+		for _, b := range backends {
+			m := b.(map[string]any)
+			switch m["service"] {
+			case "web-stable":
+				s = m["weight"]
+			case "web-canary":
+				c = m["weight"]
+			}
+		}
+		return fmt.Sprintf("%v:%v", s, c)
+	}
+}
+
+func httpRouteWeights(u *unstructured.Unstructured) string {
+	rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "rules")
+	if len(rules) == 0 {
+		return "-"
+	}
+	refs, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "backendRefs")
+	var s, c any = "-", "-"
+	for _, r := range refs {
+		m := r.(map[string]any)
+		switch m["name"] {
+		case "web-stable":
+			s = m["weight"]
+		case "web-canary":
+			c = m["weight"]
+		}
+	}
+	return fmt.Sprintf("%v:%v", s, c)
+}
+
+func virtualServiceWeights(u *unstructured.Unstructured) string {
+	http, _, _ := unstructured.NestedSlice(u.Object, "spec", "http")
+	for _, r := range http {
+		m := r.(map[string]any)
+		if m["name"] != "primary" {
+			continue
+		}
+		dests, _, _ := unstructured.NestedSlice(m, "route")
+		var s, c any = "-", "0"
+		for _, d := range dests {
+			dm := d.(map[string]any)
+			subset, _, _ := unstructured.NestedString(dm, "destination", "subset")
+			w, found := dm["weight"]
+			if !found {
+				w = "100"
+			}
+			switch subset {
+			case "stable":
+				s = w
+			case "canary":
+				c = w
+			}
+		}
+		return fmt.Sprintf("%v:%v", s, c)
+	}
+	return "-"
+}
+
+func subsetLabel(u *unstructured.Unstructured, subset string) string {
+	subsets, _, _ := unstructured.NestedSlice(u.Object, "spec", "subsets")
+	for _, s := range subsets {
+		m := s.(map[string]any)
+		if m["name"] == subset {
+			v, _, _ := unstructured.NestedString(m, "labels", rampv1.LabelRevision)
+			return v
+		}
+	}
+	return ""
+}
+
+// TestFractionalWeights sends 0.1% to the canary through each router and
+// checks the exact weights written: relative integers (999:1) where the API
+// takes integers, quantities where SMI v1alpha1 takes them.
+func TestFractionalWeights(t *testing.T) {
+	v1alpha1 := trafficSplitGVK
+	v1alpha1.Version = "v1alpha1"
+	cases := append(meshCases(), meshCase{
+		name:    "smi-v1alpha1",
+		routing: rampv1.TrafficRouting{SMI: &rampv1.SMIRouting{APIVersion: "split.smi-spec.io/v1alpha1"}},
+		gvk:     v1alpha1,
+		object:  "web",
+		weights: backendWeights("spec", "backends"),
+	})
+	want := map[string]string{"smi": "999:1", "gatewayapi": "999:1", "istio": "999:1", "smi-v1alpha1": "99900m:100m"}
+	for _, mc := range cases {
+		t.Run(mc.name, func(t *testing.T) {
+			t.Parallel()
+			e := fixture.New(t)
+			e.StartController()
+			createRootService(e)
+			for _, obj := range mc.setup {
+				u := parse(t, obj)
+				u.SetNamespace(e.NS)
+				e.Create(u)
+			}
+			ro := e.Rollout("web", "web:v1", rampv1.Step{SetWeight: ptrTo(rampv1.Weight(100))}, fixture.Pause(0))
+			ro.Spec.Service = "web"
+			ro.Spec.Strategy.Canary.TrafficRouting = &mc.routing
+			e.Create(ro)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+			e.SetImage("web", "web:v2")
+			got := e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
+			if got.Status.Weight.Asked.String() != "0.1" || got.Status.Weight.Reached.String() != "0.1" {
+				t.Errorf("status weight %+v, want 0.1 asked and reached", got.Status.Weight)
+			}
+			if w := mc.weights(e.GetObject(mc.gvk, mc.object)); w != want[mc.name] {
+				t.Errorf("%s weights at 0.1%%: %s, want %s", mc.gvk.Kind, w, want[mc.name])
+			}
+		})
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -1,0 +1,331 @@
+// Package gatewayapi routes canary traffic with the backendRefs weights of
+// a Gateway API HTTPRoute (gateway.networking.k8s.io/v1): a mesh route whose
+// parent is the root Service (GAMMA: Linkerd 2.14+, Istio) or an ingress
+// route whose parent is a Gateway. Ramp edits only the rules it manages, and
+// in them only the backendRefs of the root, stable and canary Services.
+package gatewayapi
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic"
+)
+
+// GVK of the HTTPRoute.
+var GVK = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}
+
+// Router is the Gateway API router of one Rollout.
+type Router struct {
+	kube traffic.Kube
+	ro   *rampv1.Rollout
+	cfg  rampv1.GatewayAPIRouting
+}
+
+var _ traffic.Router = (*Router)(nil)
+
+// New returns the Gateway API router of ro.
+func New(k traffic.Kube, ro *rampv1.Rollout) *Router {
+	return &Router{kube: k, ro: ro, cfg: *ro.Spec.Strategy.Canary.TrafficRouting.GatewayAPI}
+}
+
+// Name is the HTTPRoute's name.
+func Name(ro *rampv1.Rollout) string {
+	if n := ro.Spec.Strategy.Canary.TrafficRouting.GatewayAPI.HTTPRoute; n != "" {
+		return n
+	}
+	return ro.Name
+}
+
+// Replicas keeps the stable revision at full scale.
+func (r *Router) Replicas(replicas int32, w rampv1.Weight) (int32, int32) {
+	return traffic.MeshReplicas(r.ro.Spec.Strategy.Canary.CanaryScale, replicas, w)
+}
+
+// SetWeight points the stable and canary Services at their revisions, then
+// writes the weights into the managed rules, creating the route if missing.
+func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Change, error) {
+	root, err := traffic.RootService(ctx, r.kube, r.ro)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := traffic.EnsureServices(ctx, r.kube, r.ro, root, t)
+	if err != nil {
+		return changes, err
+	}
+	split := traffic.Relative(t.Weight)
+	route, err := r.get(ctx)
+	if apierrors.IsNotFound(err) {
+		route, err = r.newRoute(root, split)
+		if err != nil {
+			return changes, err
+		}
+		if err := r.kube.Client.Create(ctx, route); err != nil {
+			return changes, fmt.Errorf("create HTTPRoute %s: %w", route.GetName(), err)
+		}
+		return append(changes, traffic.Change{Object: "HTTPRoute " + route.GetName(), Created: true, Detail: describe(split)}), nil
+	}
+	if err != nil {
+		return changes, err
+	}
+	orig := route.DeepCopy()
+	rules, managed, err := r.managedRules(route)
+	if err != nil {
+		return changes, err
+	}
+	before := r.share(rules, managed)
+	for _, i := range managed {
+		rule := rules[i].(map[string]any)
+		refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
+		rule["backendRefs"] = r.rewrite(refs, root, split)
+	}
+	if equalRules(orig, rules) {
+		return changes, nil
+	}
+	_ = unstructured.SetNestedSlice(route.Object, rules, "spec", "rules")
+	if err := r.kube.Client.Patch(ctx, route, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+		return changes, fmt.Errorf("update HTTPRoute %s: %w", route.GetName(), err)
+	}
+	return append(changes, traffic.Change{Object: "HTTPRoute " + route.GetName(),
+		Detail: fmt.Sprintf("canary %s%% → %s%% (%s)", before, t.Weight, describe(split))}), nil
+}
+
+// Verify reads the canary's share back from the first managed rule.
+func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (rampv1.Weight, error) {
+	route, err := r.get(ctx)
+	if apierrors.IsNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	rules, managed, err := r.managedRules(route)
+	if err != nil {
+		return 0, err
+	}
+	return r.share(rules, managed), nil
+}
+
+// Cleanup gives a route Ramp does not own back to the root Service: the
+// stable and canary Services go with the Rollout.
+func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
+	route, err := r.get(ctx)
+	if apierrors.IsNotFound(err) || (err == nil && isOwnedBy(route, r.ro)) {
+		return nil, nil // ours goes with the Rollout
+	}
+	if err != nil {
+		return nil, err
+	}
+	orig := route.DeepCopy()
+	rules, managed, err := r.managedRules(route)
+	if err != nil {
+		return nil, nil // nothing of ours in it
+	}
+	for _, i := range managed {
+		rule := rules[i].(map[string]any)
+		refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
+		rule["backendRefs"] = r.release(refs)
+	}
+	if equalRules(orig, rules) {
+		return nil, nil
+	}
+	_ = unstructured.SetNestedSlice(route.Object, rules, "spec", "rules")
+	if err := r.kube.Client.Patch(ctx, route, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+		return nil, err
+	}
+	return []traffic.Change{{Object: "HTTPRoute " + route.GetName(), Detail: "backendRefs point at Service " + r.ro.Spec.Service + " again"}}, nil
+}
+
+func (r *Router) get(ctx context.Context) (*unstructured.Unstructured, error) {
+	route := &unstructured.Unstructured{}
+	route.SetGroupVersionKind(GVK)
+	err := r.kube.Client.Get(ctx, client.ObjectKey{Namespace: r.ro.Namespace, Name: Name(r.ro)}, route)
+	if err != nil && meta.IsNoMatchError(err) {
+		return nil, traffic.Configf("HTTPRouteNotServed",
+			"the cluster serves no HTTPRoute (gateway.networking.k8s.io/v1): install the Gateway API CRDs or choose another router")
+	}
+	return route, err
+}
+
+// newRoute is the route Ramp creates: attached to the parent, one rule
+// sending everything to the stable and canary Services.
+func (r *Router) newRoute(root *corev1.Service, split traffic.Split) (*unstructured.Unstructured, error) {
+	route := &unstructured.Unstructured{}
+	route.SetGroupVersionKind(GVK)
+	route.SetName(Name(r.ro))
+	route.SetNamespace(r.ro.Namespace)
+	route.SetLabels(map[string]string{traffic.LabelRollout: r.ro.Name})
+	if err := controllerutil.SetControllerReference(r.ro, route, r.kube.Scheme); err != nil {
+		return nil, err
+	}
+	parent := map[string]any{"group": "", "kind": "Service", "name": r.ro.Spec.Service}
+	if p := r.cfg.Parent; p != nil {
+		if p.Name != "" {
+			parent["name"] = p.Name
+		}
+		if p.Kind == "Gateway" {
+			parent["group"], parent["kind"] = GVK.Group, "Gateway"
+		}
+		if p.Namespace != "" {
+			parent["namespace"] = p.Namespace
+		}
+		if p.SectionName != "" {
+			parent["sectionName"] = p.SectionName
+		}
+	}
+	if parent["kind"] == "Service" && len(root.Spec.Ports) > 0 {
+		parent["port"] = int64(root.Spec.Ports[0].Port)
+	}
+	rule := map[string]any{"backendRefs": r.rewrite(nil, root, split)}
+	route.Object["spec"] = map[string]any{"parentRefs": []any{parent}, "rules": []any{rule}}
+	return route, nil
+}
+
+// managedRules returns the route's rules and the indexes of those Ramp
+// manages: the named ones, or every rule sending traffic to the root,
+// stable or canary Service.
+func (r *Router) managedRules(route *unstructured.Unstructured) ([]any, []int, error) {
+	rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
+	var managed []int
+	for i, rule := range rules {
+		m, _ := rule.(map[string]any)
+		name, _, _ := unstructured.NestedString(m, "name")
+		refs, _, _ := unstructured.NestedSlice(m, "backendRefs")
+		switch {
+		case len(r.cfg.Rules) > 0 && slices.Contains(r.cfg.Rules, name):
+			managed = append(managed, i)
+		case len(r.cfg.Rules) == 0 && slices.ContainsFunc(refs, r.ours):
+			managed = append(managed, i)
+		}
+	}
+	if len(r.cfg.Rules) > 0 && len(managed) < len(r.cfg.Rules) {
+		return nil, nil, traffic.Configf("RouteRuleNotFound",
+			"spec.strategy.canary.trafficRouting.gatewayAPI.rules: HTTPRoute %s has no rule named %v", route.GetName(), r.cfg.Rules)
+	}
+	if len(managed) == 0 {
+		return nil, nil, traffic.Configf("RouteRuleNotFound",
+			"HTTPRoute %s has no rule whose backendRefs name Service %s; point a rule at it or name the rules in spec.strategy.canary.trafficRouting.gatewayAPI.rules",
+			route.GetName(), r.ro.Spec.Service)
+	}
+	return rules, managed, nil
+}
+
+// ours reports whether a backendRef names the root, stable or canary Service.
+func (r *Router) ours(ref any) bool {
+	m, _ := ref.(map[string]any)
+	if g, _ := m["group"].(string); g != "" {
+		return false
+	}
+	if k, _ := m["kind"].(string); k != "" && k != "Service" {
+		return false
+	}
+	if ns, _ := m["namespace"].(string); ns != "" && ns != r.ro.Namespace {
+		return false
+	}
+	name, _ := m["name"].(string)
+	return name == r.ro.Spec.Service || name == traffic.StableServiceName(r.ro) || name == traffic.CanaryServiceName(r.ro)
+}
+
+// rewrite replaces Ramp's backendRefs in a rule with the stable and canary
+// refs at split, where the first of them stood; their port and filters come
+// from the first one. Other backendRefs stay as they are.
+func (r *Router) rewrite(refs []any, root *corev1.Service, split traffic.Split) []any {
+	template := map[string]any{}
+	if len(root.Spec.Ports) > 0 {
+		template["port"] = int64(root.Spec.Ports[0].Port)
+	}
+	at := -1
+	for i, ref := range refs {
+		if r.ours(ref) {
+			if at < 0 {
+				template, at = copyRef(ref.(map[string]any)), i
+			}
+		}
+	}
+	stable, canary := copyRef(template), copyRef(template)
+	stable["name"], stable["weight"] = traffic.StableServiceName(r.ro), split.Stable
+	canary["name"], canary["weight"] = traffic.CanaryServiceName(r.ro), split.Canary
+	return spliceOurs(refs, r.ours, at, stable, canary)
+}
+
+// release puts the root Service back in place of the stable and canary refs.
+func (r *Router) release(refs []any) []any {
+	at := slices.IndexFunc(refs, r.ours)
+	if at < 0 {
+		return refs
+	}
+	root := copyRef(refs[at].(map[string]any))
+	root["name"] = r.ro.Spec.Service
+	delete(root, "weight")
+	return spliceOurs(refs, r.ours, at, root)
+}
+
+// share reads the canary's weight from the first managed rule; unset
+// weights count as 1, as Gateway API says.
+func (r *Router) share(rules []any, managed []int) rampv1.Weight {
+	if len(managed) == 0 {
+		return 0
+	}
+	refs, _, _ := unstructured.NestedSlice(rules[managed[0]].(map[string]any), "backendRefs")
+	var split traffic.Split
+	for _, ref := range refs {
+		m, _ := ref.(map[string]any)
+		w, found, _ := unstructured.NestedInt64(m, "weight")
+		if !found {
+			w = 1
+		}
+		if r.ours(ref) && m["name"] == traffic.CanaryServiceName(r.ro) {
+			split.Canary += w
+		} else {
+			split.Stable += w
+		}
+	}
+	return split.Share()
+}
+
+// spliceOurs returns refs without those matching ours, with repl inserted
+// where the first of them stood (or at the end).
+func spliceOurs(refs []any, ours func(any) bool, at int, repl ...any) []any {
+	out := make([]any, 0, len(refs)+len(repl))
+	for i, ref := range refs {
+		if i == at {
+			out = append(out, repl...)
+		}
+		if !ours(ref) {
+			out = append(out, ref)
+		}
+	}
+	if at < 0 {
+		out = append(out, repl...)
+	}
+	return out
+}
+
+func copyRef(m map[string]any) map[string]any {
+	return runtime.DeepCopyJSON(m)
+}
+
+func isOwnedBy(obj *unstructured.Unstructured, ro *rampv1.Rollout) bool {
+	return metav1.IsControlledBy(obj, ro)
+}
+
+func describe(s traffic.Split) string {
+	return fmt.Sprintf("stable weight %d, canary weight %d", s.Stable, s.Canary)
+}
+
+func equalRules(orig *unstructured.Unstructured, rules []any) bool {
+	have, _, _ := unstructured.NestedSlice(orig.Object, "spec", "rules")
+	return fmt.Sprint(have) == fmt.Sprint(rules)
+}

@@ -1,0 +1,391 @@
+// Package istio routes canary traffic with an Istio VirtualService whose
+// HTTP route sends weighted traffic to the stable and canary subsets of a
+// DestinationRule. The user owns both objects; Ramp edits only the named
+// route's two destinations and the two subsets' revision labels, and takes
+// what it added back when the canary is over, so that the objects look as
+// they did before it began, apart from the weights at rest.
+package istio
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic"
+)
+
+// Group of Istio's networking API.
+const Group = "networking.istio.io"
+
+// Versions Ramp reads and writes, newest first; all serve the same fields.
+var Versions = []string{"v1", "v1beta1", "v1alpha3"}
+
+// Annotations recording what Ramp added, so it can take it back.
+const (
+	// AnnotationAddedSubset, on a DestinationRule: the subset Ramp created.
+	AnnotationAddedSubset = "ramp.dev/added-subset"
+	// AnnotationAddedDestination, on a VirtualService: the route whose
+	// canary destination Ramp created.
+	AnnotationAddedDestination = "ramp.dev/added-destination"
+)
+
+// Router is the Istio router of one Rollout.
+type Router struct {
+	kube traffic.Kube
+	ro   *rampv1.Rollout
+	cfg  rampv1.IstioRouting
+}
+
+var _ traffic.Router = (*Router)(nil)
+
+// New returns the Istio router of ro.
+func New(k traffic.Kube, ro *rampv1.Rollout) *Router {
+	return &Router{kube: k, ro: ro, cfg: *ro.Spec.Strategy.Canary.TrafficRouting.Istio}
+}
+
+// Replicas keeps the stable revision at full scale.
+func (r *Router) Replicas(replicas int32, w rampv1.Weight) (int32, int32) {
+	return traffic.MeshReplicas(r.ro.Spec.Strategy.Canary.CanaryScale, replicas, w)
+}
+
+// SetWeight labels the subsets with their revisions (stable first, so a
+// promotion moves the stable subset before any weight), then writes the
+// route's weights. At rest it takes its additions back instead.
+func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Change, error) {
+	split, err := r.split(t.Weight)
+	if err != nil {
+		return nil, err
+	}
+	var changes []traffic.Change
+	c, err := r.updateDestinationRule(ctx, func(dr *unstructured.Unstructured) (string, error) {
+		if t.Rest {
+			return r.releaseSubsets(dr), nil
+		}
+		return r.labelSubsets(dr, t.Stable, t.Canary), nil
+	})
+	if c != nil {
+		changes = append(changes, *c)
+	}
+	if err != nil {
+		return changes, err
+	}
+	c, err = r.updateVirtualService(ctx, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
+		return r.weigh(vs, route, split, t.Rest)
+	})
+	if c != nil {
+		changes = append(changes, *c)
+	}
+	return changes, err
+}
+
+// Verify reads the canary's share from the route's destinations.
+func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (rampv1.Weight, error) {
+	vs, err := r.get(ctx, "VirtualService", r.cfg.VirtualService.Name)
+	if err != nil {
+		return 0, err
+	}
+	route, err := r.route(vs)
+	if err != nil {
+		return 0, err
+	}
+	dests, _, _ := unstructured.NestedSlice(route, "route")
+	var split traffic.Split
+	for _, d := range dests {
+		m, _ := d.(map[string]any)
+		w, found, _ := unstructured.NestedInt64(m, "weight")
+		if !found && len(dests) == 1 {
+			w = 100 // a lone destination takes everything
+		}
+		if subset(m) == r.cfg.DestinationRule.CanarySubsetName {
+			split.Canary += w
+		} else {
+			split.Stable += w
+		}
+	}
+	return split.Share(), nil
+}
+
+// Cleanup takes Ramp's additions back before the Rollout goes.
+func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
+	var changes []traffic.Change
+	c, err := r.updateDestinationRule(ctx, func(dr *unstructured.Unstructured) (string, error) {
+		return r.releaseSubsets(dr), nil
+	})
+	if c != nil {
+		changes = append(changes, *c)
+	}
+	if err != nil {
+		return changes, err
+	}
+	c, err = r.updateVirtualService(ctx, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
+		return r.weigh(vs, route, traffic.Split{Stable: 100}, true)
+	})
+	if c != nil {
+		changes = append(changes, *c)
+	}
+	return changes, err
+}
+
+func (r *Router) split(w rampv1.Weight) (traffic.Split, error) {
+	if !r.cfg.PercentWeights {
+		return traffic.Relative(w), nil
+	}
+	s, ok := traffic.Percent(w)
+	if !ok {
+		return s, traffic.Configf("FractionalWeight",
+			"weight %s%% has decimals, which Istio with percentWeights cannot carry; admission refuses such steps", w)
+	}
+	return s, nil
+}
+
+// labelSubsets pins the two subsets to their revisions, creating a missing
+// subset (recorded, to be removed at rest).
+func (r *Router) labelSubsets(dr *unstructured.Unstructured, stable, canary string) string {
+	subsets, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
+	var did []string
+	for _, s := range []struct{ name, hash string }{
+		{r.cfg.DestinationRule.StableSubsetName, stable}, {r.cfg.DestinationRule.CanarySubsetName, canary},
+	} {
+		i := slices.IndexFunc(subsets, func(x any) bool { return name(x) == s.name })
+		if i < 0 {
+			subsets = append(subsets, map[string]any{"name": s.name})
+			i = len(subsets) - 1
+			setAnnotation(dr, AnnotationAddedSubset, s.name)
+			did = append(did, "added subset "+s.name)
+		}
+		m := subsets[i].(map[string]any)
+		labels, _, _ := unstructured.NestedStringMap(m, "labels")
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		if labels[rampv1.LabelRevision] != s.hash {
+			labels[rampv1.LabelRevision] = s.hash
+			_ = unstructured.SetNestedStringMap(m, labels, "labels")
+			did = append(did, fmt.Sprintf("subset %s selects revision %s", s.name, s.hash))
+		}
+	}
+	_ = unstructured.SetNestedSlice(dr.Object, subsets, "spec", "subsets")
+	return strings.Join(did, ", ")
+}
+
+// releaseSubsets removes the revision labels and the subset Ramp added.
+func (r *Router) releaseSubsets(dr *unstructured.Unstructured) string {
+	subsets, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
+	added := dr.GetAnnotations()[AnnotationAddedSubset]
+	var did []string
+	out := subsets[:0]
+	for _, x := range subsets {
+		m, _ := x.(map[string]any)
+		n := name(x)
+		if n != r.cfg.DestinationRule.StableSubsetName && n != r.cfg.DestinationRule.CanarySubsetName {
+			out = append(out, x)
+			continue
+		}
+		if n == added {
+			did = append(did, "removed subset "+n)
+			continue
+		}
+		labels, _, _ := unstructured.NestedStringMap(m, "labels")
+		if _, ok := labels[rampv1.LabelRevision]; ok {
+			delete(labels, rampv1.LabelRevision)
+			if len(labels) == 0 {
+				delete(m, "labels")
+			} else {
+				_ = unstructured.SetNestedStringMap(m, labels, "labels")
+			}
+			did = append(did, "subset "+n+" label removed")
+		}
+		out = append(out, x)
+	}
+	if added != "" {
+		setAnnotation(dr, AnnotationAddedSubset, "")
+	}
+	_ = unstructured.SetNestedSlice(dr.Object, out, "spec", "subsets")
+	return strings.Join(did, ", ")
+}
+
+// weigh sets the stable and canary destinations' weights in route. Not at
+// rest, a missing canary destination is added as a copy of the stable one
+// (and recorded); at rest, that destination is removed again.
+func (r *Router) weigh(vs *unstructured.Unstructured, route map[string]any, split traffic.Split, rest bool) (string, error) {
+	dests, _, _ := unstructured.NestedSlice(route, "route")
+	stableName, canaryName := r.cfg.DestinationRule.StableSubsetName, r.cfg.DestinationRule.CanarySubsetName
+	si := slices.IndexFunc(dests, func(d any) bool { return subset(d) == stableName })
+	if si < 0 {
+		return "", traffic.Configf("DestinationNotFound",
+			"VirtualService %s: route %q has no destination with subset %q; add one for the stable version",
+			vs.GetName(), routeName(route), stableName)
+	}
+	ci := slices.IndexFunc(dests, func(d any) bool { return subset(d) == canaryName })
+	routeKey := routeName(route)
+	if routeKey == "" {
+		routeKey = "(unnamed)"
+	}
+	added := vs.GetAnnotations()[AnnotationAddedDestination] == routeKey
+	switch {
+	case ci < 0 && !rest:
+		canary := runtime.DeepCopyJSON(dests[si].(map[string]any))
+		_ = unstructured.SetNestedField(canary, canaryName, "destination", "subset")
+		dests = append(dests, canary)
+		ci = len(dests) - 1
+		setAnnotation(vs, AnnotationAddedDestination, routeKey)
+	case ci >= 0 && rest && added:
+		dests = slices.Delete(dests, ci, ci+1)
+		ci = -1
+		setAnnotation(vs, AnnotationAddedDestination, "")
+	}
+	dests[si].(map[string]any)["weight"] = split.Stable
+	if ci >= 0 {
+		dests[ci].(map[string]any)["weight"] = split.Canary
+	}
+	route["route"] = dests
+	return fmt.Sprintf("route %q: subset %s weight %d, subset %s weight %d", routeKey, stableName, split.Stable, canaryName, split.Canary), nil
+}
+
+// updateDestinationRule reads the DestinationRule, lets edit change it and
+// writes it when it changed.
+func (r *Router) updateDestinationRule(ctx context.Context, edit func(*unstructured.Unstructured) (string, error)) (*traffic.Change, error) {
+	dr, err := r.get(ctx, "DestinationRule", r.cfg.DestinationRule.Name)
+	if err != nil {
+		return nil, err
+	}
+	return r.write(ctx, dr, func() (string, error) { return edit(dr) })
+}
+
+// updateVirtualService reads the VirtualService, finds the route and lets
+// edit change it, and writes it when it changed.
+func (r *Router) updateVirtualService(ctx context.Context, edit func(*unstructured.Unstructured, map[string]any) (string, error)) (*traffic.Change, error) {
+	vs, err := r.get(ctx, "VirtualService", r.cfg.VirtualService.Name)
+	if err != nil {
+		return nil, err
+	}
+	return r.write(ctx, vs, func() (string, error) {
+		http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+		i, err := r.routeIndex(vs, http)
+		if err != nil {
+			return "", err
+		}
+		detail, err := edit(vs, http[i].(map[string]any))
+		if err != nil {
+			return "", err
+		}
+		_ = unstructured.SetNestedSlice(vs.Object, http, "spec", "http")
+		return detail, nil
+	})
+}
+
+// write applies change to obj and patches it if anything differs.
+func (r *Router) write(ctx context.Context, obj *unstructured.Unstructured, change func() (string, error)) (*traffic.Change, error) {
+	orig := obj.DeepCopy()
+	detail, err := change()
+	if err != nil {
+		return nil, err
+	}
+	if fmt.Sprint(orig.Object) == fmt.Sprint(obj.Object) {
+		return nil, nil
+	}
+	if err := r.kube.Client.Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+		return nil, fmt.Errorf("update %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	return &traffic.Change{Object: obj.GetKind() + " " + obj.GetName(), Detail: detail}, nil
+}
+
+func (r *Router) get(ctx context.Context, kind, objName string) (*unstructured.Unstructured, error) {
+	version, err := r.version(kind)
+	if err != nil {
+		return nil, err
+	}
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(schema.GroupVersionKind{Group: Group, Version: version, Kind: kind})
+	err = r.kube.Client.Get(ctx, client.ObjectKey{Namespace: r.ro.Namespace, Name: objName}, obj)
+	if apierrors.IsNotFound(err) {
+		return nil, traffic.Configf(kind+"NotFound",
+			"spec.strategy.canary.trafficRouting.istio: %s %q not found in namespace %s; create it (Ramp edits it, it does not create it)",
+			kind, objName, r.ro.Namespace)
+	}
+	return obj, err
+}
+
+// version is the newest version of kind the cluster serves.
+func (r *Router) version(kind string) (string, error) {
+	mappings, err := r.kube.Client.RESTMapper().RESTMappings(schema.GroupKind{Group: Group, Kind: kind})
+	if err != nil && !meta.IsNoMatchError(err) {
+		return "", err
+	}
+	for _, v := range Versions {
+		for _, m := range mappings {
+			if m.GroupVersionKind.Version == v {
+				return v, nil
+			}
+		}
+	}
+	return "", traffic.Configf("IstioNotServed",
+		"the cluster serves no %s (networking.istio.io): install Istio or choose another router", kind)
+}
+
+// routeIndex finds the named HTTP route, or the only one.
+func (r *Router) routeIndex(vs *unstructured.Unstructured, http []any) (int, error) {
+	want := r.cfg.VirtualService.HTTPRouteName
+	if want == "" {
+		if len(http) == 1 {
+			return 0, nil
+		}
+		return 0, traffic.Configf("HTTPRouteNotFound",
+			"VirtualService %s has %d HTTP routes: name one in spec.strategy.canary.trafficRouting.istio.virtualService.httpRouteName", vs.GetName(), len(http))
+	}
+	for i, route := range http {
+		if routeName(route.(map[string]any)) == want {
+			return i, nil
+		}
+	}
+	return 0, traffic.Configf("HTTPRouteNotFound",
+		"VirtualService %s has no HTTP route named %q (spec.strategy.canary.trafficRouting.istio.virtualService.httpRouteName)", vs.GetName(), want)
+}
+
+func (r *Router) route(vs *unstructured.Unstructured) (map[string]any, error) {
+	http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+	i, err := r.routeIndex(vs, http)
+	if err != nil {
+		return nil, err
+	}
+	return http[i].(map[string]any), nil
+}
+
+func routeName(route map[string]any) string {
+	n, _ := route["name"].(string)
+	return n
+}
+
+func name(subset any) string {
+	m, _ := subset.(map[string]any)
+	n, _ := m["name"].(string)
+	return n
+}
+
+func subset(dest any) string {
+	m, _ := dest.(map[string]any)
+	s, _, _ := unstructured.NestedString(m, "destination", "subset")
+	return s
+}
+
+func setAnnotation(obj *unstructured.Unstructured, key, value string) {
+	a := obj.GetAnnotations()
+	if value == "" {
+		delete(a, key)
+	} else {
+		if a == nil {
+			a = map[string]string{}
+		}
+		a[key] = value
+	}
+	obj.SetAnnotations(a)
+}
