@@ -31,7 +31,7 @@ type Rollout struct {
 // RolloutSpec is what the user wants running, and how new versions reach it.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.template) != has(self.workloadRef)",message="exactly one of spec.template and spec.workloadRef must be set"
-// +kubebuilder:validation:XValidation:rule="!has(self.strategy.canary.trafficRouting) || (has(self.service) && self.service != '')",message="spec.service (the root Service clients call) is required with spec.strategy.canary.trafficRouting"
+// +kubebuilder:validation:XValidation:rule="!has(self.strategy.canary.trafficRouting) || (has(self.service) && size(self.service) > 0)",message="spec.service (the root Service clients call) is required with spec.strategy.canary.trafficRouting"
 type RolloutSpec struct {
 	// Replicas is the number of pods of the stable version. Defaults to 1.
 	// +kubebuilder:default=1
