@@ -54,6 +54,9 @@ type rolloutState struct {
 	// promoting: all steps passed and the canary scales to full before a
 	// mesh router moves traffic to it.
 	promoting bool
+	// abortedAt is when this pass decided a rollback (real time, for
+	// RollbackRouteSeconds).
+	abortedAt time.Time
 	// waiting says what the current step waits for, for status.
 	waiting string
 	// pausedUntil is set while a timed pause step runs.
@@ -152,6 +155,7 @@ func (r *Reconciler) abort(st *rolloutState, reason, message string) {
 		Revision: st.canary.hash, Reason: reason, Message: message, At: metav1.NewMicroTime(st.now),
 	}
 	st.mode = modeAborted
+	st.abortedAt = time.Now()
 	r.event(st.ro, corev1.EventTypeWarning, reason, "Rollback",
 		"Canary of revision %d rolled back: %s", st.canary.number, message)
 }

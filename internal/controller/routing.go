@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -99,7 +100,11 @@ func (r *Reconciler) keepRouting(ctx context.Context, st *rolloutState) error {
 		return r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash,
 			Weight: min(st.weight, st.ro.Status.Weight.Reached)})
 	case modeAborted:
-		return r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash})
+		err := r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash})
+		if err == nil && !st.abortedAt.IsZero() {
+			RollbackRouteSeconds.Observe(time.Since(st.abortedAt).Seconds())
+		}
+		return err
 	}
 	// While the old revision scales down it gets no traffic, and Istio's
 	// subsets still tell the revisions apart; after, the objects rest.

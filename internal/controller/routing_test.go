@@ -1,6 +1,7 @@
 package controller_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -8,12 +9,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/test/fixture"
+	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
 var (
@@ -36,6 +40,10 @@ type meshCase struct {
 	weights func(*unstructured.Unstructured) string
 	// stableOf reads which revision the stable Service or subset selects.
 	stableOf stableReader
+	// halve sets the weights to 50:50, as a hand edit would.
+	halve func(*unstructured.Unstructured)
+	// owned: Ramp created the routing object and deletes it with the Rollout.
+	owned bool
 }
 
 type stableReader struct {
@@ -58,6 +66,8 @@ func meshCases() []meshCase {
 			object:   "web",
 			weights:  backendWeights("spec", "backends"),
 			stableOf: serviceSelects,
+			halve:    setEach("spec", "backends", "service"),
+			owned:    true,
 		},
 		{
 			name:     "gatewayapi",
@@ -66,6 +76,16 @@ func meshCases() []meshCase {
 			object:   "web",
 			weights:  httpRouteWeights,
 			stableOf: serviceSelects,
+			halve: func(u *unstructured.Unstructured) {
+				rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "rules")
+				refs, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "backendRefs")
+				for _, r := range refs {
+					r.(map[string]any)["weight"] = int64(50)
+				}
+				rules[0].(map[string]any)["backendRefs"] = refs
+				_ = unstructured.SetNestedSlice(u.Object, rules, "spec", "rules")
+			},
+			owned: true,
 		},
 		{
 			name: "istio",
@@ -80,6 +100,19 @@ func meshCases() []meshCase {
 			stableOf: stableReader{gvk: destinationRuleGVK, name: "web", read: func(u *unstructured.Unstructured) string {
 				return subsetLabel(u, "stable")
 			}},
+			halve: func(u *unstructured.Unstructured) {
+				http, _, _ := unstructured.NestedSlice(u.Object, "spec", "http")
+				for _, r := range http {
+					if r.(map[string]any)["name"] == "primary" {
+						dests, _, _ := unstructured.NestedSlice(r.(map[string]any), "route")
+						for _, d := range dests {
+							d.(map[string]any)["weight"] = int64(50)
+						}
+						r.(map[string]any)["route"] = dests
+					}
+				}
+				_ = unstructured.SetNestedSlice(u.Object, http, "spec", "http")
+			},
 		},
 	}
 }
@@ -325,3 +358,195 @@ func TestFractionalWeights(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// setEach sets the weight of every entry of a list to 50.
+func setEach(path ...string) func(*unstructured.Unstructured) {
+	list := path[:len(path)-1]
+	return func(u *unstructured.Unstructured) {
+		items, _, _ := unstructured.NestedSlice(u.Object, list...)
+		for _, it := range items {
+			it.(map[string]any)["weight"] = int64(50)
+		}
+		_ = unstructured.SetNestedSlice(u.Object, items, list...)
+	}
+}
+
+// TestDriftRepairAndCleanup edits the weights by hand mid-canary and
+// deletes what Ramp created: Ramp puts the weights back and recreates the
+// objects. Deleting the Rollout deletes what Ramp created and gives the
+// Istio objects back as they were, apart from the weights.
+func TestDriftRepairAndCleanup(t *testing.T) {
+	for _, mc := range meshCases() {
+		t.Run(mc.name, func(t *testing.T) {
+			t.Parallel()
+			e := fixture.New(t)
+			e.StartController()
+			createRootService(e)
+			var originals []*unstructured.Unstructured
+			for _, obj := range mc.setup {
+				u := parse(t, obj)
+				u.SetNamespace(e.NS)
+				e.Create(u)
+				originals = append(originals, u.DeepCopy())
+			}
+			ro := e.Rollout("web", "web:v1", fixture.SetWeight(25), fixture.Pause(0))
+			ro.Spec.Service = "web"
+			ro.Spec.Strategy.Canary.TrafficRouting = &mc.routing
+			e.Create(ro)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+			e.SetImage("web", "web:v2")
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
+
+			weightsAre := func(want string) func(context.Context) (bool, string) {
+				return func(ctx context.Context) (bool, string) {
+					u := &unstructured.Unstructured{}
+					u.SetGroupVersionKind(mc.gvk)
+					if err := e.C.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: mc.object}, u); err != nil {
+						return false, err.Error()
+					}
+					got := mc.weights(u)
+					return got == want, got
+				}
+			}
+			obj := e.GetObject(mc.gvk, mc.object)
+			mc.halve(obj)
+			if err := e.C.Update(context.Background(), obj); err != nil {
+				t.Fatal(err)
+			}
+			clustertest.Eventually(t, fixture.Wait, "the hand-edited weights to be put back", weightsAre("75:25"))
+			e.WaitForEvents("web", "RouteRepaired")
+
+			if mc.owned {
+				if err := e.C.Delete(context.Background(), e.GetObject(mc.gvk, mc.object)); err != nil {
+					t.Fatal(err)
+				}
+				clustertest.Eventually(t, fixture.Wait, "the deleted "+mc.gvk.Kind+" to be recreated", weightsAre("75:25"))
+				e.WaitForEvents("web", "RouteRecreated")
+			}
+
+			if err := e.C.Delete(context.Background(), e.Get("web")); err != nil {
+				t.Fatal(err)
+			}
+			clustertest.Eventually(t, fixture.Wait, "the Rollout and what it created to be gone", func(ctx context.Context) (bool, string) {
+				var left []string
+				for _, o := range []struct {
+					gvk  schema.GroupVersionKind
+					name string
+				}{{rolloutGVK, "web"}, {serviceGVK, "web-stable"}, {serviceGVK, "web-canary"}, {mc.gvk, mc.object}} {
+					if o.gvk == mc.gvk && !mc.owned {
+						continue
+					}
+					u := &unstructured.Unstructured{}
+					u.SetGroupVersionKind(o.gvk)
+					if err := e.C.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: o.name}, u); err == nil {
+						left = append(left, o.gvk.Kind+"/"+o.name)
+					}
+				}
+				return len(left) == 0, fmt.Sprint("left: ", left)
+			})
+			for _, orig := range originals {
+				now := e.GetObject(orig.GroupVersionKind(), orig.GetName())
+				if diff := specDiff(orig, now); diff != "" {
+					t.Errorf("%s %s is not as it was before the canary:\n%s", orig.GetKind(), orig.GetName(), diff)
+				}
+			}
+		})
+	}
+}
+
+var rolloutGVK = rampv1.GroupVersion.WithKind("Rollout")
+
+// specDiff compares two objects' specs, ignoring route weights (which rest
+// at 100% stable) and annotations Ramp removed.
+func specDiff(before, after *unstructured.Unstructured) string {
+	strip := func(u *unstructured.Unstructured) string {
+		spec := runtime.DeepCopyJSONValue(u.Object["spec"]).(map[string]any)
+		http, _, _ := unstructured.NestedSlice(spec, "http")
+		for _, r := range http {
+			dests, _, _ := unstructured.NestedSlice(r.(map[string]any), "route")
+			for _, d := range dests {
+				delete(d.(map[string]any), "weight")
+			}
+			r.(map[string]any)["route"] = dests
+		}
+		if http != nil {
+			spec["http"] = http
+		}
+		out, _ := yaml.Marshal(spec)
+		return string(out)
+	}
+	if a, b := strip(before), strip(after); a != b {
+		return "before:\n" + a + "after:\n" + b
+	}
+	if len(after.GetAnnotations()) > len(before.GetAnnotations()) {
+		return fmt.Sprintf("annotations left: %v", after.GetAnnotations())
+	}
+	return ""
+}
+
+const userHTTPRoute = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop}
+spec:
+  parentRefs: [{group: "", kind: Service, name: web, port: 80}]
+  rules:
+  - name: api
+    matches: [{path: {type: PathPrefix, value: /api}}]
+    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-route, value: api}]}}]
+    backendRefs: [{name: web, port: 80}]
+  - name: static
+    matches: [{path: {type: PathPrefix, value: /static}}]
+    backendRefs: [{name: web, port: 80}]
+`
+
+// TestHTTPRouteEditsOnlyItsRules: in a route the user owns, Ramp edits only
+// the backendRefs of the rule it is told to manage; the other rule, and the
+// matches and filters, stay as they are. Deleting the Rollout points the
+// rule back at the root Service.
+func TestHTTPRouteEditsOnlyItsRules(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	e.StartController()
+	createRootService(e)
+	route := parse(t, userHTTPRoute)
+	route.SetNamespace(e.NS)
+	e.Create(route)
+	original := e.GetObject(httpRouteGVK, "shop")
+
+	ro := e.Rollout("web", "web:v1", fixture.SetWeight(25), fixture.Pause(0))
+	ro.Spec.Service = "web"
+	ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{GatewayAPI: &rampv1.GatewayAPIRouting{HTTPRoute: "shop", Rules: []string{"api"}}}
+	e.Create(ro)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	e.SetImage("web", "web:v2")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
+
+	now := e.GetObject(httpRouteGVK, "shop")
+	rules, _, _ := unstructured.NestedSlice(now.Object, "spec", "rules")
+	origRules, _, _ := unstructured.NestedSlice(original.Object, "spec", "rules")
+	if w := httpRouteWeights(now); w != "75:25" {
+		t.Errorf("rule api weights %s, want 75:25", w)
+	}
+	api, origAPI := rules[0].(map[string]any), origRules[0].(map[string]any)
+	for _, field := range []string{"matches", "filters", "name"} {
+		if fmt.Sprint(api[field]) != fmt.Sprint(origAPI[field]) {
+			t.Errorf("rule api %s changed: %v → %v", field, origAPI[field], api[field])
+		}
+	}
+	if fmt.Sprint(rules[1]) != fmt.Sprint(origRules[1]) {
+		t.Errorf("rule static changed:\n%v\n%v", origRules[1], rules[1])
+	}
+
+	if err := e.C.Delete(context.Background(), e.Get("web")); err != nil {
+		t.Fatal(err)
+	}
+	clustertest.Eventually(t, fixture.Wait, "the route given back", func(ctx context.Context) (bool, string) {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(httpRouteGVK)
+		if err := e.C.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: "shop"}, u); err != nil {
+			return false, err.Error()
+		}
+		return specDiff(original, u) == "", specDiff(original, u)
+	})
+}

@@ -57,6 +57,15 @@ func (s *starter) run(ctx context.Context) error {
 	if err := s.waitFor(ctx, "kube-apiserver readyz", []string{"kube-apiserver"}, s.apiserverReady); err != nil {
 		return err
 	}
+	// CRDs go in before the controller manager starts, so that its garbage
+	// collector knows their kinds from the start instead of after its next
+	// discovery resync (30 s).
+	if err := s.installCRDs(ctx); err != nil {
+		return err
+	}
+	if err := s.waitFor(ctx, "CRDs established", []string{"kube-apiserver"}, s.crdsEstablished); err != nil {
+		return err
+	}
 	if err := s.start("kube-controller-manager", s.bins.ControllerManager, s.controllerManagerArgs()); err != nil {
 		return err
 	}
@@ -73,9 +82,6 @@ func (s *starter) run(ctx context.Context) error {
 	if err := s.createNodes(ctx); err != nil {
 		return err
 	}
-	if err := s.installCRDs(ctx); err != nil {
-		return err
-	}
 	if err := s.waitFor(ctx, "kube-scheduler healthz", []string{"kube-scheduler"}, s.healthz(s.c.Ports.Scheduler)); err != nil {
 		return err
 	}
@@ -83,9 +89,6 @@ func (s *starter) run(ctx context.Context) error {
 		return err
 	}
 	if err := s.waitFor(ctx, "the default ServiceAccount", []string{"kube-controller-manager"}, s.defaultServiceAccount); err != nil {
-		return err
-	}
-	if err := s.waitFor(ctx, "CRDs established", []string{"kube-apiserver"}, s.crdsEstablished); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.opts.Log, "localcluster: %s ready in %s (kubeconfig %s)\n",

@@ -32,6 +32,9 @@ type Router struct {
 	kube traffic.Kube
 	ro   *rampv1.Rollout
 	cfg  rampv1.GatewayAPIRouting
+	// last is the route as last read or written by this router, which
+	// lives for one reconcile pass (see smi.Router).
+	last *unstructured.Unstructured
 }
 
 var _ traffic.Router = (*Router)(nil)
@@ -75,6 +78,7 @@ func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Cha
 		if err := r.kube.Client.Create(ctx, route); err != nil {
 			return changes, fmt.Errorf("create HTTPRoute %s: %w", route.GetName(), err)
 		}
+		r.last = route
 		return append(changes, traffic.Change{Object: "HTTPRoute " + route.GetName(), Created: true, Detail: describe(split)}), nil
 	}
 	if err != nil {
@@ -149,12 +153,18 @@ func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 }
 
 func (r *Router) get(ctx context.Context) (*unstructured.Unstructured, error) {
+	if r.last != nil {
+		return r.last, nil
+	}
 	route := &unstructured.Unstructured{}
 	route.SetGroupVersionKind(GVK)
 	err := r.kube.Client.Get(ctx, client.ObjectKey{Namespace: r.ro.Namespace, Name: Name(r.ro)}, route)
 	if err != nil && meta.IsNoMatchError(err) {
 		return nil, traffic.Configf("HTTPRouteNotServed",
 			"the cluster serves no HTTPRoute (gateway.networking.k8s.io/v1): install the Gateway API CRDs or choose another router")
+	}
+	if err == nil {
+		r.last = route
 	}
 	return route, err
 }

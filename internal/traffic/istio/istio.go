@@ -43,6 +43,9 @@ type Router struct {
 	kube traffic.Kube
 	ro   *rampv1.Rollout
 	cfg  rampv1.IstioRouting
+	// last holds the objects as last read or written by this router,
+	// which lives for one reconcile pass (see smi.Router).
+	last map[string]*unstructured.Unstructured
 }
 
 var _ traffic.Router = (*Router)(nil)
@@ -304,6 +307,9 @@ func (r *Router) get(ctx context.Context, kind, objName string) (*unstructured.U
 	if err != nil {
 		return nil, err
 	}
+	if obj := r.last[kind]; obj != nil {
+		return obj, nil
+	}
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(schema.GroupVersionKind{Group: Group, Version: version, Kind: kind})
 	err = r.kube.Client.Get(ctx, client.ObjectKey{Namespace: r.ro.Namespace, Name: objName}, obj)
@@ -312,7 +318,14 @@ func (r *Router) get(ctx context.Context, kind, objName string) (*unstructured.U
 			"spec.strategy.canary.trafficRouting.istio: %s %q not found in namespace %s; create it (Ramp edits it, it does not create it)",
 			kind, objName, r.ro.Namespace)
 	}
-	return obj, err
+	if err != nil {
+		return nil, err
+	}
+	if r.last == nil {
+		r.last = map[string]*unstructured.Unstructured{}
+	}
+	r.last[kind] = obj
+	return obj, nil
 }
 
 // version is the newest version of kind the cluster serves.

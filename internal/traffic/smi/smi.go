@@ -31,6 +31,10 @@ type Router struct {
 	kube traffic.Kube
 	ro   *rampv1.Rollout
 	cfg  rampv1.SMIRouting
+	// last is the TrafficSplit as last read or written by this router. A
+	// router lives for one reconcile pass, so a rollback writes right
+	// after the pass's own read, without a second one.
+	last *unstructured.Unstructured
 }
 
 var _ traffic.Router = (*Router)(nil)
@@ -113,6 +117,7 @@ func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Cha
 		if err := r.kube.Client.Create(ctx, ts); err != nil {
 			return changes, fmt.Errorf("create TrafficSplit %s: %w", ts.GetName(), err)
 		}
+		r.last = ts
 		return append(changes, traffic.Change{Object: "TrafficSplit " + ts.GetName(), Created: true, Detail: describe(want)}), nil
 	}
 	if err != nil {
@@ -155,10 +160,16 @@ func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (rampv1.Weight, err
 func (r *Router) Cleanup(context.Context) ([]traffic.Change, error) { return nil, nil }
 
 func (r *Router) get(ctx context.Context, version string) (*unstructured.Unstructured, error) {
+	if r.last != nil && r.last.GroupVersionKind().Version == version {
+		return r.last, nil
+	}
 	ts := &unstructured.Unstructured{}
 	ts.SetGroupVersionKind(GroupKind.WithVersion(version))
-	err := r.kube.Client.Get(ctx, client.ObjectKey{Namespace: r.ro.Namespace, Name: Name(r.ro)}, ts)
-	return ts, err
+	if err := r.kube.Client.Get(ctx, client.ObjectKey{Namespace: r.ro.Namespace, Name: Name(r.ro)}, ts); err != nil {
+		return ts, err
+	}
+	r.last = ts
+	return ts, nil
 }
 
 func describe(backends []any) string {
