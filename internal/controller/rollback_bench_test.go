@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	dto "github.com/prometheus/client_model/go"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/controller"
