@@ -550,3 +550,35 @@ func TestHTTPRouteEditsOnlyItsRules(t *testing.T) {
 		return specDiff(original, u) == "", specDiff(original, u)
 	})
 }
+
+// TestCanaryScaleFullAndServiceNames: with canaryScale Full the canary runs
+// all replicas from its first step; the Services take the names given.
+func TestCanaryScaleFullAndServiceNames(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	e.StartController()
+	createRootService(e)
+	ro := e.Rollout("web", "web:v1", fixture.SetWeight(10), fixture.Pause(0))
+	ro.Spec.Service = "web"
+	ro.Spec.Strategy.Canary.CanaryScale = rampv1.CanaryScaleFull
+	ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{
+		SMI:               &rampv1.SMIRouting{TrafficSplitName: "web-split"},
+		StableServiceName: "web-primary",
+		CanaryServiceName: "web-next",
+	}
+	e.Create(ro)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	e.SetImage("web", "web:v2")
+	got := e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:4"}, fixture.Wait)
+	ts := e.GetObject(trafficSplitGVK, "web-split")
+	backends, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
+	if fmt.Sprint(backends) != "[map[service:web-primary weight:90] map[service:web-next weight:10]]" {
+		t.Errorf("backends %v", backends)
+	}
+	for name, rev := range map[string]string{"web-primary": got.Status.StableRevision, "web-next": got.Status.CanaryRevision} {
+		svc := e.GetObject(serviceGVK, name)
+		if sel, _, _ := unstructured.NestedString(svc.Object, "spec", "selector", rampv1.LabelRevision); sel != rev {
+			t.Errorf("Service %s selects revision %q, want %q", name, sel, rev)
+		}
+	}
+}
