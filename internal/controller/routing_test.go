@@ -154,21 +154,11 @@ func TestRouters(t *testing.T) {
 			t.Parallel()
 			e := fixture.New(t)
 			e.StartController()
-			createRootService(e)
-			for _, obj := range mc.setup {
-				u := parse(t, obj)
-				u.SetNamespace(e.NS)
-				e.Create(u)
-			}
+			meshRollout(t, e, mc, fixture.SetWeight(25), fixture.Pause(0), fixture.SetWeight(50), fixture.Pause(0))
+			// Watches list what exists first, so they see the state at rest.
 			weights := e.Record(mc.gvk)
 			stable := e.Record(mc.stableOf.gvk)
 			replicaSets := e.Record(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ReplicaSet"})
-
-			ro := e.Rollout("web", "web:v1", fixture.SetWeight(25), fixture.Pause(0), fixture.SetWeight(50), fixture.Pause(0))
-			ro.Spec.Service = "web"
-			ro.Spec.Strategy.Canary.TrafficRouting = &mc.routing
-			e.Create(ro)
-			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 			v1 := e.Get("web").Status.StableRevision
 
 			e.SetImage("web", "web:v2")
@@ -219,6 +209,27 @@ func TestRouters(t *testing.T) {
 	}
 }
 
+// meshRollout creates the root Service, the case's user-owned objects
+// (returned as created) and a Rollout of v1 routed by the case, and waits
+// until it is Healthy.
+func meshRollout(t *testing.T, e *fixture.Env, mc meshCase, steps ...rampv1.Step) []*unstructured.Unstructured {
+	t.Helper()
+	createRootService(e)
+	var created []*unstructured.Unstructured
+	for _, obj := range mc.setup {
+		u := parse(t, obj)
+		u.SetNamespace(e.NS)
+		e.Create(u)
+		created = append(created, u.DeepCopy())
+	}
+	ro := e.Rollout("web", "web:v1", steps...)
+	ro.Spec.Service = "web"
+	ro.Spec.Strategy.Canary.TrafficRouting = &mc.routing
+	e.Create(ro)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	return created
+}
+
 func createRootService(e *fixture.Env) {
 	e.Create(&corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
@@ -242,30 +253,27 @@ func parse(t *testing.T, doc string) *unstructured.Unstructured {
 func backendWeights(path ...string) func(*unstructured.Unstructured) string {
 	return func(u *unstructured.Unstructured) string {
 		backends, _, _ := unstructured.NestedSlice(u.Object, path...)
-		var s, c any = "-", "-"
-		for _, b := range backends {
-			m := b.(map[string]any)
-			switch m["service"] {
-			case "web-stable":
-				s = m["weight"]
-			case "web-canary":
-				c = m["weight"]
-			}
-		}
-		return fmt.Sprintf("%v:%v", s, c)
+		return stableCanary(backends, "service")
 	}
 }
 
+// httpRouteWeights reads "stable:canary" from the first rule's backendRefs.
 func httpRouteWeights(u *unstructured.Unstructured) string {
 	rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "rules")
 	if len(rules) == 0 {
 		return "-"
 	}
 	refs, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "backendRefs")
+	return stableCanary(refs, "name")
+}
+
+// stableCanary reads the weights of the entries named web-stable and
+// web-canary by their key field.
+func stableCanary(entries []any, key string) string {
 	var s, c any = "-", "-"
-	for _, r := range refs {
-		m := r.(map[string]any)
-		switch m["name"] {
+	for _, entry := range entries {
+		m := entry.(map[string]any)
+		switch m[key] {
 		case "web-stable":
 			s = m["weight"]
 		case "web-canary":
@@ -334,17 +342,7 @@ func TestFractionalWeights(t *testing.T) {
 			t.Parallel()
 			e := fixture.New(t)
 			e.StartController()
-			createRootService(e)
-			for _, obj := range mc.setup {
-				u := parse(t, obj)
-				u.SetNamespace(e.NS)
-				e.Create(u)
-			}
-			ro := e.Rollout("web", "web:v1", rampv1.Step{SetWeight: ptrTo(rampv1.Weight(100))}, fixture.Pause(0))
-			ro.Spec.Service = "web"
-			ro.Spec.Strategy.Canary.TrafficRouting = &mc.routing
-			e.Create(ro)
-			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+			meshRollout(t, e, mc, rampv1.Step{SetWeight: ptrTo(rampv1.Weight(100))}, fixture.Pause(0))
 			e.SetImage("web", "web:v2")
 			got := e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
 			if got.Status.Weight.Asked.String() != "0.1" || got.Status.Weight.Reached.String() != "0.1" {
@@ -381,19 +379,7 @@ func TestDriftRepairAndCleanup(t *testing.T) {
 			t.Parallel()
 			e := fixture.New(t)
 			e.StartController()
-			createRootService(e)
-			var originals []*unstructured.Unstructured
-			for _, obj := range mc.setup {
-				u := parse(t, obj)
-				u.SetNamespace(e.NS)
-				e.Create(u)
-				originals = append(originals, u.DeepCopy())
-			}
-			ro := e.Rollout("web", "web:v1", fixture.SetWeight(25), fixture.Pause(0))
-			ro.Spec.Service = "web"
-			ro.Spec.Strategy.Canary.TrafficRouting = &mc.routing
-			e.Create(ro)
-			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+			originals := meshRollout(t, e, mc, fixture.SetWeight(25), fixture.Pause(0))
 			e.SetImage("web", "web:v2")
 			e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
 

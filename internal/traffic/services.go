@@ -109,7 +109,7 @@ func ensureService(ctx context.Context, k Kube, ro *rampv1.Rollout, root *corev1
 		return nil, nil
 	}
 	orig := svc.DeepCopy()
-	svc.Spec.Selector, svc.Spec.Ports = selector, mergePorts(svc.Spec.Ports, ports)
+	svc.Spec.Selector, svc.Spec.Ports = selector, defaultPorts(ports)
 	if err := k.Client.Patch(ctx, svc, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return nil, fmt.Errorf("update Service %s: %w", name, err)
 	}
@@ -132,8 +132,9 @@ func samePorts(have, want []corev1.ServicePort) bool {
 	return true
 }
 
-// mergePorts takes the wanted ports, keeping what the API server assigned.
-func mergePorts(have, want []corev1.ServicePort) []corev1.ServicePort {
+// defaultPorts fills in what the API server would, so that the written
+// ports compare equal to what it stores.
+func defaultPorts(want []corev1.ServicePort) []corev1.ServicePort {
 	out := make([]corev1.ServicePort, len(want))
 	copy(out, want)
 	for i := range out {
@@ -145,4 +146,16 @@ func mergePorts(have, want []corev1.ServicePort) []corev1.ServicePort {
 		}
 	}
 	return out
+}
+
+// PointServices reads the root Service and points the stable and canary
+// Services at t's revisions: the first half of a SetWeight for the routers
+// whose backends are Services.
+func PointServices(ctx context.Context, k Kube, ro *rampv1.Rollout, t Target) (*corev1.Service, []Change, error) {
+	root, err := RootService(ctx, k, ro)
+	if err != nil {
+		return nil, nil, err
+	}
+	changes, err := EnsureServices(ctx, k, ro, root, t)
+	return root, changes, err
 }

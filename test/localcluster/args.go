@@ -55,41 +55,40 @@ func (s *starter) apiserverArgs() []string {
 	}
 }
 
-func (s *starter) controllerManagerArgs() []string {
+// componentArgs are the flags kube-controller-manager and kube-scheduler
+// share: the admin kubeconfig for everything, their own port, no leader
+// election (there is one of each).
+func (s *starter) componentArgs(port int) []string {
 	kc := s.c.KubeconfigPath
 	return []string{
 		"--kubeconfig=" + kc,
 		"--authentication-kubeconfig=" + kc,
 		"--authorization-kubeconfig=" + kc,
 		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(s.c.Ports.ControllerManager),
+		"--secure-port=" + strconv.Itoa(port),
 		"--leader-elect=false",
-		// nodelifecycle must run, or the not-ready taint set on new nodes
-		// is never lifted. Left out: what needs a cloud, volumes, or
-		// writes endpoints that reject loopback pod IPs.
-		"--controllers=" + strings.Join([]string{"*", "-node-ipam-controller",
-			"-persistentvolume-binder-controller", "-persistentvolume-attach-detach-controller",
-			"-endpoints-controller", "-endpointslice-controller",
-			"-endpointslice-mirroring-controller"}, ","),
-		"--service-account-private-key-file=" + s.pki.SAKey,
-		"--root-ca-file=" + s.pki.CACert,
-		"--kube-api-qps=200",
-		"--kube-api-burst=400",
 		"--v=1",
 	}
 }
 
+func (s *starter) controllerManagerArgs() []string {
+	return append(s.componentArgs(s.c.Ports.ControllerManager),
+		// nodelifecycle must run, or the not-ready taint set on new nodes
+		// is never lifted. Left out: what needs a cloud, volumes, or
+		// writes endpoints that reject loopback pod IPs.
+		"--controllers="+strings.Join([]string{"*", "-node-ipam-controller",
+			"-persistentvolume-binder-controller", "-persistentvolume-attach-detach-controller",
+			"-endpoints-controller", "-endpointslice-controller",
+			"-endpointslice-mirroring-controller"}, ","),
+		"--service-account-private-key-file="+s.pki.SAKey,
+		"--root-ca-file="+s.pki.CACert,
+		"--kube-api-qps=200",
+		"--kube-api-burst=400",
+	)
+}
+
 func (s *starter) schedulerArgs() []string {
-	kc := s.c.KubeconfigPath
-	return []string{
-		"--kubeconfig=" + kc,
-		"--authentication-kubeconfig=" + kc,
-		"--authorization-kubeconfig=" + kc,
-		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(s.c.Ports.Scheduler),
-		"--leader-elect=false",
-		"--v=1",
-	}
+	return s.componentArgs(s.c.Ports.Scheduler)
 }
 
 // kwokArgs writes kwok's Stage configs into one file and returns its command

@@ -60,11 +60,7 @@ func (r *Router) Replicas(replicas int32, w rampv1.Weight) (int32, int32) {
 // SetWeight points the stable and canary Services at their revisions, then
 // writes the weights into the managed rules, creating the route if missing.
 func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Change, error) {
-	root, err := traffic.RootService(ctx, r.kube, r.ro)
-	if err != nil {
-		return nil, err
-	}
-	changes, err := traffic.EnsureServices(ctx, r.kube, r.ro, root, t)
+	root, changes, err := traffic.PointServices(ctx, r.kube, r.ro, t)
 	if err != nil {
 		return changes, err
 	}

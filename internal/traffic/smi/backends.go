@@ -49,9 +49,9 @@ func weightOf(v any) int64 {
 	return -1
 }
 
-// share is the canary's weight in a TrafficSplit's backends. Backends other
-// than Ramp's two count towards the total.
-func share(backends []any, stable, canary string) rampv1.Weight {
+// share is the canary's weight in a TrafficSplit's backends; every other
+// backend counts as stable.
+func share(backends []any, canary string) rampv1.Weight {
 	var split traffic.Split
 	for _, b := range backends {
 		m, ok := b.(map[string]any)
@@ -65,6 +65,5 @@ func share(backends []any, stable, canary string) rampv1.Weight {
 			split.Stable += w
 		}
 	}
-	_ = stable
 	return split.Share()
 }

@@ -88,11 +88,7 @@ func (r *Router) Version() (string, error) {
 // SetWeight points the stable and canary Services at their revisions, then
 // writes the weights into the TrafficSplit, creating it if missing.
 func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Change, error) {
-	root, err := traffic.RootService(ctx, r.kube, r.ro)
-	if err != nil {
-		return nil, err
-	}
-	changes, err := traffic.EnsureServices(ctx, r.kube, r.ro, root, t)
+	_, changes, err := traffic.PointServices(ctx, r.kube, r.ro, t)
 	if err != nil {
 		return changes, err
 	}
@@ -151,7 +147,7 @@ func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (rampv1.Weight, err
 		return 0, err
 	}
 	have, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
-	return share(have, traffic.StableServiceName(r.ro), traffic.CanaryServiceName(r.ro)), nil
+	return share(have, traffic.CanaryServiceName(r.ro)), nil
 }
 
 // Cleanup has nothing to take back: Ramp owns the TrafficSplit and the
