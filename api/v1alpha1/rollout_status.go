@@ -127,6 +127,12 @@ type RolloutStatus struct {
 	// from it.
 	// +optional
 	ProgressAt *metav1.MicroTime `json:"progressAt,omitempty"`
+	// PausedAt is when spec.paused stopped the canary's clocks. On resume,
+	// stepStartedAt and progressAt move forward by the paused time, so a
+	// pause neither ends a timed pause step nor spends the progress
+	// deadline.
+	// +optional
+	PausedAt *metav1.MicroTime `json:"pausedAt,omitempty"`
 	// Abort is set when the canary revision was rolled back; it stays rolled
 	// back until a retry or a new revision.
 	// +optional

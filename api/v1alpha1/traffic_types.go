@@ -121,6 +121,8 @@ type IstioVirtualService struct {
 }
 
 // IstioDestinationRule names a DestinationRule and its two subsets.
+//
+// +kubebuilder:validation:XValidation:rule="self.stableSubsetName != self.canarySubsetName",message="spec.strategy.canary.trafficRouting.istio.destinationRule: stableSubsetName and canarySubsetName must differ"
 type IstioDestinationRule struct {
 	// Name of the DestinationRule, in the Rollout's namespace.
 	// +kubebuilder:validation:MinLength=1
@@ -128,9 +130,11 @@ type IstioDestinationRule struct {
 	// StableSubsetName is the subset of the stable revision (CD-as-a-Service
 	// calls it activeSubsetName).
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
 	StableSubsetName string `json:"stableSubsetName"`
 	// CanarySubsetName is the subset of the canary revision.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
 	CanarySubsetName string `json:"canarySubsetName"`
 }
 

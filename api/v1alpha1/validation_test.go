@@ -200,6 +200,33 @@ func TestAdmission(t *testing.T) {
 			wantErr: []string{"spec.strategy.canary.trafficRouting.smi.apiVersion", "Unsupported value"},
 		},
 		{
+			name: "stable and canary Services with one name",
+			edit: func(s map[string]any) {
+				s["service"] = "web"
+				canary(s)["trafficRouting"] = map[string]any{"smi": map[string]any{}, "canaryServiceName": "web-stable"}
+			},
+			wantErr: []string{"stableServiceName and canaryServiceName must differ"},
+		},
+		{
+			name: "stable Service named like the root",
+			edit: func(s map[string]any) {
+				s["service"] = "web"
+				canary(s)["trafficRouting"] = map[string]any{"smi": map[string]any{}, "stableServiceName": "web"}
+			},
+			wantErr: []string{"must differ from each other and from spec.service"},
+		},
+		{
+			name: "Istio subsets with one name",
+			edit: func(s map[string]any) {
+				s["service"] = "web"
+				canary(s)["trafficRouting"] = map[string]any{"istio": map[string]any{
+					"virtualService":  map[string]any{"name": "web"},
+					"destinationRule": map[string]any{"name": "web", "stableSubsetName": "v", "canarySubsetName": "v"},
+				}}
+			},
+			wantErr: []string{"stableSubsetName and canarySubsetName must differ"},
+		},
+		{
 			name:    "unknown field",
 			edit:    func(s map[string]any) { s["replica"] = 3 },
 			wantErr: []string{`unknown field "spec.replica"`},
@@ -239,3 +266,44 @@ func canary(spec map[string]any) map[string]any {
 }
 
 func steps(spec map[string]any) []any { return canary(spec)["steps"].([]any) }
+
+// TestTrafficRoutingIsImmutable: a router added, removed or changed on an
+// existing Rollout is refused, since its routing objects would be left
+// sending traffic.
+func TestTrafficRoutingIsImmutable(t *testing.T) {
+	ns := clustertest.Namespace(t)
+	c, err := client.New(clustertest.Config(t), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(valid), &obj.Object); err != nil {
+		t.Fatal(err)
+	}
+	obj.SetNamespace(ns)
+	spec := obj.Object["spec"].(map[string]any)
+	spec["service"] = "web"
+	canary(spec)["trafficRouting"] = map[string]any{"smi": map[string]any{}}
+	if err := c.Create(context.Background(), obj); err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string]func(map[string]any){
+		"removed": func(s map[string]any) { delete(canary(s), "trafficRouting") },
+		"changed": func(s map[string]any) {
+			canary(s)["trafficRouting"] = map[string]any{"gatewayAPI": map[string]any{}}
+		},
+	} {
+		u := obj.DeepCopy()
+		change(u.Object["spec"].(map[string]any))
+		err := c.Update(context.Background(), u)
+		if err == nil || !strings.Contains(err.Error(), "trafficRouting cannot be added, removed or changed") {
+			t.Errorf("router %s: got %v, want a refusal naming trafficRouting", name, err)
+		}
+	}
+	// Other changes pass.
+	u := obj.DeepCopy()
+	steps(u.Object["spec"].(map[string]any))[0] = map[string]any{"setWeight": 10}
+	if err := c.Update(context.Background(), u); err != nil {
+		t.Errorf("a step change was refused: %v", err)
+	}
+}

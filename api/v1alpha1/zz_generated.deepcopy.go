@@ -319,6 +319,10 @@ func (in *RolloutStatus) DeepCopyInto(out *RolloutStatus) {
 		in, out := &in.ProgressAt, &out.ProgressAt
 		*out = (*in).DeepCopy()
 	}
+	if in.PausedAt != nil {
+		in, out := &in.PausedAt, &out.PausedAt
+		*out = (*in).DeepCopy()
+	}
 	if in.Abort != nil {
 		in, out := &in.Abort, &out.Abort
 		*out = new(AbortStatus)

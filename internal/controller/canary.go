@@ -47,6 +47,10 @@ type rolloutState struct {
 	// reached is the weight the canary receives: read from the routing
 	// objects at the start of the pass, then what this pass wrote.
 	reached rampv1.Weight
+	// written is the weight Ramp last wrote for this canary (see
+	// observeRouting): a weight holds there until the pods for a higher
+	// one are ready.
+	written rampv1.Weight
 	// drifted: the routing objects did not hold what the last pass wrote.
 	drifted bool
 	// routed: this pass already wrote the routing objects.
@@ -57,6 +61,8 @@ type rolloutState struct {
 	// abortedAt is when this pass decided a rollback (real time, for
 	// RollbackRouteSeconds).
 	abortedAt time.Time
+	// started is set when this pass started a canary.
+	started time.Time
 	// waiting says what the current step waits for, for status.
 	waiting string
 	// pausedUntil is set while a timed pause step runs.
@@ -115,6 +121,7 @@ func (r *Reconciler) trackRevisions(st *rolloutState) {
 				"Canary of revision %d (%s) starts; stable is revision %d", st.canary.number, st.canary.hash, st.stable.number)
 		}
 		startCanary(s, st.canary.hash, st.now)
+		st.started = st.now
 	}
 	st.mode = modeCanary
 	if s.Abort != nil && s.Abort.Revision == st.canary.hash {
@@ -129,6 +136,22 @@ func startCanary(s *rampv1.RolloutStatus, hash string, now time.Time) {
 	s.ProgressAt = ptr.To(metav1.NewMicroTime(now))
 	s.Abort = nil
 	s.Weight = rampv1.WeightStatus{} // a new canary starts with no traffic
+	s.PausedAt = nil
+}
+
+// resumeClocks moves the step's clocks forward by the time spec.paused
+// held them.
+func resumeClocks(s *rampv1.RolloutStatus, now time.Time) {
+	if s.PausedAt == nil {
+		return
+	}
+	held := now.Sub(s.PausedAt.Time)
+	for _, t := range []*metav1.MicroTime{s.StepStartedAt, s.ProgressAt} {
+		if t != nil {
+			t.Time = t.Add(held)
+		}
+	}
+	s.PausedAt = nil
 }
 
 func clearCanary(s *rampv1.RolloutStatus) {
@@ -136,6 +159,7 @@ func clearCanary(s *rampv1.RolloutStatus) {
 	s.CurrentStepIndex = nil
 	s.StepStartedAt = nil
 	s.ProgressAt = nil
+	s.PausedAt = nil
 }
 
 // nextStep moves the canary to its next step.
@@ -144,7 +168,7 @@ func (r *Reconciler) nextStep(st *rolloutState, why string) {
 	i := *s.CurrentStepIndex
 	s.CurrentStepIndex = ptr.To(i + 1)
 	s.StepStartedAt = ptr.To(metav1.NewMicroTime(st.now))
-	s.ProgressAt = s.StepStartedAt
+	s.ProgressAt = ptr.To(*s.StepStartedAt) // a copy: resumeClocks moves each
 	r.event(st.ro, corev1.EventTypeNormal, "StepCompleted", "Step",
 		"Step %d/%d (%s) %s", i+1, len(st.steps()), describeStep(st.steps()[i]), why)
 }
@@ -172,11 +196,16 @@ func (r *Reconciler) runSteps(ctx context.Context, st *rolloutState) error {
 		i := int(*s.CurrentStepIndex)
 		if st.ro.Spec.Paused {
 			// Nothing moves while paused, not even to a step a promotion
-			// reached: the weight stays what was last asked.
+			// reached: the weight stays what was last asked, and the
+			// clocks stop.
 			st.weight = s.Weight.Asked
 			st.waiting = "resume (spec.paused is true)"
+			if s.PausedAt == nil {
+				s.PausedAt = ptr.To(metav1.NewMicroTime(st.now))
+			}
 			return nil
 		}
+		resumeClocks(s, st.now)
 		if i >= len(steps) {
 			// Traffic stays where the last step left it until the
 			// promotion moves it.

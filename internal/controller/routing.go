@@ -50,17 +50,34 @@ func (r *Reconciler) observeRouting(ctx context.Context, st *rolloutState) error
 	if !st.mesh {
 		return nil
 	}
-	w, err := st.router.Verify(ctx, traffic.Pods{})
+	reading, err := st.router.Verify(ctx, traffic.Pods{})
 	if err != nil {
 		return err
 	}
-	st.reached = w
-	st.drifted = st.ro.Status.CanaryRevision != "" && w != st.ro.Status.Weight.Reached
+	st.reached = reading.Weight
+	// What Ramp last wrote for this canary: the record on the routing
+	// object, which a controller killed before its status write does not
+	// lose, else the status. A canary started in this pass has had none.
+	switch {
+	case st.canary == nil || !st.started.IsZero():
+		st.written = 0
+	case reading.Written != nil && reading.Written.Canary == st.canary.hash:
+		st.written = reading.Written.Weight
+	case reading.Written != nil:
+		st.written = 0 // the record is of a canary this one replaced
+	default:
+		st.written = st.ro.Status.Weight.Reached
+	}
+	st.drifted = reading.Written != nil && reading.Weight != reading.Written.Weight
 	return nil
 }
 
 // route writes target into the routing objects, with an event for each
 // write that was not simply the next step.
+//
+// The weight written is recorded in status at once, not only when the pass
+// ends well: the status is saved on every exit, and the next pass must not
+// take an older weight for the truth.
 func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Target) error {
 	changes, err := st.router.SetWeight(ctx, t)
 	r.reportChanges(st, changes)
@@ -68,6 +85,10 @@ func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Targ
 		return err
 	}
 	st.reached = t.Weight
+	if st.canary != nil && t.Canary == st.canary.hash {
+		st.written = t.Weight
+		st.ro.Status.Weight.Reached = t.Weight
+	}
 	return nil
 }
 
@@ -98,7 +119,7 @@ func (r *Reconciler) keepRouting(ctx context.Context, st *rolloutState) error {
 	switch st.mode {
 	case modeCanary:
 		return r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash,
-			Weight: min(st.weight, st.ro.Status.Weight.Reached)})
+			Weight: min(st.weight, st.written)})
 	case modeAborted:
 		err := r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash})
 		if err == nil && !st.abortedAt.IsZero() {

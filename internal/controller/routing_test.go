@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -566,5 +567,37 @@ func TestCanaryScaleFullAndServiceNames(t *testing.T) {
 		if sel, _, _ := unstructured.NestedString(svc.Object, "spec", "selector", rampv1.LabelRevision); sel != rev {
 			t.Errorf("Service %s selects revision %q, want %q", name, sel, rev)
 		}
+	}
+}
+
+// TestAtRestNothingChurns: once a Rollout is Healthy after a canary,
+// neither it nor anything it owns or routes with is written again for 30
+// seconds, with each router.
+func TestAtRestNothingChurns(t *testing.T) {
+	cases := append([]meshCase{{name: "podratio"}}, meshCases()...)
+	for _, mc := range cases {
+		t.Run(mc.name, func(t *testing.T) {
+			t.Parallel()
+			e := fixture.New(t)
+			e.StartController()
+			kinds := []schema.GroupVersionKind{rolloutGVK, {Group: "apps", Version: "v1", Kind: "ReplicaSet"}}
+			atStep1 := "1:4 2:1" // a mesh keeps the stable revision whole
+			if mc.routing == (rampv1.TrafficRouting{}) {
+				atStep1 = "1:3 2:1"
+				e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), fixture.Pause(0)))
+				e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+			} else {
+				meshRollout(t, e, mc, fixture.SetWeight(25), fixture.Pause(0))
+				kinds = append(kinds, serviceGVK, mc.gvk)
+				if mc.stableOf.gvk != serviceGVK {
+					kinds = append(kinds, mc.stableOf.gvk)
+				}
+			}
+			e.SetImage("web", "web:v2")
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: atStep1}, fixture.Wait)
+			e.Request("web", rampv1.AnnotationPromote)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
+			e.AssertQuiet(30*time.Second, kinds...)
+		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -225,55 +224,6 @@ func TestScaleSubresource(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:6"}, fixture.Wait)
-}
-
-// TestAtRestNothingChurns: once Healthy, neither the Rollout nor anything
-// it owns is written again for 30 seconds: watches opened at that moment
-// see no event at all.
-func TestAtRestNothingChurns(t *testing.T) {
-	t.Parallel()
-	e := fixture.New(t)
-	e.StartController()
-	canaryAt25(t, e, "web", fixture.SetWeight(25), fixture.Pause(0))
-	e.Request("web", rampv1.AnnotationPromote)
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
-
-	wc, err := client.NewWithWatch(clustertest.Config(t), client.Options{Scheme: e.C.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var (
-		mu      sync.Mutex
-		changes []string
-	)
-	for _, list := range []client.ObjectList{&rampv1.RolloutList{}, &appsv1.ReplicaSetList{}} {
-		if err := wc.List(ctx, list, client.InNamespace(e.NS)); err != nil {
-			t.Fatal(err)
-		}
-		w, err := wc.Watch(ctx, list, client.InNamespace(e.NS),
-			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.GetResourceVersion()}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Stop()
-		go func() {
-			for ev := range w.ResultChan() {
-				if obj, ok := ev.Object.(client.Object); ok {
-					mu.Lock()
-					changes = append(changes, fmt.Sprintf("%s %T %s (resourceVersion %s)", ev.Type, obj, obj.GetName(), obj.GetResourceVersion()))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	<-ctx.Done() // the observation window is the assertion
-	mu.Lock()
-	defer mu.Unlock()
-	if len(changes) > 0 {
-		t.Errorf("written while at rest:\n%s", strings.Join(changes, "\n"))
-	}
 }
 
 func TestWeightApproximatedIsReported(t *testing.T) {

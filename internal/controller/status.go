@@ -52,7 +52,8 @@ func (r *Reconciler) reachedWeight(ctx context.Context, st *rolloutState) (rampv
 	if st.mesh {
 		return st.reached, nil
 	}
-	return st.router.Verify(ctx, traffic.Pods{Stable: st.stable.available(), Canary: st.canary.available()})
+	reading, err := st.router.Verify(ctx, traffic.Pods{Stable: st.stable.available(), Canary: st.canary.available()})
+	return reading.Weight, err
 }
 
 // setConditions sets the four conditions from the pass's picture.

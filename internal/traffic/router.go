@@ -7,6 +7,9 @@ package traffic
 import (
 	"context"
 	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 )
@@ -27,6 +30,77 @@ type Target struct {
 	// routers then take back what they add only for a canary (Istio's
 	// subset labels), leaving the objects as they were apart from weights.
 	Rest bool
+}
+
+// Reading is what a router reads back.
+type Reading struct {
+	// Weight is the canary's share the routing objects give it now.
+	Weight rampv1.Weight
+	// Written is what Ramp last wrote, recorded on the routing object in
+	// the same write as the weights (AnnotationWeight). It survives a
+	// controller killed before its status write, and tells a hand edit
+	// (weights that differ from it) from Ramp's own work. Nil when the
+	// object carries no record.
+	Written *Written
+}
+
+// Written is Ramp's record of its last weight on a routing object.
+type Written struct {
+	Weight rampv1.Weight
+	// Canary is the revision the weight was for.
+	Canary string
+}
+
+// AnnotationWeight, on a routing object, records the canary weight Ramp
+// last wrote and its revision: "25/6ff4cd9669".
+const AnnotationWeight = "ramp.dev/canary-weight"
+
+// MarkWritten records t on obj's annotations, or removes the record at
+// rest, and reports whether that changed them.
+func MarkWritten(obj metav1.Object, t Target) bool {
+	a := obj.GetAnnotations()
+	want := t.Weight.String() + "/" + t.Canary
+	if t.Rest {
+		want = ""
+	}
+	if a[AnnotationWeight] == want {
+		return false
+	}
+	if want == "" {
+		delete(a, AnnotationWeight)
+	} else {
+		if a == nil {
+			a = map[string]string{}
+		}
+		a[AnnotationWeight] = want
+	}
+	obj.SetAnnotations(a)
+	return true
+}
+
+// ReadWritten returns the record MarkWritten left on obj, if any.
+func ReadWritten(obj metav1.Object) *Written {
+	w, canary, ok := strings.Cut(obj.GetAnnotations()[AnnotationWeight], "/")
+	if !ok {
+		return nil
+	}
+	weight, err := rampv1.ParseWeight(w)
+	if err != nil {
+		return nil
+	}
+	return &Written{Weight: weight, Canary: canary}
+}
+
+// WeightFirst reports whether the weight must be written before the
+// Services or subsets are re-pointed, when going from the canary weight
+// now in place to t. Traffic must never reach a revision that lacks the
+// pods for it: a canary weight going down (a rollback, a lower step, a
+// canary replaced by a newer one, whose Service is about to point at a
+// revision with no pods yet) is written first. A promotion (t.Stable ==
+// t.Canary) re-points first: the stable Service moves to the promoted
+// revision, already at full scale, before the weights return to it.
+func WeightFirst(now rampv1.Weight, t Target) bool {
+	return t.Stable != t.Canary && t.Weight < now
 }
 
 // Change is one write a router made to bring an object to its target.
@@ -51,9 +125,10 @@ type Router interface {
 	// it returns the writes it made.
 	SetWeight(ctx context.Context, t Target) ([]Change, error)
 
-	// Verify returns the weight the canary actually receives, read back
-	// from the routing objects (or, for pod ratio, from the pods).
-	Verify(ctx context.Context, pods Pods) (rampv1.Weight, error)
+	// Verify reads back the weight the canary actually receives from the
+	// routing objects (or, for pod ratio, from the pods), and what Ramp
+	// last wrote there.
+	Verify(ctx context.Context, pods Pods) (Reading, error)
 
 	// Cleanup runs before the Rollout is deleted: objects Ramp does not own
 	// are given back working without Ramp's stable and canary Services,

@@ -9,7 +9,11 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -23,11 +27,37 @@ import (
 // during the scale-down delay), restarting it each time. The rollout must
 // finish exactly as it would have: every step once and in order, the same
 // final state, one promotion.
+//
+// With the SMI router it also checks, from a watch of the TrafficSplit,
+// that the canary's weight only ever rose through the steps' weights:
+// no restart made it dip or jump.
 func TestControllerKilledAtEveryStep(t *testing.T) {
+	for _, router := range []string{"podratio", "smi"} {
+		t.Run(router, func(t *testing.T) {
+			t.Parallel()
+			killedAtEveryStep(t, router)
+		})
+	}
+}
+
+func killedAtEveryStep(t *testing.T, router string) {
 	e := fixture.New(t)
 	steps := []rampv1.Step{fixture.SetWeight(25), fixture.Pause(2 * time.Second), fixture.SetWeight(50), fixture.Pause(0), fixture.SetWeight(75)}
 	ctrl := e.StartControllerProcess()
-	e.Create(e.Rollout("web", "web:v1", steps...))
+	ro := e.Rollout("web", "web:v1", steps...)
+	atStep3 := "1:2 2:2"
+	var split *fixture.Recorder
+	if router == "smi" {
+		e.Create(&corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
+			Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Port: 80}}},
+		})
+		ro.Spec.Service = "web"
+		ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{SMI: &rampv1.SMIRouting{}}
+		atStep3 = "1:4 2:2"
+		split = e.Record(schema.GroupVersionKind{Group: "split.smi-spec.io", Version: "v1alpha4", Kind: "TrafficSplit"})
+	}
+	e.Create(ro)
 	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 
 	seen := recordSteps(t, e, "web")
@@ -48,7 +78,7 @@ func TestControllerKilledAtEveryStep(t *testing.T) {
 	restart("the canary has just started")
 	waitStep("1")
 	restart("in the 2s pause")
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, fixture.Wait)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: atStep3}, fixture.Wait)
 	ctrl.Kill()
 	e.Request("web", rampv1.AnnotationPromote) // promoted while no controller runs
 	ctrl = e.StartControllerProcess()
@@ -61,7 +91,13 @@ func TestControllerKilledAtEveryStep(t *testing.T) {
 	restart("during the scale-down delay")
 	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
 
-	if want := []string{"0", "1", "2", "3", "4", ""}; !slices.Equal(seen(), want) {
+	want := []string{"0", "1", "2", "3", "4", ""}
+	if router == "smi" {
+		// Past the last step the canary scales to full before the
+		// promotion moves traffic: index 5 is that wait.
+		want = []string{"0", "1", "2", "3", "4", "5", ""}
+	}
+	if !slices.Equal(seen(), want) {
 		t.Errorf("step indexes seen %q, want %q (each step once, in order)", seen(), want)
 	}
 	// Events are sent at least once: a kill between an event and the
@@ -74,6 +110,20 @@ func TestControllerKilledAtEveryStep(t *testing.T) {
 	}
 	if promoted == 0 {
 		t.Error("no Promoted event")
+	}
+	if split != nil {
+		canaryWeights := split.Values("web", func(u *unstructured.Unstructured) string {
+			backends, _, _ := unstructured.NestedSlice(u.Object, "spec", "backends")
+			return fmt.Sprint(backends)
+		})
+		want := []string{"100", "25", "50", "75", "0"} // canary weights, at rest first
+		var got []string
+		for _, v := range canaryWeights {
+			got = append(got, v[strings.LastIndex(v, "weight:")+len("weight:"):len(v)-2])
+		}
+		if !slices.Equal(got[1:], want[1:]) {
+			t.Errorf("canary weights went %v, want 0 → 25 → 50 → 75 → 0 with no dip (backends %v)", got, canaryWeights)
+		}
 	}
 }
 

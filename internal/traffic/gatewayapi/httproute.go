@@ -57,33 +57,70 @@ func (r *Router) Replicas(replicas int32, w rampv1.Weight) (int32, int32) {
 	return traffic.MeshReplicas(r.ro.Spec.Strategy.Canary.CanaryScale, replicas, w)
 }
 
-// SetWeight points the stable and canary Services at their revisions, then
-// writes the weights into the managed rules, creating the route if missing.
+// SetWeight points the stable and canary Services at their revisions and
+// writes the weights into the managed rules, creating the route if
+// missing; the order of the two follows traffic.WeightFirst.
 func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Change, error) {
-	root, changes, err := traffic.PointServices(ctx, r.kube, r.ro, t)
+	root, err := traffic.RootService(ctx, r.kube, r.ro)
 	if err != nil {
-		return changes, err
+		return nil, err
 	}
-	split := traffic.Relative(t.Weight)
 	route, err := r.get(ctx)
-	if apierrors.IsNotFound(err) {
-		route, err = r.newRoute(root, split)
-		if err != nil {
+	missing := apierrors.IsNotFound(err)
+	if err != nil && !missing {
+		return nil, err
+	}
+	var now rampv1.Weight
+	if !missing {
+		if rules, managed, err := r.managedRules(route); err == nil {
+			now = r.share(rules, managed)
+		}
+	}
+	var changes []traffic.Change
+	pointServices := func() error {
+		c, err := traffic.EnsureServices(ctx, r.kube, r.ro, root, t)
+		changes = append(changes, c...)
+		return err
+	}
+	weightFirst := traffic.WeightFirst(now, t)
+	if !weightFirst {
+		if err := pointServices(); err != nil {
 			return changes, err
 		}
-		if err := r.kube.Client.Create(ctx, route); err != nil {
-			return changes, fmt.Errorf("create HTTPRoute %s: %w", route.GetName(), err)
-		}
-		r.last = route
-		return append(changes, traffic.Change{Object: "HTTPRoute " + route.GetName(), Created: true, Detail: describe(split)}), nil
+	}
+	c, err := r.writeRoute(ctx, route, missing, root, t)
+	if c != nil {
+		changes = append(changes, *c)
 	}
 	if err != nil {
 		return changes, err
+	}
+	if weightFirst {
+		return changes, pointServices()
+	}
+	return changes, nil
+}
+
+// writeRoute creates the route, or writes the managed rules' backendRefs
+// when they differ from w's.
+func (r *Router) writeRoute(ctx context.Context, route *unstructured.Unstructured, missing bool, root *corev1.Service, t traffic.Target) (*traffic.Change, error) {
+	split := traffic.Relative(t.Weight)
+	if missing {
+		route, err := r.newRoute(root, split)
+		if err != nil {
+			return nil, err
+		}
+		traffic.MarkWritten(route, t)
+		if err := r.kube.Client.Create(ctx, route); err != nil {
+			return nil, fmt.Errorf("create HTTPRoute %s: %w", route.GetName(), err)
+		}
+		r.last = route
+		return &traffic.Change{Object: "HTTPRoute " + route.GetName(), Created: true, Detail: describe(split)}, nil
 	}
 	orig := route.DeepCopy()
 	rules, managed, err := r.managedRules(route)
 	if err != nil {
-		return changes, err
+		return nil, err
 	}
 	before := r.share(rules, managed)
 	for _, i := range managed {
@@ -91,31 +128,31 @@ func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Cha
 		refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
 		rule["backendRefs"] = r.rewrite(refs, root, split)
 	}
-	if equalRules(orig, rules) {
-		return changes, nil
+	if marked := traffic.MarkWritten(route, t); equalRules(orig, rules) && !marked {
+		return nil, nil
 	}
 	_ = unstructured.SetNestedSlice(route.Object, rules, "spec", "rules")
 	if err := r.kube.Client.Patch(ctx, route, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-		return changes, fmt.Errorf("update HTTPRoute %s: %w", route.GetName(), err)
+		return nil, fmt.Errorf("update HTTPRoute %s: %w", route.GetName(), err)
 	}
-	return append(changes, traffic.Change{Object: "HTTPRoute " + route.GetName(),
-		Detail: fmt.Sprintf("canary %s%% → %s%% (%s)", before, t.Weight, describe(split))}), nil
+	return &traffic.Change{Object: "HTTPRoute " + route.GetName(),
+		Detail: fmt.Sprintf("canary %s%% → %s%% (%s)", before, t.Weight, describe(split))}, nil
 }
 
 // Verify reads the canary's share back from the first managed rule.
-func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (rampv1.Weight, error) {
+func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (traffic.Reading, error) {
 	route, err := r.get(ctx)
 	if apierrors.IsNotFound(err) {
-		return 0, nil
+		return traffic.Reading{}, nil
 	}
 	if err != nil {
-		return 0, err
+		return traffic.Reading{}, err
 	}
 	rules, managed, err := r.managedRules(route)
 	if err != nil {
-		return 0, err
+		return traffic.Reading{}, err
 	}
-	return r.share(rules, managed), nil
+	return traffic.Reading{Weight: r.share(rules, managed), Written: traffic.ReadWritten(route)}, nil
 }
 
 // Cleanup gives a route Ramp does not own back to the root Service: the
@@ -138,7 +175,7 @@ func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 		refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
 		rule["backendRefs"] = r.release(refs)
 	}
-	if equalRules(orig, rules) {
+	if marked := traffic.MarkWritten(route, traffic.Target{Rest: true}); equalRules(orig, rules) && !marked {
 		return nil, nil
 	}
 	_ = unstructured.SetNestedSlice(route.Object, rules, "spec", "rules")

@@ -31,7 +31,8 @@ var Versions = []string{"v1", "v1beta1", "v1alpha3"}
 
 // Annotations recording what Ramp added, so it can take it back.
 const (
-	// AnnotationAddedSubset, on a DestinationRule: the subset Ramp created.
+	// AnnotationAddedSubset, on a DestinationRule: the subsets Ramp
+	// created, comma-separated.
 	AnnotationAddedSubset = "ramp.dev/added-subset"
 	// AnnotationAddedDestination, on a VirtualService: the route whose
 	// canary destination Ramp created.
@@ -60,45 +61,65 @@ func (r *Router) Replicas(replicas int32, w rampv1.Weight) (int32, int32) {
 	return traffic.MeshReplicas(r.ro.Spec.Strategy.Canary.CanaryScale, replicas, w)
 }
 
-// SetWeight labels the subsets with their revisions (stable first, so a
-// promotion moves the stable subset before any weight), then writes the
-// route's weights. At rest it takes its additions back instead.
+// SetWeight labels the subsets with their revisions and writes the route's
+// weights. When traffic moves toward a subset (a rising weight, a
+// promotion) the DestinationRule is written first, so the subset selects
+// its pods before it gets requests; when traffic leaves one (a falling
+// weight, a rollback, the return to rest) the VirtualService goes first.
+// At rest Ramp takes its additions back instead of labelling.
 func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Change, error) {
 	split, err := r.split(t.Weight)
 	if err != nil {
 		return nil, err
 	}
-	var changes []traffic.Change
-	c, err := r.updateDestinationRule(ctx, func(dr *unstructured.Unstructured) (string, error) {
-		if t.Rest {
-			return r.releaseSubsets(dr), nil
-		}
-		return r.labelSubsets(dr, t.Stable, t.Canary), nil
-	})
-	if c != nil {
-		changes = append(changes, *c)
-	}
+	now, err := r.Verify(ctx, traffic.Pods{})
 	if err != nil {
-		return changes, err
+		return nil, err
 	}
-	c, err = r.updateVirtualService(ctx, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
-		return r.weigh(vs, route, split, t.Rest)
-	})
-	if c != nil {
-		changes = append(changes, *c)
+	subsets := func() (*traffic.Change, error) {
+		return r.updateDestinationRule(ctx, func(dr *unstructured.Unstructured) (string, error) {
+			if t.Rest {
+				return r.releaseSubsets(dr), nil
+			}
+			return r.labelSubsets(dr, t.Stable, t.Canary), nil
+		})
 	}
-	return changes, err
+	weights := func() (*traffic.Change, error) {
+		return r.updateVirtualService(ctx, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
+			traffic.MarkWritten(vs, t)
+			return r.weigh(vs, route, split, t.Rest)
+		})
+	}
+	if t.Rest || traffic.WeightFirst(now.Weight, t) {
+		return inOrder(weights, subsets)
+	}
+	return inOrder(subsets, weights)
+}
+
+// inOrder runs writes one after the other, stopping at the first error.
+func inOrder(writes ...func() (*traffic.Change, error)) ([]traffic.Change, error) {
+	var changes []traffic.Change
+	for _, write := range writes {
+		c, err := write()
+		if c != nil {
+			changes = append(changes, *c)
+		}
+		if err != nil {
+			return changes, err
+		}
+	}
+	return changes, nil
 }
 
 // Verify reads the canary's share from the route's destinations.
-func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (rampv1.Weight, error) {
+func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (traffic.Reading, error) {
 	vs, err := r.get(ctx, "VirtualService", r.cfg.VirtualService.Name)
 	if err != nil {
-		return 0, err
+		return traffic.Reading{}, err
 	}
 	route, err := r.route(vs)
 	if err != nil {
-		return 0, err
+		return traffic.Reading{}, err
 	}
 	dests, _, _ := unstructured.NestedSlice(route, "route")
 	var split traffic.Split
@@ -114,28 +135,25 @@ func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (rampv1.Weight, err
 			split.Stable += w
 		}
 	}
-	return split.Share(), nil
+	return traffic.Reading{Weight: split.Share(), Written: traffic.ReadWritten(vs)}, nil
 }
 
-// Cleanup takes Ramp's additions back before the Rollout goes.
+// Cleanup takes Ramp's additions back before the Rollout goes: the route
+// first, so that it never names a subset that is gone.
 func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
-	var changes []traffic.Change
-	c, err := r.updateDestinationRule(ctx, func(dr *unstructured.Unstructured) (string, error) {
-		return r.releaseSubsets(dr), nil
-	})
-	if c != nil {
-		changes = append(changes, *c)
-	}
-	if err != nil {
-		return changes, err
-	}
-	c, err = r.updateVirtualService(ctx, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
-		return r.weigh(vs, route, traffic.Split{Stable: 100}, true)
-	})
-	if c != nil {
-		changes = append(changes, *c)
-	}
-	return changes, err
+	return inOrder(
+		func() (*traffic.Change, error) {
+			return r.updateVirtualService(ctx, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
+				traffic.MarkWritten(vs, traffic.Target{Rest: true})
+				return r.weigh(vs, route, traffic.Split{Stable: 100}, true)
+			})
+		},
+		func() (*traffic.Change, error) {
+			return r.updateDestinationRule(ctx, func(dr *unstructured.Unstructured) (string, error) {
+				return r.releaseSubsets(dr), nil
+			})
+		},
+	)
 }
 
 func (r *Router) split(w rampv1.Weight) (traffic.Split, error) {
@@ -162,7 +180,8 @@ func (r *Router) labelSubsets(dr *unstructured.Unstructured, stable, canary stri
 		if i < 0 {
 			subsets = append(subsets, map[string]any{"name": s.name})
 			i = len(subsets) - 1
-			setAnnotation(dr, AnnotationAddedSubset, s.name)
+			added := addedSubsets(dr)
+			setAnnotation(dr, AnnotationAddedSubset, strings.Join(append(added, s.name), ","))
 			did = append(did, "added subset "+s.name)
 		}
 		m := subsets[i].(map[string]any)
@@ -183,7 +202,7 @@ func (r *Router) labelSubsets(dr *unstructured.Unstructured, stable, canary stri
 // releaseSubsets removes the revision labels and the subset Ramp added.
 func (r *Router) releaseSubsets(dr *unstructured.Unstructured) string {
 	subsets, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
-	added := dr.GetAnnotations()[AnnotationAddedSubset]
+	added := addedSubsets(dr)
 	var did []string
 	out := subsets[:0]
 	for _, x := range subsets {
@@ -193,7 +212,7 @@ func (r *Router) releaseSubsets(dr *unstructured.Unstructured) string {
 			out = append(out, x)
 			continue
 		}
-		if n == added {
+		if slices.Contains(added, n) {
 			did = append(did, "removed subset "+n)
 			continue
 		}
@@ -209,7 +228,7 @@ func (r *Router) releaseSubsets(dr *unstructured.Unstructured) string {
 		}
 		out = append(out, x)
 	}
-	if added != "" {
+	if len(added) > 0 {
 		setAnnotation(dr, AnnotationAddedSubset, "")
 	}
 	_ = unstructured.SetNestedSlice(dr.Object, out, "spec", "subsets")
@@ -388,6 +407,14 @@ func subset(dest any) string {
 	m, _ := dest.(map[string]any)
 	s, _, _ := unstructured.NestedString(m, "destination", "subset")
 	return s
+}
+
+// addedSubsets lists the subsets Ramp added to a DestinationRule.
+func addedSubsets(dr *unstructured.Unstructured) []string {
+	if v := dr.GetAnnotations()[AnnotationAddedSubset]; v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
 }
 
 func setAnnotation(obj *unstructured.Unstructured, key, value string) {

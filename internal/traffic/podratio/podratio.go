@@ -32,8 +32,8 @@ func (Router) Replicas(replicas int32, w rampv1.Weight) (canary, stable int32) {
 func (Router) SetWeight(context.Context, traffic.Target) ([]traffic.Change, error) { return nil, nil }
 
 // Verify is the canary's share of all available pods.
-func (Router) Verify(_ context.Context, pods traffic.Pods) (rampv1.Weight, error) {
-	return Share(pods), nil
+func (Router) Verify(_ context.Context, pods traffic.Pods) (traffic.Reading, error) {
+	return traffic.Reading{Weight: Share(pods)}, nil
 }
 
 // Cleanup has nothing to take back.

@@ -11,6 +11,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -85,75 +86,139 @@ func (r *Router) Version() (string, error) {
 		"the cluster serves no TrafficSplit (split.smi-spec.io): install your mesh's SMI extension (linkerd-smi for Linkerd) or choose another router")
 }
 
-// SetWeight points the stable and canary Services at their revisions, then
-// writes the weights into the TrafficSplit, creating it if missing.
+// SetWeight points the stable and canary Services at their revisions and
+// writes the weights into the TrafficSplit, creating it if missing; the
+// order of the two follows traffic.WeightFirst.
 func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Change, error) {
-	_, changes, err := traffic.PointServices(ctx, r.kube, r.ro, t)
-	if err != nil {
-		return changes, err
-	}
 	version, err := r.Version()
 	if err != nil {
+		return nil, err
+	}
+	ts, err := r.get(ctx, version)
+	missing := apierrors.IsNotFound(err)
+	if err != nil && !missing {
+		return nil, err
+	}
+	var now rampv1.Weight
+	if !missing {
+		have, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
+		now = share(have, traffic.CanaryServiceName(r.ro))
+	}
+	var changes []traffic.Change
+	pointServices := func() error {
+		_, c, err := traffic.PointServices(ctx, r.kube, r.ro, t)
+		changes = append(changes, c...)
+		return err
+	}
+	weightFirst := traffic.WeightFirst(now, t)
+	if !weightFirst {
+		if err := pointServices(); err != nil {
+			return changes, err
+		}
+	}
+	c, err := r.writeSplit(ctx, version, ts, missing, t)
+	if c != nil {
+		changes = append(changes, *c)
+	}
+	if err != nil {
 		return changes, err
 	}
-	want := backends(version, traffic.StableServiceName(r.ro), traffic.CanaryServiceName(r.ro), t.Weight)
+	if weightFirst {
+		return changes, pointServices()
+	}
+	return changes, nil
+}
 
-	ts, err := r.get(ctx, version)
-	if apierrors.IsNotFound(err) {
+// writeSplit creates the TrafficSplit, or writes its service and backends
+// when they differ from w's.
+func (r *Router) writeSplit(ctx context.Context, version string, ts *unstructured.Unstructured, missing bool, t traffic.Target) (*traffic.Change, error) {
+	want := backends(version, traffic.StableServiceName(r.ro), traffic.CanaryServiceName(r.ro), t.Weight)
+	if missing {
 		ts = &unstructured.Unstructured{}
 		ts.SetGroupVersionKind(GroupKind.WithVersion(version))
 		ts.SetName(Name(r.ro))
 		ts.SetNamespace(r.ro.Namespace)
 		ts.SetLabels(map[string]string{traffic.LabelRollout: r.ro.Name})
 		if err := controllerutil.SetControllerReference(r.ro, ts, r.kube.Scheme); err != nil {
-			return changes, err
+			return nil, err
 		}
 		_ = unstructured.SetNestedField(ts.Object, r.ro.Spec.Service, "spec", "service")
 		_ = unstructured.SetNestedSlice(ts.Object, want, "spec", "backends")
+		traffic.MarkWritten(ts, t)
 		if err := r.kube.Client.Create(ctx, ts); err != nil {
-			return changes, fmt.Errorf("create TrafficSplit %s: %w", ts.GetName(), err)
+			return nil, fmt.Errorf("create TrafficSplit %s: %w", ts.GetName(), err)
 		}
 		r.last = ts
-		return append(changes, traffic.Change{Object: "TrafficSplit " + ts.GetName(), Created: true, Detail: describe(want)}), nil
-	}
-	if err != nil {
-		return changes, err
+		return &traffic.Change{Object: "TrafficSplit " + ts.GetName(), Created: true, Detail: describe(want)}, nil
 	}
 	have, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
 	service, _, _ := unstructured.NestedString(ts.Object, "spec", "service")
-	if service == r.ro.Spec.Service && equalBackends(have, want) {
-		return changes, nil
-	}
 	orig := ts.DeepCopy()
-	_ = unstructured.SetNestedField(ts.Object, r.ro.Spec.Service, "spec", "service")
-	_ = unstructured.SetNestedSlice(ts.Object, want, "spec", "backends")
-	if err := r.kube.Client.Patch(ctx, ts, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-		return changes, fmt.Errorf("update TrafficSplit %s: %w", ts.GetName(), err)
+	marked := traffic.MarkWritten(ts, t)
+	if service == r.ro.Spec.Service && equalBackends(have, want) && !marked {
+		return nil, nil
 	}
-	return append(changes, traffic.Change{Object: "TrafficSplit " + ts.GetName(), Detail: describe(have) + " → " + describe(want)}), nil
+	if err := r.patch(ctx, orig, ts, r.ro.Spec.Service, want); err != nil {
+		return nil, err
+	}
+	return &traffic.Change{Object: "TrafficSplit " + ts.GetName(), Detail: describe(have) + " → " + describe(want)}, nil
+}
+
+// patch writes service and backends (and whatever else changed since orig)
+// into ts.
+func (r *Router) patch(ctx context.Context, orig, ts *unstructured.Unstructured, service string, backends []any) error {
+	_ = unstructured.SetNestedField(ts.Object, service, "spec", "service")
+	_ = unstructured.SetNestedSlice(ts.Object, backends, "spec", "backends")
+	if err := r.kube.Client.Patch(ctx, ts, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("update TrafficSplit %s: %w", ts.GetName(), err)
+	}
+	return nil
 }
 
 // Verify reads the canary's share back from the TrafficSplit.
-func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (rampv1.Weight, error) {
+func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (traffic.Reading, error) {
 	version, err := r.Version()
 	if err != nil {
-		return 0, err
+		return traffic.Reading{}, err
 	}
 	ts, err := r.get(ctx, version)
 	if apierrors.IsNotFound(err) {
-		return 0, nil // nothing routes to the canary
+		return traffic.Reading{}, nil // nothing routes to the canary
 	}
 	if err != nil {
-		return 0, err
+		return traffic.Reading{}, err
 	}
 	have, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
-	return share(have, traffic.CanaryServiceName(r.ro)), nil
+	return traffic.Reading{Weight: share(have, traffic.CanaryServiceName(r.ro)), Written: traffic.ReadWritten(ts)}, nil
 }
 
-// Cleanup has nothing to take back: Ramp owns the TrafficSplit and the
-// Services, which stay at 100% stable between canaries and go with the
-// Rollout.
-func (r *Router) Cleanup(context.Context) ([]traffic.Change, error) { return nil, nil }
+// Cleanup gives a TrafficSplit Ramp does not own back to the root Service
+// alone: the stable and canary Services go with the Rollout. One Ramp
+// created goes with the Rollout too.
+func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
+	version, err := r.Version()
+	if err != nil {
+		return nil, err
+	}
+	ts, err := r.get(ctx, version)
+	if apierrors.IsNotFound(err) || (err == nil && metav1.IsControlledBy(ts, r.ro)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	weight := any(int64(100))
+	if version == "v1alpha1" {
+		weight = "100"
+	}
+	root := []any{map[string]any{"service": r.ro.Spec.Service, "weight": weight}}
+	orig := ts.DeepCopy()
+	traffic.MarkWritten(ts, traffic.Target{Rest: true})
+	if err := r.patch(ctx, orig, ts, r.ro.Spec.Service, root); err != nil {
+		return nil, err
+	}
+	return []traffic.Change{{Object: "TrafficSplit " + ts.GetName(), Detail: "all traffic to Service " + r.ro.Spec.Service}}, nil
+}
 
 func (r *Router) get(ctx context.Context, version string) (*unstructured.Unstructured, error) {
 	if r.last != nil && r.last.GroupVersionKind().Version == version {
@@ -177,10 +242,16 @@ func describe(backends []any) string {
 	return fmt.Sprint(parts)
 }
 
+// equalBackends compares backends as written: a weight must also have the
+// form its version wants (a quantity string for v1alpha1, an integer for
+// later versions), so that a change of version rewrites it.
 func equalBackends(have, want []any) bool {
 	return slices.EqualFunc(have, want, func(a, b any) bool {
 		am, _ := a.(map[string]any)
 		bm, _ := b.(map[string]any)
-		return len(am) == len(bm) && fmt.Sprint(am["service"]) == fmt.Sprint(bm["service"]) && weightOf(am["weight"]) == weightOf(bm["weight"])
+		_, aString := am["weight"].(string)
+		_, bString := bm["weight"].(string)
+		return len(am) == len(bm) && fmt.Sprint(am["service"]) == fmt.Sprint(bm["service"]) &&
+			aString == bString && weightOf(am["weight"]) == weightOf(bm["weight"])
 	})
 }
