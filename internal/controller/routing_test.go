@@ -601,3 +601,37 @@ func TestAtRestNothingChurns(t *testing.T) {
 		})
 	}
 }
+
+// TestCanaryReplacedMidFlight: a new template while a canary holds 25% of
+// the traffic. The old canary's weight must go to 0 before the canary
+// Service (or subset) points at the new revision, which has no pods yet.
+func TestCanaryReplacedMidFlight(t *testing.T) {
+	for _, mc := range meshCases() {
+		t.Run(mc.name, func(t *testing.T) {
+			t.Parallel()
+			e := fixture.New(t)
+			e.StartController()
+			meshRollout(t, e, mc, fixture.SetWeight(25), fixture.Pause(0))
+			e.SetImage("web", "web:v2")
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
+			weights := e.Record(mc.gvk)
+			canaryOf := e.Record(mc.stableOf.gvk)
+			canaryName, readCanary := "web-canary", mc.stableOf.read
+			if mc.stableOf.gvk == destinationRuleGVK {
+				canaryName, readCanary = "web", func(u *unstructured.Unstructured) string { return subsetLabel(u, "canary") }
+			}
+
+			since := e.Update("web", func(ro *rampv1.Rollout) { ro.Spec.Template.Spec.Containers[0].Image = "web:v3" })
+			got := e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:0 3:1"}, fixture.Wait)
+			v3 := got.Status.CanaryRevision
+			zero := weights.FirstAfter(mc.object, since, func(u *unstructured.Unstructured) bool { return mc.weights(u) == "100:0" })
+			repointed := canaryOf.FirstAfter(canaryName, since, func(u *unstructured.Unstructured) bool { return readCanary(u) == v3 })
+			if zero < 0 || repointed < 0 || zero > repointed {
+				t.Errorf("weight 0 at revision %d, canary re-pointed to v3 at %d: want the weight first", zero, repointed)
+			}
+			if w := mc.weights(e.GetObject(mc.gvk, mc.object)); w != "75:25" {
+				t.Errorf("v3 at step 1: weights %s, want 75:25", w)
+			}
+		})
+	}
+}

@@ -297,3 +297,61 @@ func TestHashCollisionIsEscaped(t *testing.T) {
 	}
 	e.WaitForEvents("web", "HashCollision", "RevisionCreated")
 }
+
+// TestPauseStopsTheClocks: time spent in spec.paused counts neither toward
+// a timed pause step nor toward the progress deadline.
+func TestPauseStopsTheClocks(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	e.StartController()
+	ro := e.Rollout("web", "web:v1", fixture.SetWeight(25), fixture.Pause(3*time.Second), fixture.SetWeight(50), fixture.Pause(0))
+	ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](2)
+	e.Create(ro)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+
+	// Paused before the canary starts: the deadline must not run.
+	e.Update("web", func(ro *rampv1.Rollout) {
+		ro.Spec.Paused = true
+		ro.Spec.Template.Spec.Containers[0].Image = "web:v2"
+	})
+	var pausedAt time.Time
+	clustertest.Eventually(t, fixture.Wait, "the clocks to stop", func(ctx context.Context) (bool, string) {
+		_, ro, err := e.Observe(ctx, "web")
+		if err != nil || ro.Status.PausedAt == nil {
+			return false, fmt.Sprint(err)
+		}
+		pausedAt = ro.Status.PausedAt.Time
+		return true, ""
+	})
+	// Let more than the 2s progress deadline pass while paused.
+	clustertest.Eventually(t, fixture.Wait, "3s of pause", func(context.Context) (bool, string) {
+		return time.Since(pausedAt) > 3*time.Second, ""
+	})
+	if ro := e.Get("web"); ro.Status.Phase != rampv1.PhasePaused || ro.Status.Abort != nil {
+		t.Fatalf("while paused: phase %s, abort %+v", ro.Status.Phase, ro.Status.Abort)
+	}
+	e.Update("web", func(ro *rampv1.Rollout) { ro.Spec.Paused = false })
+	// Resumed: step 0 runs (no rollback) and the timed pause starts.
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, fixture.Wait)
+
+	// Paused inside the 3s pause step for 4s: the step is not over on
+	// resume, and its start moved on by the time paused.
+	before := e.Get("web").Status.StepStartedAt.Time
+	e.Update("web", func(ro *rampv1.Rollout) { ro.Spec.Paused = true })
+	clustertest.Eventually(t, fixture.Wait, "4s of pause", func(ctx context.Context) (bool, string) {
+		_, ro, err := e.Observe(ctx, "web")
+		return err == nil && ro.Status.PausedAt != nil && time.Since(ro.Status.PausedAt.Time) > 4*time.Second, ""
+	})
+	e.Update("web", func(ro *rampv1.Rollout) { ro.Spec.Paused = false })
+	clustertest.Eventually(t, fixture.Wait, "the clocks to resume", func(ctx context.Context) (bool, string) {
+		_, ro, err := e.Observe(ctx, "web")
+		return err == nil && ro.Status.PausedAt == nil, ""
+	})
+	ro = e.Get("web")
+	if moved := ro.Status.StepStartedAt.Sub(before); *ro.Status.CurrentStepIndex == 1 && moved < 4*time.Second {
+		t.Errorf("the pause step's start moved %s, want at least the 4s paused", moved)
+	} else if *ro.Status.CurrentStepIndex != 1 {
+		t.Errorf("step %d right after resume, want still 1: the paused time counted toward the 3s pause", *ro.Status.CurrentStepIndex)
+	}
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, fixture.Wait)
+}

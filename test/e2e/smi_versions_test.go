@@ -23,10 +23,10 @@ import (
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
-// TestSMIOnlyV1alpha2 runs on a cluster of its own whose TrafficSplit CRD
-// serves only v1alpha2, as linkerd-smi's does (it also serves v1alpha1):
-// Ramp must write v1alpha2.
-func TestSMIOnlyV1alpha2(t *testing.T) {
+// TestSMIOldVersions runs on a cluster of its own whose TrafficSplit CRD
+// serves only v1alpha1 and v1alpha2, as linkerd-smi's does: Ramp must pick
+// v1alpha2, the newest of those, for the split at rest and during a canary.
+func TestSMIOldVersions(t *testing.T) {
 	ctx := context.Background()
 	bins, err := localcluster.EnsureBinaries(ctx, nil)
 	if err != nil {
@@ -51,17 +51,18 @@ func TestSMIOnlyV1alpha2(t *testing.T) {
 	}
 	for i := range crd.Spec.Versions {
 		v := &crd.Spec.Versions[i]
-		v.Served, v.Storage = v.Name == "v1alpha2", v.Name == "v1alpha2"
+		v.Served, v.Storage = v.Name == "v1alpha1" || v.Name == "v1alpha2", v.Name == "v1alpha2"
 	}
 	crd.Status.StoredVersions = nil
 	if err := c.Update(ctx, crd); err != nil {
 		t.Fatal(err)
 	}
 	cs := clustertestClientset(t, cluster)
-	clustertest.Eventually(t, 30*time.Second, "discovery to serve only v1alpha2", func(context.Context) (bool, string) {
+	clustertest.Eventually(t, 30*time.Second, "discovery to serve only v1alpha1 and v1alpha2", func(context.Context) (bool, string) {
 		_, errAlpha4 := cs.Discovery().ServerResourcesForGroupVersion("split.smi-spec.io/v1alpha4")
+		_, errAlpha3 := cs.Discovery().ServerResourcesForGroupVersion("split.smi-spec.io/v1alpha3")
 		_, errAlpha2 := cs.Discovery().ServerResourcesForGroupVersion("split.smi-spec.io/v1alpha2")
-		return errAlpha4 != nil && errAlpha2 == nil, "v1alpha4 still served"
+		return errAlpha4 != nil && errAlpha3 != nil && errAlpha2 == nil, "v1alpha3 or v1alpha4 still served"
 	})
 
 	mctx, cancel := context.WithCancel(ctx)
@@ -87,7 +88,7 @@ func TestSMIOnlyV1alpha2(t *testing.T) {
 				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "web:v1"}}},
 			},
 			Strategy: rampv1.Strategy{Canary: rampv1.CanaryStrategy{
-				Steps:          []rampv1.Step{{SetWeight: ptr.To(rampv1.Percent(10))}},
+				Steps:          []rampv1.Step{{SetWeight: ptr.To(rampv1.Percent(10))}, {Pause: &rampv1.PauseStep{}}},
 				TrafficRouting: &rampv1.TrafficRouting{SMI: &rampv1.SMIRouting{}},
 			}},
 		},
@@ -116,6 +117,28 @@ func TestSMIOnlyV1alpha2(t *testing.T) {
 		t.Errorf("backends at rest: %s", out)
 	}
 	t.Logf("TrafficSplit writers: %v; backends %s", writers, out)
+
+	// A canary at 10%: integer weights, still as v1alpha2.
+	if err := c.Get(ctx, client.ObjectKeyFromObject(ro), ro); err != nil {
+		t.Fatal(err)
+	}
+	ro.Spec.Template.Spec.Containers[0].Image = "web:v2"
+	if err := c.Update(ctx, ro); err != nil {
+		t.Fatal(err)
+	}
+	clustertest.Eventually(t, time.Minute, "the TrafficSplit at 90:10", func(ctx context.Context) (bool, string) {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web"}, ts); err != nil {
+			return false, err.Error()
+		}
+		backends, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
+		out, _ := json.Marshal(backends)
+		return string(out) == `[{"service":"web-stable","weight":90},{"service":"web-canary","weight":10}]`, string(out)
+	})
+	for _, mf := range ts.GetManagedFields() {
+		if mf.APIVersion != "split.smi-spec.io/v1alpha2" {
+			t.Errorf("TrafficSplit written as %s by %s during the canary, want v1alpha2", mf.APIVersion, mf.Manager)
+		}
+	}
 }
 
 func errString(err error) string {
