@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -118,12 +120,24 @@ func TestSMIOldVersions(t *testing.T) {
 	}
 	t.Logf("TrafficSplit writers: %v; backends %s", writers, out)
 
+	// v1 must be stable first: a template changed before any revision is
+	// available is a first deployment, with no canary.
+	clustertest.Eventually(t, time.Minute, "v1 to be stable", func(ctx context.Context) (bool, string) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(ro), ro); err != nil {
+			return false, err.Error()
+		}
+		return ro.Status.Phase == rampv1.PhaseHealthy && ro.Status.StableRevision != "", string(ro.Status.Phase)
+	})
+
 	// A canary at 10%: integer weights, still as v1alpha2.
-	if err := c.Get(ctx, client.ObjectKeyFromObject(ro), ro); err != nil {
-		t.Fatal(err)
-	}
-	ro.Spec.Template.Spec.Containers[0].Image = "web:v2"
-	if err := c.Update(ctx, ro); err != nil {
+	// The controller writes the Rollout too (finalizer, status): retry on conflict.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(ro), ro); err != nil {
+			return err
+		}
+		ro.Spec.Template.Spec.Containers[0].Image = "web:v2"
+		return c.Update(ctx, ro)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	clustertest.Eventually(t, time.Minute, "the TrafficSplit at 90:10", func(ctx context.Context) (bool, string) {
@@ -132,7 +146,12 @@ func TestSMIOldVersions(t *testing.T) {
 		}
 		backends, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
 		out, _ := json.Marshal(backends)
-		return string(out) == `[{"service":"web-stable","weight":90},{"service":"web-canary","weight":10}]`, string(out)
+		if err := c.Get(ctx, client.ObjectKeyFromObject(ro), ro); err != nil {
+			return false, err.Error()
+		}
+		status, _ := json.Marshal(ro.Status)
+		return string(out) == `[{"service":"web-stable","weight":90},{"service":"web-canary","weight":10}]`,
+			fmt.Sprintf("backends %s; rollout status %s", out, status)
 	})
 	for _, mf := range ts.GetManagedFields() {
 		if mf.APIVersion != "split.smi-spec.io/v1alpha2" {
