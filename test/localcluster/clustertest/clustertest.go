@@ -137,24 +137,24 @@ func namePrefix(test string) string {
 }
 
 // Eventually polls check until it reports done, failing the test with the
-// last state check described when timeout passes.
+// last state check described when timeout passes. Checks get a context
+// that outlives the timeout a little, so that the last one completes and
+// says where things stood.
 func Eventually(t testing.TB, timeout time.Duration, what string, check func(ctx context.Context) (done bool, state string)) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
 	defer cancel()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	state := ""
 	for {
-		done, now := check(ctx)
+		done, state := check(ctx)
 		if done {
 			return
 		}
-		if ctx.Err() == nil { // a check cut short by the deadline says nothing new
-			state = now
-		}
 		select {
-		case <-ctx.Done():
+		case <-deadline.C:
 			t.Fatalf("timed out after %s waiting for %s; last state: %s", timeout, what, state)
 		case <-tick.C:
 		}
