@@ -114,6 +114,10 @@ type RolloutStatus struct {
 	// out; empty when no canary is in flight.
 	// +optional
 	CanaryRevision string `json:"canaryRevision,omitempty"`
+	// CanaryAttempt counts the starts of the current canary revision: 1,
+	// then one more per retry. AnalysisRuns are named after it.
+	// +optional
+	CanaryAttempt int32 `json:"canaryAttempt,omitempty"`
 	// CurrentStepIndex is the index of the canary's current step; it equals
 	// the number of steps once all have passed. Absent without a canary.
 	// +optional

@@ -80,6 +80,13 @@ type RolloutSpec struct {
 	// +optional
 	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
 
+	// AnalysisRunHistoryLimit is the number of finished AnalysisRuns kept
+	// besides those of the current canary. Defaults to 5.
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	AnalysisRunHistoryLimit *int32 `json:"analysisRunHistoryLimit,omitempty"`
+
 	// ProgressDeadlineSeconds is how long a canary may wait for its pods to
 	// become ready before it is rolled back. Defaults to 600.
 	// +kubebuilder:default=600
@@ -165,6 +172,11 @@ type CanaryStrategy struct {
 	// +optional
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 
+	// Analysis runs in the background from startingStep until the canary
+	// ends, and rolls it back the moment it fails.
+	// +optional
+	Analysis *BackgroundAnalysis `json:"analysis,omitempty"`
+
 	// ScaleDownDelaySeconds is how long the old version keeps its pods after
 	// promotion, so that clients and proxies catch up. Defaults to 30.
 	// +kubebuilder:default=30
@@ -175,7 +187,7 @@ type CanaryStrategy struct {
 
 // Step is one step of a canary. Exactly one of its fields is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.setWeight), has(self.pause)].exists_one(x, x)",message="a step sets exactly one of setWeight and pause"
+// +kubebuilder:validation:XValidation:rule="[has(self.setWeight), has(self.pause), has(self.analysis)].exists_one(x, x)",message="a step sets exactly one of setWeight, pause and analysis"
 type Step struct {
 	// SetWeight sends this share of traffic, in percent, to the canary and
 	// waits until it gets it. With pod-ratio traffic the weight is reached
@@ -189,6 +201,12 @@ type Step struct {
 	// Pause holds the canary for a duration, or until it is promoted.
 	// +optional
 	Pause *PauseStep `json:"pause,omitempty"`
+
+	// Analysis runs analysis templates against the canary and waits for
+	// their verdict: success goes on, failure rolls back, an inconclusive
+	// result pauses for a person to promote or abort.
+	// +optional
+	Analysis *AnalysisStep `json:"analysis,omitempty"`
 }
 
 // PauseStep holds a canary. With no duration it waits until promoted.

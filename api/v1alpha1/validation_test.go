@@ -82,12 +82,12 @@ func TestAdmission(t *testing.T) {
 		{
 			name:    "a step with two actions",
 			edit:    func(s map[string]any) { steps(s)[0] = map[string]any{"setWeight": 5, "pause": map[string]any{}} },
-			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight and pause"},
+			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight, pause and analysis"},
 		},
 		{
 			name:    "an empty step",
 			edit:    func(s map[string]any) { steps(s)[0] = map[string]any{} },
-			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight and pause"},
+			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight, pause and analysis"},
 		},
 		{
 			name: "bad pause duration",
@@ -305,5 +305,84 @@ func TestTrafficRoutingIsImmutable(t *testing.T) {
 	steps(u.Object["spec"].(map[string]any))[0] = map[string]any{"setWeight": 10}
 	if err := c.Update(context.Background(), u); err != nil {
 		t.Errorf("a step change was refused: %v", err)
+	}
+}
+
+// TestAnalysisTemplateAdmission applies bad AnalysisTemplates to the API
+// server: each is refused with a message naming what is wrong.
+func TestAnalysisTemplateAdmission(t *testing.T) {
+	ns := clustertest.Namespace(t)
+	c, err := client.New(clustertest.Config(t), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const template = `
+apiVersion: ramp.dev/v1alpha1
+kind: AnalysisTemplate
+metadata: {generateName: errors-}
+spec:
+  args: [{name: service}]
+  metrics:
+  - name: error-rate
+    interval: 10s
+    successCondition: result <= 0.01
+    provider:
+      prometheus:
+        address: http://prometheus:9090
+        query: sum(rate(x[1m]))
+`
+	metric := func(spec map[string]any) map[string]any { return spec["metrics"].([]any)[0].(map[string]any) }
+	prom := func(spec map[string]any) map[string]any {
+		return metric(spec)["provider"].(map[string]any)["prometheus"].(map[string]any)
+	}
+	tests := []struct {
+		name    string
+		edit    func(spec map[string]any)
+		wantErr []string
+	}{
+		{name: "valid", edit: func(map[string]any) {}},
+		{name: "no condition", edit: func(s map[string]any) { delete(metric(s), "successCondition") },
+			wantErr: []string{"spec.metrics[0]", "needs a successCondition or a failureCondition"}},
+		{name: "two providers", edit: func(s map[string]any) {
+			metric(s)["provider"].(map[string]any)["web"] = map[string]any{"url": "http://x", "jsonPath": "{.a}"}
+		}, wantErr: []string{"spec.metrics[0].provider", "exactly one of prometheus and web"}},
+		{name: "no metrics", edit: func(s map[string]any) { s["metrics"] = []any{} },
+			wantErr: []string{"spec.metrics", "at least 1 items"}},
+		{name: "address not a URL", edit: func(s map[string]any) { prom(s)["address"] = "prometheus:9090" },
+			wantErr: []string{"spec.metrics[0].provider.prometheus.address", "should match"}},
+		{name: "header with value and valueFrom", edit: func(s map[string]any) {
+			prom(s)["headers"] = []any{map[string]any{"name": "X-Org", "value": "a", "valueFrom": map[string]any{"name": "s", "key": "k"}}}
+		}, wantErr: []string{"spec.metrics[0].provider.prometheus.headers[0]", "exactly one of value and valueFrom"}},
+		{name: "bad interval", edit: func(s map[string]any) { metric(s)["interval"] = "often" },
+			wantErr: []string{"spec.metrics[0].interval", "should match"}},
+		{name: "bad argument name", edit: func(s map[string]any) { s["args"] = []any{map[string]any{"name": "max-rate"}} },
+			wantErr: []string{"spec.args[0].name", "should match"}},
+		{name: "bad empty result", edit: func(s map[string]any) { metric(s)["emptyResult"] = "Ignore" },
+			wantErr: []string{"spec.metrics[0].emptyResult", "Unsupported value"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal([]byte(template), &obj.Object); err != nil {
+				t.Fatal(err)
+			}
+			obj.SetNamespace(ns)
+			tt.edit(obj.Object["spec"].(map[string]any))
+			err := c.Create(context.Background(), obj, client.FieldValidation("Strict"))
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("accepted, want an error naming %q", tt.wantErr[0])
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not contain %q:\n%v", want, err)
+				}
+			}
+		})
 	}
 }
