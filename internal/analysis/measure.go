@@ -1,0 +1,60 @@
+package analysis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+)
+
+// Take measures a metric once with p and judges the result with conds. A
+// provider fault, or a condition that cannot be evaluated on the result,
+// is an Error measurement carrying the message.
+func Take(ctx context.Context, p Provider, m *rampv1.Metric, conds *Conditions, vars Vars, now func() time.Time) rampv1.Measurement {
+	ms := rampv1.Measurement{StartedAt: metav1.NewMicroTime(now())}
+	defer func() { ms.FinishedAt = &metav1.MicroTime{Time: now()} }()
+
+	result, err := p.Measure(ctx, m, vars)
+	switch {
+	case errors.Is(err, ErrEmpty):
+		result = nil
+	case err != nil:
+		ms.Phase, ms.Message = rampv1.AnalysisError, err.Error()
+		return ms
+	}
+	ms.Value = Format(result)
+	phase, msg, err := conds.Judge(result, vars.Args)
+	if err != nil {
+		ms.Phase, ms.Message = rampv1.AnalysisError, err.Error()
+		return ms
+	}
+	ms.Phase, ms.Message = phase, msg
+	return ms
+}
+
+// Format writes a result for people.
+func Format(r Result) string {
+	switch v := r.(type) {
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(v, 'g', 6, 64)
+	case []float64:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = strconv.FormatFloat(x, 'g', 6, 64)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return "?"
+	}
+	return string(b)
+}
