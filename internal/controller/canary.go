@@ -67,8 +67,12 @@ type rolloutState struct {
 	waiting string
 	// pausedUntil is set while a timed pause step runs.
 	pausedUntil *time.Time
-	// pauseStep is true while an untimed pause step waits for promotion.
+	// pauseStep is true while an untimed pause step (or an inconclusive
+	// analysis) waits for promotion.
 	pauseStep bool
+	// analysisWait is true while the step waits for an analysis verdict:
+	// the progress deadline is about pods, not analyses.
+	analysisWait bool
 
 	targets     []scaleTarget
 	scaleDownAt map[string]time.Time // new scale-down times of old revisions
@@ -130,6 +134,11 @@ func (r *Reconciler) trackRevisions(st *rolloutState) {
 }
 
 func startCanary(s *rampv1.RolloutStatus, hash string, now time.Time) {
+	if s.CanaryRevision == hash {
+		s.CanaryAttempt++ // a retry
+	} else {
+		s.CanaryAttempt = 1
+	}
 	s.CanaryRevision = hash
 	s.CurrentStepIndex = ptr.To[int32](0)
 	s.StepStartedAt = ptr.To(metav1.NewMicroTime(now))
@@ -156,6 +165,7 @@ func resumeClocks(s *rampv1.RolloutStatus, now time.Time) {
 
 func clearCanary(s *rampv1.RolloutStatus) {
 	s.CanaryRevision = ""
+	s.CanaryAttempt = 0
 	s.CurrentStepIndex = nil
 	s.StepStartedAt = nil
 	s.ProgressAt = nil
@@ -213,7 +223,10 @@ func (r *Reconciler) runSteps(ctx context.Context, st *rolloutState) error {
 			return r.promoteWhenReady(ctx, st)
 		}
 		st.weight = weightAt(steps, i)
-		done, err := r.stepDone(ctx, st, steps[i])
+		if err := r.backgroundAnalysis(ctx, st); err != nil || st.mode != modeCanary {
+			return err
+		}
+		done, err := r.stepDone(ctx, st, i)
 		if err != nil {
 			return err
 		}
@@ -248,8 +261,11 @@ func (r *Reconciler) warnApproximation(ctx context.Context, st *rolloutState) er
 // stepDone reports whether step has done its work, noting what it waits
 // for and when to look again. A setWeight step first gets the canary the
 // pods its weight needs, and only then (with a mesh router) the weight.
-func (r *Reconciler) stepDone(ctx context.Context, st *rolloutState, step rampv1.Step) (bool, error) {
+func (r *Reconciler) stepDone(ctx context.Context, st *rolloutState, i int) (bool, error) {
+	step := st.steps()[i]
 	switch {
+	case step.Analysis != nil:
+		return r.stepAnalysis(ctx, st, i, step.Analysis)
 	case step.SetWeight != nil:
 		canary, stable := st.router.Replicas(st.budget.replicas, st.weight)
 		if !reached(st.canary, canary, true) || !reached(st.stable, stable, false) {
@@ -316,7 +332,7 @@ func reached(rev *revision, want int32, mustBeAvailable bool) bool {
 // checkDeadline rolls the canary back when its pods have made no progress
 // for progressDeadlineSeconds.
 func (r *Reconciler) checkDeadline(st *rolloutState) {
-	if st.pauseStep || st.pausedUntil != nil {
+	if st.pauseStep || st.pausedUntil != nil || st.analysisWait || st.mode != modeCanary {
 		return
 	}
 	s := &st.ro.Status
@@ -364,6 +380,8 @@ func describeStep(step rampv1.Step) string {
 		return "pause " + step.Pause.Duration.Duration.String()
 	case step.Pause != nil:
 		return "pause until promoted"
+	case step.Analysis != nil:
+		return "analysis " + templateNames(step.Analysis)
 	}
 	return "step"
 }

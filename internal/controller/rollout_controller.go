@@ -100,17 +100,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}()
 
 	requeue, err := r.reconcile(ctx, ro)
-	var spec *specError
 	var routeFault *traffic.ConfigError
+	if errors.As(err, &routeFault) {
+		err = &specError{reason: routeFault.Reason, message: routeFault.Message, retry: true}
+	}
+	var spec *specError
 	switch {
+	case errors.As(err, &spec) && spec.retry:
+		r.specFault(ro, spec)
+		return ctrl.Result{RequeueAfter: configRetry}, nil
 	case errors.As(err, &spec):
 		r.specFault(ro, spec)
 		return ctrl.Result{}, nil // a change to the Rollout or its workload triggers the next pass
-	case errors.As(err, &routeFault):
-		r.specFault(ro, &specError{routeFault.Reason, routeFault.Message})
-		// The fault may lie in an object Ramp does not watch (a missing
-		// root Service): look again in a while.
-		return ctrl.Result{RequeueAfter: configRetry}, nil
 	case errors.Is(err, errCollision):
 		return ctrl.Result{RequeueAfter: retryDelay}, nil
 	case apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err):
@@ -132,7 +133,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout) (time.Du
 	}
 	b, err := newBudget(ro)
 	if err != nil {
-		return 0, &specError{"InvalidSpec", err.Error()}
+		return 0, &specError{reason: "InvalidSpec", message: err.Error()}
 	}
 	if isMesh(ro) {
 		// The stable revision keeps all its pods while a mesh carries the
@@ -176,6 +177,9 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout) (time.Du
 		}
 	}
 	if err := r.pruneHistory(ctx, st); err != nil {
+		return 0, err
+	}
+	if err := r.settleRuns(ctx, st); err != nil {
 		return 0, err
 	}
 	if err := r.summarize(ctx, st); err != nil {
@@ -261,6 +265,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		For(&rampv1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&corev1.Service{}).
+		Owns(&rampv1.AnalysisRun{}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfWorkload),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRoutedBy("Service")))

@@ -92,6 +92,8 @@ func setConditions(st *rolloutState) {
 	switch {
 	case st.mode == modeCanary && ro.Spec.Paused:
 		set(rampv1.ConditionPaused, true, "PausedBySpec", "spec.paused is true; set it to false to resume")
+	case st.pauseStep && st.analysisWait:
+		set(rampv1.ConditionPaused, true, "AnalysisInconclusive", fmt.Sprintf("step %s waits for %s", s.StepLabel, st.waiting))
 	case st.pauseStep:
 		set(rampv1.ConditionPaused, true, "PauseStep", fmt.Sprintf("step %s waits for promotion", s.StepLabel))
 	case st.pausedUntil != nil:

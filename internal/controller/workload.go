@@ -20,6 +20,9 @@ import (
 // and the Rollout waits for a change rather than retrying.
 type specError struct {
 	reason, message string
+	// retry: the fault lies in objects Ramp does not watch (a missing
+	// template or Service), so the Rollout looks again in a while.
+	retry bool
 }
 
 func (e *specError) Error() string { return e.message }
@@ -32,7 +35,7 @@ func (r *Reconciler) podTemplate(ctx context.Context, ro *rampv1.Rollout) (*core
 		dep = &appsv1.Deployment{}
 		if err := r.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, dep); err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, nil, &specError{"WorkloadNotFound", fmt.Sprintf(
+				return nil, nil, &specError{reason: "WorkloadNotFound", message: fmt.Sprintf(
 					"spec.workloadRef: Deployment %q not found in namespace %s; create it or fix the name", ref.Name, ro.Namespace)}
 			}
 			return nil, nil, err
@@ -40,18 +43,18 @@ func (r *Reconciler) podTemplate(ctx context.Context, ro *rampv1.Rollout) (*core
 		tmpl = &dep.Spec.Template
 	}
 	if tmpl == nil {
-		return nil, nil, &specError{"InvalidSpec", "set one of spec.template and spec.workloadRef"}
+		return nil, nil, &specError{reason: "InvalidSpec", message: "set one of spec.template and spec.workloadRef"}
 	}
 	selector, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector)
 	if err != nil {
-		return nil, nil, &specError{"InvalidSpec", "spec.selector: " + err.Error()}
+		return nil, nil, &specError{reason: "InvalidSpec", message: "spec.selector: " + err.Error()}
 	}
 	if selector.Empty() || !selector.Matches(labels.Set(tmpl.Labels)) {
 		where := "spec.template.metadata.labels"
 		if dep != nil {
 			where = "the labels of Deployment " + dep.Name + "'s pod template"
 		}
-		return nil, nil, &specError{"SelectorMismatch", fmt.Sprintf(
+		return nil, nil, &specError{reason: "SelectorMismatch", message: fmt.Sprintf(
 			"spec.selector (%s) does not select %s (%v); make the selector match the pod labels", selector, where, tmpl.Labels)}
 	}
 	return tmpl, dep, nil

@@ -90,6 +90,13 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("set up Rollout controller: %w", err)
 	}
+	if err := (&controller.AnalysisRunReconciler{
+		Client:      mgr.GetClient(),
+		Recorder:    mgr.GetEventRecorder("ramp-analysis"),
+		Concurrency: 10,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up AnalysisRun controller: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
