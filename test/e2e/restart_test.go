@@ -3,9 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -189,4 +193,52 @@ func stepEvents(t *testing.T, e *fixture.Env, name string) (completed []string, 
 		}
 	}
 	return completed, promoted
+}
+
+// TestAnalysisRunSurvivesRestarts kills the controller twice while an
+// analysis step measures. The run's measurements live in its status: it
+// ends with exactly its count of them, and the metric server was asked at
+// most once more per kill (a kill between a measurement and its record).
+func TestAnalysisRunSurvivesRestarts(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		fmt.Fprint(w, `{"errorRate": 0}`)
+	}))
+	t.Cleanup(srv.Close)
+	e.Create(&rampv1.AnalysisTemplate{
+		ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: e.NS},
+		Spec: rampv1.AnalysisTemplateSpec{Metrics: []rampv1.Metric{{
+			Name: "error-rate", Interval: &metav1.Duration{Duration: 500 * time.Millisecond}, Count: ptr.To[int32](10),
+			SuccessCondition: "result <= 0.01",
+			Provider:         rampv1.MetricProvider{Web: &rampv1.WebMetric{URL: srv.URL, JSONPath: "{.errorRate}"}},
+		}}},
+	})
+	ctrl := e.StartControllerProcess()
+	step := rampv1.Step{Analysis: &rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "errors"}}}}
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), step, fixture.Pause(0)))
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	e.SetImage("web", "web:v2")
+	for _, after := range []int32{3, 6} {
+		clustertest.Eventually(t, fixture.Wait, fmt.Sprintf("%d measurements", after), func(context.Context) (bool, string) {
+			return hits.Load() >= after, ""
+		})
+		ctrl.Kill()
+		ctrl = e.StartControllerProcess()
+	}
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "2", Replicas: "1:3 2:1"}, fixture.Wait)
+	ro := e.Get("web")
+	run := &rampv1.AnalysisRun{}
+	if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: "web-" + ro.Status.CanaryRevision + "-1-step-1"}, run); err != nil {
+		t.Fatal(err)
+	}
+	m := run.Status.MetricResults[0]
+	if run.Status.Phase != rampv1.AnalysisSuccessful || m.Count != 10 || m.Successful != 10 {
+		t.Errorf("run %s: %+v", run.Status.Phase, m)
+	}
+	if n := hits.Load(); n < 10 || n > 12 {
+		t.Errorf("the metric server was asked %d times, want 10 (12 at most, one per kill)", n)
+	}
 }
