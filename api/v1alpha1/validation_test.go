@@ -234,30 +234,38 @@ func TestAdmission(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			obj := &unstructured.Unstructured{}
-			if err := yaml.Unmarshal([]byte(valid), &obj.Object); err != nil {
-				t.Fatal(err)
-			}
-			obj.SetNamespace(ns)
-			obj.SetGenerateName("web-")
-			obj.SetName("")
-			tt.edit(obj.Object["spec"].(map[string]any))
-			err := c.Create(context.Background(), obj, client.FieldValidation("Strict"))
-			if tt.wantErr == nil {
-				if err != nil {
-					t.Fatalf("refused: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("accepted, want an error naming %q", tt.wantErr[0])
-			}
-			for _, want := range tt.wantErr {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error does not contain %q:\n%v", want, err)
-				}
-			}
+			admit(t, c, ns, valid, tt.edit, tt.wantErr)
 		})
+	}
+}
+
+// admit creates the object in doc (its spec edited; named web-<random>) in
+// namespace ns and checks that it is accepted when wantErr is empty, or
+// refused with an error that contains every string in wantErr.
+func admit(t *testing.T, c client.Client, ns, doc string, edit func(spec map[string]any), wantErr []string) {
+	t.Helper()
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+		t.Fatal(err)
+	}
+	obj.SetNamespace(ns)
+	obj.SetGenerateName("web-")
+	obj.SetName("")
+	edit(obj.Object["spec"].(map[string]any))
+	err := c.Create(context.Background(), obj, client.FieldValidation("Strict"))
+	if wantErr == nil {
+		if err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("accepted, want an error naming %q", wantErr[0])
+	}
+	for _, want := range wantErr {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not contain %q:\n%v", want, err)
+		}
 	}
 }
 
@@ -362,27 +370,7 @@ spec:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			obj := &unstructured.Unstructured{}
-			if err := yaml.Unmarshal([]byte(template), &obj.Object); err != nil {
-				t.Fatal(err)
-			}
-			obj.SetNamespace(ns)
-			tt.edit(obj.Object["spec"].(map[string]any))
-			err := c.Create(context.Background(), obj, client.FieldValidation("Strict"))
-			if tt.wantErr == nil {
-				if err != nil {
-					t.Fatalf("refused: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("accepted, want an error naming %q", tt.wantErr[0])
-			}
-			for _, want := range tt.wantErr {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error does not contain %q:\n%v", want, err)
-				}
-			}
+			admit(t, c, ns, template, tt.edit, tt.wantErr)
 		})
 	}
 }

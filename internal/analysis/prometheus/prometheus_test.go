@@ -3,7 +3,6 @@ package prometheus
 import (
 	"context"
 	"encoding/pem"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -112,23 +111,7 @@ func TestMeasure(t *testing.T) {
 			}
 			m := &rampv1.Metric{Name: "m", Provider: rampv1.MetricProvider{Prometheus: cfg}}
 			got, err := Provider{Secrets: secrets}.Measure(context.Background(), m, vars)
-			switch {
-			case tt.empty:
-				if !errors.Is(err, analysis.ErrEmpty) {
-					t.Fatalf("got %v, %v; want no data", got, err)
-				}
-			case tt.wantErr != "":
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got %v, %v; want an error with %q", got, err, tt.wantErr)
-				}
-				if strings.Contains(err.Error(), "s3cret") {
-					t.Errorf("the error shows the token: %v", err)
-				}
-			case err != nil:
-				t.Fatal(err)
-			case !reflect.DeepEqual(got, tt.want):
-				t.Errorf("got %#v, want %#v", got, tt.want)
-			}
+			analysistest.Check(t, got, err, analysistest.Want{Result: tt.want, Empty: tt.empty, Err: tt.wantErr}, "s3cret")
 		})
 	}
 }
@@ -164,7 +147,7 @@ func startPrometheus(t *testing.T) string {
 		if err != nil {
 			return false, err.Error()
 		}
-		return got == 2.0, "series: " + strings.TrimSpace(strings.ReplaceAll(reflect.ValueOf(got).String(), "\n", " "))
+		return got == 2.0, fmt.Sprintf("count of series: %v", got)
 	})
 	return prom.URL
 }

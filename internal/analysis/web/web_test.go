@@ -2,10 +2,8 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -68,23 +66,7 @@ func TestMeasure(t *testing.T) {
 			m := &rampv1.Metric{Name: "m", Provider: rampv1.MetricProvider{Web: ptr.To(tt.web)}}
 			vars := analysis.Vars{CanaryService: `web-canary&x="1"`}
 			got, err := Provider{Secrets: secrets}.Measure(context.Background(), m, vars)
-			switch {
-			case tt.empty:
-				if !errors.Is(err, analysis.ErrEmpty) {
-					t.Fatalf("got %v, %v; want no data", got, err)
-				}
-			case tt.wantErr != "":
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got %v, %v; want an error with %q", got, err, tt.wantErr)
-				}
-				if strings.Contains(err.Error(), "s3cret") {
-					t.Errorf("the error shows the secret: %v", err)
-				}
-			case err != nil:
-				t.Fatal(err)
-			case !reflect.DeepEqual(got, tt.want):
-				t.Errorf("got %#v, want %#v", got, tt.want)
-			}
+			analysistest.Check(t, got, err, analysistest.Want{Result: tt.want, Empty: tt.empty, Err: tt.wantErr}, "s3cret")
 		})
 	}
 }
