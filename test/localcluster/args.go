@@ -105,10 +105,15 @@ func (s *starter) kwokArgs() ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if filepath.Base(f) == "pod-ready.yaml" {
-			if data, err = holdNotReady(data); err != nil {
-				return nil, fmt.Errorf("localcluster: %s: %w", f, err)
-			}
+		switch filepath.Base(f) {
+		case "pod-ready.yaml":
+			data, err = withSelector(data, `.metadata.labels["`+HoldNotReadyLabel+`"]`)
+		case "pod-complete.yaml":
+			data, err = withSelector(data, `.metadata.annotations["`+ExitCodeAnnotation+`"]`)
+			docs = append(docs, podFailStage)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("localcluster: %s: %w", f, err)
 		}
 		docs = append(docs, string(data))
 	}
@@ -130,9 +135,58 @@ func (s *starter) kwokArgs() ([]string, error) {
 // it. Tests use it for versions whose pods never become ready.
 const HoldNotReadyLabel = "localcluster.ramp.dev/hold-not-ready"
 
-// holdNotReady adds to kwok's pod-ready Stage a selector that skips pods
-// labelled HoldNotReadyLabel.
-func holdNotReady(stage []byte) ([]byte, error) {
+// ExitCodeAnnotation on a Job's pod makes it fail with that exit code
+// instead of succeeding (kwok's pod-complete stage skips it; podFailStage
+// takes it). Tests use it for failing test Jobs.
+const ExitCodeAnnotation = "localcluster.ramp.dev/exit-code"
+
+// podFailStage ends a running Job pod annotated ExitCodeAnnotation as
+// Failed, its containers terminated with the annotation's exit code.
+var podFailStage = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-fail
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values: ['Running']
+    - key: '.metadata.ownerReferences.[].kind'
+      operator: 'In'
+      values: ['Job']
+    - key: '.metadata.annotations["` + ExitCodeAnnotation + `"]'
+      operator: 'Exists'
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      {{ $code := index .metadata.annotations "` + ExitCodeAnnotation + `" }}
+      containerStatuses:
+      {{ range $index, $item := .spec.containers }}
+      - image: {{ $item.image | Quote }}
+        name: {{ $item.name | Quote }}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: {{ $code }}
+            finishedAt: {{ $now | Quote }}
+            reason: Error
+            message: {{ printf "exited with code %s" $code | Quote }}
+            startedAt: {{ $now | Quote }}
+      {{ end }}
+      phase: Failed
+`
+
+// withSelector adds to a Stage's selector a requirement that key does not
+// exist, so that the Stage skips the objects that have it.
+func withSelector(stage []byte, key string) ([]byte, error) {
 	var obj map[string]any
 	if err := yaml.Unmarshal(stage, &obj); err != nil {
 		return nil, err
@@ -142,10 +196,7 @@ func holdNotReady(stage []byte) ([]byte, error) {
 		return nil, fmt.Errorf("no spec.selector")
 	}
 	exprs, _ := selector["matchExpressions"].([]any)
-	selector["matchExpressions"] = append(exprs, map[string]any{
-		"key":      `.metadata.labels["` + HoldNotReadyLabel + `"]`,
-		"operator": "DoesNotExist",
-	})
+	selector["matchExpressions"] = append(exprs, map[string]any{"key": key, "operator": "DoesNotExist"})
 	return yaml.Marshal(obj)
 }
 
