@@ -87,6 +87,13 @@ type RolloutSpec struct {
 	// +optional
 	AnalysisRunHistoryLimit *int32 `json:"analysisRunHistoryLimit,omitempty"`
 
+	// HookRunHistoryLimit is the number of finished HookRuns (webhook and
+	// Job runs) kept besides those of the current canary. Defaults to 5.
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	HookRunHistoryLimit *int32 `json:"hookRunHistoryLimit,omitempty"`
+
 	// ProgressDeadlineSeconds is how long a canary may wait for its pods to
 	// become ready before it is rolled back. Defaults to 600.
 	// +kubebuilder:default=600
@@ -177,6 +184,19 @@ type CanaryStrategy struct {
 	// +optional
 	Analysis *BackgroundAnalysis `json:"analysis,omitempty"`
 
+	// Hooks run around the canary: a BeforeCanary hook must pass before
+	// the first step (its failure rolls back); AfterPromotion and
+	// AfterRollback hooks report, and their results change nothing.
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	// +optional
+	Hooks []LifecycleHook `json:"hooks,omitempty"`
+
+	// Notifications post the Rollout's phase changes to a webhook, in a
+	// Slack-compatible payload.
+	// +optional
+	Notifications *Notifications `json:"notifications,omitempty"`
+
 	// ScaleDownDelaySeconds is how long the old version keeps its pods after
 	// promotion, so that clients and proxies catch up. Defaults to 30.
 	// +kubebuilder:default=30
@@ -187,7 +207,7 @@ type CanaryStrategy struct {
 
 // Step is one step of a canary. Exactly one of its fields is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.setWeight), has(self.pause), has(self.analysis)].exists_one(x, x)",message="a step sets exactly one of setWeight, pause and analysis"
+// +kubebuilder:validation:XValidation:rule="[has(self.setWeight), has(self.pause), has(self.analysis), has(self.webhook), has(self.job)].exists_one(x, x)",message="a step sets exactly one of setWeight, pause, analysis, webhook and job"
 type Step struct {
 	// SetWeight sends this share of traffic, in percent, to the canary and
 	// waits until it gets it. With pod-ratio traffic the weight is reached
@@ -207,6 +227,17 @@ type Step struct {
 	// result pauses for a person to promote or abort.
 	// +optional
 	Analysis *AnalysisStep `json:"analysis,omitempty"`
+
+	// Webhook calls an external test system and waits for its verdict:
+	// the answer's status, or with callback its later answer. Failure
+	// rolls the canary back with the test's message.
+	// +optional
+	Webhook *WebhookHook `json:"webhook,omitempty"`
+
+	// Job runs a test container in the cluster and waits for it: exit 0
+	// goes on, failure rolls the canary back.
+	// +optional
+	Job *JobHook `json:"job,omitempty"`
 }
 
 // PauseStep holds a canary. With no duration it waits until promoted.

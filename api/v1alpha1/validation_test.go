@@ -82,12 +82,60 @@ func TestAdmission(t *testing.T) {
 		{
 			name:    "a step with two actions",
 			edit:    func(s map[string]any) { steps(s)[0] = map[string]any{"setWeight": 5, "pause": map[string]any{}} },
-			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight, pause and analysis"},
+			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight, pause, analysis, webhook and job"},
 		},
 		{
 			name:    "an empty step",
 			edit:    func(s map[string]any) { steps(s)[0] = map[string]any{} },
-			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight, pause and analysis"},
+			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight, pause, analysis, webhook and job"},
+		},
+		{
+			name: "a webhook and a job in one step",
+			edit: func(s map[string]any) {
+				steps(s)[1] = map[string]any{"webhook": map[string]any{"url": "http://ci/run"},
+					"job": map[string]any{"container": map[string]any{"name": "t", "image": "t"}}}
+			},
+			wantErr: []string{"spec.strategy.canary.steps[1]", "exactly one of setWeight, pause, analysis, webhook and job"},
+		},
+		{
+			name: "a webhook URL without a scheme",
+			edit: func(s map[string]any) {
+				steps(s)[1] = map[string]any{"webhook": map[string]any{"url": "ci.example/run"}}
+			},
+			wantErr: []string{"spec.strategy.canary.steps[1].webhook.url", "should match '^https?://'"},
+		},
+		{
+			name: "a webhook method",
+			edit: func(s map[string]any) {
+				steps(s)[1] = map[string]any{"webhook": map[string]any{"url": "http://ci/run", "method": "DELETE"}}
+			},
+			wantErr: []string{"spec.strategy.canary.steps[1].webhook.method", "Unsupported value"},
+		},
+		{
+			name: "a webhook success code",
+			edit: func(s map[string]any) {
+				steps(s)[1] = map[string]any{"webhook": map[string]any{"url": "http://ci/run", "successCodes": []any{2000}}}
+			},
+			wantErr: []string{"spec.strategy.canary.steps[1].webhook.successCodes[0]", "less than or equal to 599"},
+		},
+		{
+			name: "a callback timeout",
+			edit: func(s map[string]any) {
+				steps(s)[1] = map[string]any{"webhook": map[string]any{"url": "http://ci/run", "callback": map[string]any{"timeout": "1 day"}}}
+			},
+			wantErr: []string{"spec.strategy.canary.steps[1].webhook.callback.timeout", "should match"},
+		},
+		{
+			name:    "a job without a container",
+			edit:    func(s map[string]any) { steps(s)[1] = map[string]any{"job": map[string]any{}} },
+			wantErr: []string{"spec.strategy.canary.steps[1].job.container", "Required value"},
+		},
+		{
+			name: "a job cleanup policy",
+			edit: func(s map[string]any) {
+				steps(s)[1] = map[string]any{"job": map[string]any{"container": map[string]any{"name": "t", "image": "t"}, "cleanup": "Later"}}
+			},
+			wantErr: []string{"spec.strategy.canary.steps[1].job.cleanup", "Unsupported value"},
 		},
 		{
 			name: "bad pause duration",
