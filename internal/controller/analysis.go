@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -39,7 +37,7 @@ func (r *Reconciler) stepAnalysis(ctx context.Context, st *rolloutState, index i
 	if err != nil {
 		return false, err
 	}
-	st.analysisWait = true
+	st.verdictWait = true
 	switch run.Status.Phase {
 	case rampv1.AnalysisSuccessful:
 		return true, nil
@@ -148,14 +146,7 @@ func (r *Reconciler) newRun(ctx context.Context, st *rolloutState, name string, 
 		}
 		spec.Args = append(spec.Args, rampv1.Argument{Name: n, Value: args[n]})
 	}
-	spec.Context = rampv1.AnalysisContext{
-		Rollout: st.ro.Name, StableRevision: st.stable.hash, CanaryRevision: st.canary.hash,
-		StableService: st.ro.Spec.Service, CanaryService: st.ro.Spec.Service,
-	}
-	if st.mesh && st.ro.Spec.Strategy.Canary.TrafficRouting.Istio == nil {
-		spec.Context.StableService = traffic.StableServiceName(st.ro)
-		spec.Context.CanaryService = traffic.CanaryServiceName(st.ro)
-	}
+	spec.Context = runContext(st)
 	stepLabel := backgroundStep
 	if !background {
 		stepLabel = strconv.Itoa(int(*st.ro.Status.CurrentStepIndex))
@@ -173,6 +164,23 @@ func (r *Reconciler) newRun(ctx context.Context, st *rolloutState, name string, 
 		return nil, err
 	}
 	return run, nil
+}
+
+// runContext names the canary for a run's templates. Istio routes to
+// subsets of the root Service, so both names are the root's there.
+func runContext(st *rolloutState) rampv1.AnalysisContext {
+	c := rampv1.AnalysisContext{
+		Rollout: st.ro.Name, StableRevision: st.stable.hash,
+		StableService: st.ro.Spec.Service, CanaryService: st.ro.Spec.Service,
+	}
+	if st.canary != nil {
+		c.CanaryRevision = st.canary.hash
+	}
+	if st.mesh && st.ro.Spec.Strategy.Canary.TrafficRouting.Istio == nil {
+		c.StableService = traffic.StableServiceName(st.ro)
+		c.CanaryService = traffic.CanaryServiceName(st.ro)
+	}
+	return c
 }
 
 // template reads an AnalysisTemplate or a ClusterAnalysisTemplate.
@@ -197,61 +205,6 @@ func (r *Reconciler) template(ctx context.Context, namespace string, ref rampv1.
 			"%s %q not found; create it or fix templateName", kind, ref.TemplateName)}
 	}
 	return &spec, err
-}
-
-// settleRuns ends what no longer needs running: runs of canaries that are
-// over (promoted, rolled back, replaced) are terminated, and finished runs
-// beyond analysisRunHistoryLimit, oldest first, are deleted. Runs of the
-// canary in flight are kept.
-func (r *Reconciler) settleRuns(ctx context.Context, st *rolloutState) error {
-	var list rampv1.AnalysisRunList
-	if err := r.List(ctx, &list, client.InNamespace(st.ro.Namespace), client.MatchingLabels{labelRunRollout: st.ro.Name}); err != nil {
-		return err
-	}
-	// live runs are those the canary in flight still waits on; current
-	// ones are all the runs of its present attempt, kept from pruning.
-	live := func(run *rampv1.AnalysisRun) bool {
-		return st.mode == modeCanary && (run.Name == runName(st, backgroundStep) || isCurrentStepRun(st, run))
-	}
-	current := func(run *rampv1.AnalysisRun) bool {
-		return st.canary != nil && strings.HasPrefix(run.Name, strings.TrimSuffix(runName(st, ""), "-")+"-")
-	}
-	var finished []*rampv1.AnalysisRun
-	for i := range list.Items {
-		run := &list.Items[i]
-		if !metav1.IsControlledBy(run, st.ro) {
-			continue
-		}
-		if !run.Status.Phase.Done() && !run.Spec.Terminate && !live(run) {
-			orig := run.DeepCopy()
-			run.Spec.Terminate = true
-			if err := r.Patch(ctx, run, client.MergeFrom(orig)); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("terminate AnalysisRun %s: %w", run.Name, err)
-			}
-			continue
-		}
-		if run.Status.Phase.Done() && !current(run) {
-			finished = append(finished, run)
-		}
-	}
-	limit := int(ptr.Deref(st.ro.Spec.AnalysisRunHistoryLimit, 5))
-	slices.SortFunc(finished, func(a, b *rampv1.AnalysisRun) int {
-		return a.CreationTimestamp.Compare(b.CreationTimestamp.Time)
-	})
-	for len(finished) > limit {
-		if err := r.Delete(ctx, finished[0]); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("prune AnalysisRun %s: %w", finished[0].Name, err)
-		}
-		finished = finished[1:]
-	}
-	return nil
-}
-
-// isCurrentStepRun reports whether run belongs to the step the canary is
-// at.
-func isCurrentStepRun(st *rolloutState, run *rampv1.AnalysisRun) bool {
-	i := int(*st.ro.Status.CurrentStepIndex)
-	return i < len(st.steps()) && run.Name == runName(st, "step-"+strconv.Itoa(i))
 }
 
 func runProgress(run *rampv1.AnalysisRun) string {

@@ -70,9 +70,9 @@ type rolloutState struct {
 	// pauseStep is true while an untimed pause step (or an inconclusive
 	// analysis) waits for promotion.
 	pauseStep bool
-	// analysisWait is true while the step waits for an analysis verdict:
-	// the progress deadline is about pods, not analyses.
-	analysisWait bool
+	// verdictWait is true while the step waits for an analysis or a test:
+	// the progress deadline is about pods, not verdicts.
+	verdictWait bool
 
 	targets     []scaleTarget
 	scaleDownAt map[string]time.Time // new scale-down times of old revisions
@@ -223,6 +223,15 @@ func (r *Reconciler) runSteps(ctx context.Context, st *rolloutState) error {
 			return r.promoteWhenReady(ctx, st)
 		}
 		st.weight = weightAt(steps, i)
+		if i == 0 {
+			passed, err := r.beforeCanary(ctx, st)
+			if err != nil || !passed {
+				// The canary gets no traffic until its BeforeCanary
+				// hooks pass.
+				st.weight, st.verdictWait = 0, true
+				return err
+			}
+		}
 		if err := r.backgroundAnalysis(ctx, st); err != nil || st.mode != modeCanary {
 			return err
 		}
@@ -266,6 +275,8 @@ func (r *Reconciler) stepDone(ctx context.Context, st *rolloutState, i int) (boo
 	switch {
 	case step.Analysis != nil:
 		return r.stepAnalysis(ctx, st, i, step.Analysis)
+	case step.Webhook != nil || step.Job != nil:
+		return r.stepHook(ctx, st, i, step)
 	case step.SetWeight != nil:
 		canary, stable := st.router.Replicas(st.budget.replicas, st.weight)
 		if !reached(st.canary, canary, true) || !reached(st.stable, stable, false) {
@@ -316,6 +327,11 @@ func (r *Reconciler) promoteWhenReady(ctx context.Context, st *rolloutState) err
 			return err
 		}
 	}
+	// The AfterPromotion hooks' runs exist before the promotion is
+	// recorded, so that a pass interrupted in between starts them anyway.
+	if err := r.startHooks(ctx, st, rampv1.AfterPromotion); err != nil {
+		return err
+	}
 	r.promote(st)
 	return nil
 }
@@ -332,7 +348,7 @@ func reached(rev *revision, want int32, mustBeAvailable bool) bool {
 // checkDeadline rolls the canary back when its pods have made no progress
 // for progressDeadlineSeconds.
 func (r *Reconciler) checkDeadline(st *rolloutState) {
-	if st.pauseStep || st.pausedUntil != nil || st.analysisWait || st.mode != modeCanary {
+	if st.pauseStep || st.pausedUntil != nil || st.verdictWait || st.mode != modeCanary {
 		return
 	}
 	s := &st.ro.Status

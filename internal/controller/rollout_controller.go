@@ -179,6 +179,12 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout) (time.Du
 	if err := r.pruneHistory(ctx, st); err != nil {
 		return 0, err
 	}
+	if st.mode == modeAborted {
+		// After the rollback's writes, so as not to delay them.
+		if err := r.startHooks(ctx, st, rampv1.AfterRollback); err != nil {
+			return 0, err
+		}
+	}
 	if err := r.settleRuns(ctx, st); err != nil {
 		return 0, err
 	}
@@ -266,6 +272,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&corev1.Service{}).
 		Owns(&rampv1.AnalysisRun{}).
+		Owns(&rampv1.HookRun{}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfWorkload),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRoutedBy("Service")))

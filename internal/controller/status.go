@@ -42,8 +42,9 @@ func (r *Reconciler) summarize(ctx context.Context, st *rolloutState) error {
 		s.StepLabel = fmt.Sprintf("%d/%d", min(int(*s.CurrentStepIndex)+1, len(st.steps())), len(st.steps()))
 	}
 	setConditions(st)
+	from := s.Phase
 	s.Phase, s.Message = phase(st)
-	return nil
+	return r.notify(ctx, st, from)
 }
 
 // reachedWeight is the weight the canary receives: from the routing
@@ -92,7 +93,7 @@ func setConditions(st *rolloutState) {
 	switch {
 	case st.mode == modeCanary && ro.Spec.Paused:
 		set(rampv1.ConditionPaused, true, "PausedBySpec", "spec.paused is true; set it to false to resume")
-	case st.pauseStep && st.analysisWait:
+	case st.pauseStep && st.verdictWait:
 		set(rampv1.ConditionPaused, true, "AnalysisInconclusive", fmt.Sprintf("step %s waits for %s", s.StepLabel, st.waiting))
 	case st.pauseStep:
 		set(rampv1.ConditionPaused, true, "PauseStep", fmt.Sprintf("step %s waits for promotion", s.StepLabel))

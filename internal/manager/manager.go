@@ -38,6 +38,15 @@ type Options struct {
 	Namespace string
 	// Concurrency is the number of Rollouts reconciled at once.
 	Concurrency int
+	// CallbackAddr serves webhook callbacks ("" turns them off).
+	CallbackAddr string
+	// CallbackURL is the base URL test systems use to reach CallbackAddr,
+	// e.g. https://ramp-callbacks.ramp-system.svc:9443 (default: the
+	// listener's address).
+	CallbackURL string
+	// CallbackCertDir holds tls.crt and tls.key to serve callbacks over
+	// TLS (empty: plain HTTP).
+	CallbackCertDir string
 	// InProcessTest allows several controllers in one process, as tests
 	// that each run their own do.
 	InProcessTest bool
@@ -96,6 +105,25 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		Concurrency: 10,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up AnalysisRun controller: %w", err)
+	}
+	callbackURL := ""
+	if opts.CallbackAddr != "" {
+		srv, base, err := listenCallbacks(mgr, opts)
+		if err != nil {
+			return err
+		}
+		if err := mgr.Add(srv); err != nil {
+			return err
+		}
+		callbackURL = base
+	}
+	if err := (&controller.HookRunReconciler{
+		Client:      mgr.GetClient(),
+		Recorder:    mgr.GetEventRecorder("ramp-hooks"),
+		CallbackURL: callbackURL,
+		Concurrency: 10,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up HookRun controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err

@@ -65,7 +65,7 @@ func run(ctx context.Context, keep bool) error {
 	mctx, stopController := context.WithCancel(ctx)
 	defer stopController()
 	go func() {
-		if err := manager.Run(mctx, cluster.Config(), manager.Options{MetricsAddr: "0", ProbeAddr: "0", Concurrency: 2}); err != nil {
+		if err := manager.Run(mctx, cluster.Config(), manager.Options{MetricsAddr: "0", ProbeAddr: "0", Concurrency: 2, CallbackAddr: "127.0.0.1:0"}); err != nil {
 			fmt.Fprintln(os.Stderr, "controller:", err)
 		}
 	}()

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -241,4 +242,50 @@ func TestAnalysisRunSurvivesRestarts(t *testing.T) {
 	if n := hits.Load(); n < 10 || n > 12 {
 		t.Errorf("the metric server was asked %d times, want 10 (12 at most, one per kill)", n)
 	}
+}
+
+// TestCallbackSurvivesRestart kills the controller while a webhook step
+// awaits its callback; the restarted controller (at the same address, as
+// behind its Service) accepts the callback and the canary goes on. The
+// call is not made again: it had finished before the kill.
+func TestCallbackSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	addr := "--callback-bind-address=" + freeLoopbackAddr(t)
+	ctrl := e.StartControllerProcess(addr)
+	sys := fixture.NewTestSystem(t, func(int, fixture.Call) (int, string) { return http.StatusAccepted, "" })
+	step := rampv1.Step{Webhook: &rampv1.WebhookHook{
+		URL: sys.URL, Body: `{"callback": "{{.CallbackURL}}"}`, Callback: &rampv1.CallbackSpec{},
+	}}
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), step, fixture.SetWeight(50), fixture.Pause(0)))
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	e.SetImage("web", "web:v2")
+	url := fmt.Sprint(sys.WaitForCalls(1)[0].Body["callback"])
+	clustertest.Eventually(t, fixture.Wait, "the call to be recorded as answered", func(ctx context.Context) (bool, string) {
+		var runs rampv1.HookRunList
+		if err := e.C.List(ctx, &runs, client.InNamespace(e.NS)); err != nil || len(runs.Items) != 1 {
+			return false, fmt.Sprint(err)
+		}
+		s := runs.Items[0].Status
+		return len(s.Attempts) == 1 && s.Attempts[0].Code == http.StatusAccepted, fmt.Sprintf("%+v", s)
+	})
+	ctrl.Kill()
+	e.StartControllerProcess(addr)
+	clustertest.Eventually(t, fixture.Wait, "the restarted controller to accept the callback", func(context.Context) (bool, string) {
+		code, err := fixture.CallBack(url, true, "passed after the restart")
+		return code == http.StatusOK, fmt.Sprintf("%d %v", code, err)
+	})
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, fixture.Wait)
+	if n := len(sys.Calls()); n != 1 {
+		t.Errorf("the test system was called %d times, want once", n)
+	}
+}
+
+func freeLoopbackAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

@@ -1,0 +1,81 @@
+package manager
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+
+	"github.com/rampcd/ramp/internal/controller"
+	"github.com/rampcd/ramp/internal/hooks"
+)
+
+// callbackServer serves webhook callbacks on every replica, leader or not:
+// a callback's write is checked against the run's resourceVersion, so any
+// replica may record it.
+type callbackServer struct {
+	listener net.Listener
+	handler  http.Handler
+	certDir  string
+}
+
+// listenCallbacks opens the callback listener and returns the server and
+// the base URL test systems are given: opts.CallbackURL, or the listener's
+// own address.
+func listenCallbacks(mgr ctrl.Manager, opts Options) (*callbackServer, string, error) {
+	l, err := net.Listen("tcp", opts.CallbackAddr)
+	if err != nil {
+		return nil, "", fmt.Errorf("callback endpoint: %w", err)
+	}
+	base := opts.CallbackURL
+	if base == "" {
+		scheme := "http"
+		if opts.CallbackCertDir != "" {
+			scheme = "https"
+		}
+		base = scheme + "://" + l.Addr().String()
+	}
+	recv := &controller.CallbackReceiver{
+		Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Recorder: mgr.GetEventRecorder("ramp-hooks"),
+		Clock: clock.RealClock{},
+	}
+	return &callbackServer{
+		listener: l, certDir: opts.CallbackCertDir,
+		handler: hooks.CallbackHandler(recv, mgr.GetLogger().WithName("callbacks")),
+	}, base, nil
+}
+
+// Start serves until ctx is done.
+func (s *callbackServer) Start(ctx context.Context) error {
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	l := s.listener
+	if s.certDir != "" {
+		w, err := certwatcher.New(filepath.Join(s.certDir, "tls.crt"), filepath.Join(s.certDir, "tls.key"))
+		if err != nil {
+			return fmt.Errorf("callback endpoint TLS: %w", err)
+		}
+		go func() { _ = w.Start(ctx) }()
+		l = tls.NewListener(l, &tls.Config{GetCertificate: w.GetCertificate, MinVersion: tls.VersionTLS12})
+	}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// NeedLeaderElection is false: callbacks are served on every replica.
+func (s *callbackServer) NeedLeaderElection() bool { return false }
