@@ -121,7 +121,9 @@ func TestReportHooks(t *testing.T) {
 		}
 		return done, strings.Join(states, " ")
 	})
-	e.Update("web", func(ro *rampv1.Rollout) { ro.Annotations = map[string]string{"touch": metav1.Now().Format(time.RFC3339Nano)} })
+	e.Update("web", func(ro *rampv1.Rollout) {
+		ro.Annotations = map[string]string{"touch": metav1.Now().Format(time.RFC3339Nano)}
+	})
 	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: "1", Replicas: "1:0 2:4 3:0"}, fixture.Wait)
 	if p, r, s := len(promoted.Calls()), len(rolledBack.Calls()), len(slack.Calls()); p != 1 || r != 1 || s != 1 {
 		t.Errorf("calls: %d AfterPromotion, %d AfterRollback, %d notifications; want one each", p, r, s)
