@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,6 +24,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/test/fixture"
+	"github.com/rampcd/ramp/test/localcluster"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
@@ -288,4 +290,52 @@ func freeLoopbackAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// TestJobSurvivesRestart kills the controller while a job step's Job
+// runs; the Job finishes while no controller runs, and the restarted one
+// reads its outcome without starting another.
+func TestJobSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	ctrl := e.StartControllerProcess()
+	step := rampv1.Step{Job: &rampv1.JobHook{
+		Container: corev1.Container{Name: "smoke", Image: "tests:v1"},
+		// Its pod stays Pending until the test lets it run.
+		Labels: map[string]string{localcluster.HoldNotReadyLabel: "true"},
+	}}
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), step, fixture.SetWeight(50), fixture.Pause(0)))
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	e.SetImage("web", "web:v2")
+	var pod corev1.Pod
+	clustertest.Eventually(t, fixture.Wait, "the test Job's pod", func(ctx context.Context) (bool, string) {
+		var pods corev1.PodList
+		if err := e.C.List(ctx, &pods, client.InNamespace(e.NS), client.HasLabels{"batch.kubernetes.io/job-name"}); err != nil || len(pods.Items) != 1 {
+			return false, fmt.Sprint(err)
+		}
+		pod = pods.Items[0]
+		return true, ""
+	})
+	ctrl.Kill()
+	orig := pod.DeepCopy()
+	delete(pod.Labels, localcluster.HoldNotReadyLabel)
+	if err := e.C.Patch(context.Background(), &pod, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+	clustertest.Eventually(t, fixture.Wait, "the Job to complete with no controller running", func(ctx context.Context) (bool, string) {
+		var jobs batchv1.JobList
+		if err := e.C.List(ctx, &jobs, client.InNamespace(e.NS)); err != nil || len(jobs.Items) != 1 {
+			return false, fmt.Sprint(err)
+		}
+		return jobs.Items[0].Status.Succeeded == 1, fmt.Sprintf("%+v", jobs.Items[0].Status)
+	})
+	e.StartControllerProcess()
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, fixture.Wait)
+	var runs rampv1.HookRunList
+	if err := e.C.List(context.Background(), &runs, client.InNamespace(e.NS)); err != nil || len(runs.Items) != 1 {
+		t.Fatalf("HookRuns: %v %+v", err, runs.Items)
+	}
+	if s := runs.Items[0].Status; s.Phase != rampv1.HookSuccessful || s.JobName != runs.Items[0].Name {
+		t.Errorf("run status: %+v", s)
+	}
 }
