@@ -37,10 +37,11 @@ type WebhookHook struct {
 	// +optional
 	Headers []Header `json:"headers,omitempty"`
 
-	// Timeout of one attempt. Defaults to 10s.
+	// Timeout of one attempt, at most 5m. Defaults to 10s.
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
 	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('5m')",message="must be more than 0s and at most 5m: a call holds a worker for its timeout; for longer tests use callback"
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 
@@ -56,6 +57,7 @@ type WebhookHook struct {
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
 	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be more than 0s"
 	// +optional
 	RetryBackoff *metav1.Duration `json:"retryBackoff,omitempty"`
 

@@ -114,11 +114,15 @@ type HookAttempt struct {
 	Message string `json:"message,omitempty"`
 }
 
-// CallbackStatus is an awaited callback. Only the token's SHA-256 is
-// kept: the token itself went to the called system alone.
+// CallbackStatus is an awaited callback. Only the tokens' SHA-256 are
+// kept: the tokens went to the called system alone. Each attempt sends a
+// new token, and every token sent stays good until the callback expires:
+// a receiver that took an earlier attempt (and skipped the repeats by
+// their Idempotency-Key) answers with the token it got.
 type CallbackStatus struct {
-	TokenHash string      `json:"tokenHash"`
-	ExpiresAt metav1.Time `json:"expiresAt"`
+	// +kubebuilder:validation:MaxItems=32
+	TokenHashes []string    `json:"tokenHashes"`
+	ExpiresAt   metav1.Time `json:"expiresAt"`
 }
 
 // +kubebuilder:object:root=true

@@ -119,6 +119,13 @@ func TestAdmission(t *testing.T) {
 			wantErr: []string{"spec.strategy.canary.steps[1].webhook.successCodes[0]", "less than or equal to 599"},
 		},
 		{
+			name: "a webhook timeout over 5m",
+			edit: func(s map[string]any) {
+				steps(s)[1] = map[string]any{"webhook": map[string]any{"url": "http://ci/run", "timeout": "10m"}}
+			},
+			wantErr: []string{"spec.strategy.canary.steps[1].webhook.timeout", "at most 5m"},
+		},
+		{
 			name: "a callback timeout",
 			edit: func(s map[string]any) {
 				steps(s)[1] = map[string]any{"webhook": map[string]any{"url": "http://ci/run", "callback": map[string]any{"timeout": "1 day"}}}

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -57,7 +58,7 @@ func (c *CallbackReceiver) receive(ctx context.Context, namespace, name, token s
 	switch {
 	case s.Phase.Done() || run.Spec.Terminate || s.Callback == nil:
 		return fmt.Errorf("%w: no callback awaited (already answered, or none asked)", hooks.ErrRefused)
-	case !hooks.TokenMatches(token, s.Callback.TokenHash):
+	case !slices.ContainsFunc(s.Callback.TokenHashes, func(h string) bool { return hooks.TokenMatches(token, h) }):
 		return fmt.Errorf("%w: the token does not match", hooks.ErrRefused)
 	case !now.Before(s.Callback.ExpiresAt.Time):
 		return fmt.Errorf("%w: the callback expired at %s", hooks.ErrRefused, s.Callback.ExpiresAt.UTC().Format(time.RFC3339))

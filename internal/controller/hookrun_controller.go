@@ -2,7 +2,11 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -24,6 +28,10 @@ import (
 // keptAttempts bounds the attempts kept in a HookRun's status.
 const keptAttempts = 10
 
+// errRetryLater makes a pass that saved what it knows run again after
+// configRetry.
+var errRetryLater = errors.New("retry later")
+
 // labelHookRun names, on a test Job and its pods, the HookRun they run for.
 const labelHookRun = "ramp.dev/hook-run"
 
@@ -35,8 +43,11 @@ const labelHookRun = "ramp.dev/hook-run"
 // accepted after it.
 type HookRunReconciler struct {
 	client.Client
-	Recorder recorder.EventRecorder
-	Clock    clock.PassiveClock
+	// APIReader reads past the cache, to tell a Job just created (not yet
+	// in the cache) from one deleted.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
+	Clock     clock.PassiveClock
 	// CallbackURL is the base URL at which test systems reach the
 	// controller's callback endpoint; empty when it serves none.
 	CallbackURL string
@@ -78,6 +89,9 @@ func (r *HookRunReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		next, err = r.webhook(ctx, run, base)
 	default:
 		err = r.job(ctx, run)
+		if errors.Is(err, errRetryLater) {
+			err, next = nil, r.Clock.Now().Add(configRetry)
+		}
 	}
 	if err != nil {
 		return ctrl.Result{}, err
@@ -127,32 +141,43 @@ func (r *HookRunReconciler) webhook(ctx context.Context, run, base *rampv1.HookR
 	n := len(s.Attempts)
 	inFlight := n > 0 && s.Attempts[n-1].FinishedAt == nil
 	switch {
-	case s.Callback != nil && !inFlight:
+	case h.Callback != nil && r.CallbackURL == "":
+		r.finish(run, rampv1.HookFailed, "this webhook waits for a callback, but the controller serves none: "+
+			"start it with --callback-url (the address test systems reach it at)")
+		return time.Time{}, nil
+	case inFlight:
+		// An attempt left in flight by a restart had an unknown fate: it
+		// is made again.
+		s.Attempts[n-1].FinishedAt = ptrMicro(now)
+		s.Attempts[n-1].Message = "interrupted by a controller restart; called again"
+	case s.NextAttemptAt != nil:
+		if now.Before(s.NextAttemptAt.Time) {
+			return s.NextAttemptAt.Time, nil
+		}
+	case s.Callback != nil:
+		// The call passed: the verdict comes by callback, or never.
 		if now.Before(s.Callback.ExpiresAt.Time) {
 			return s.Callback.ExpiresAt.Time, nil
 		}
 		s.Callback = nil
 		r.finish(run, rampv1.HookFailed, fmt.Sprintf("no callback within %s of the call", hooks.CallbackTimeout(h)))
 		return time.Time{}, nil
-	case s.NextAttemptAt != nil && now.Before(s.NextAttemptAt.Time):
-		return s.NextAttemptAt.Time, nil
-	case h.Callback != nil && r.CallbackURL == "":
-		r.finish(run, rampv1.HookFailed, "this webhook waits for a callback, but the controller serves none: start it with --callback-url")
-		return time.Time{}, nil
 	}
-	// An attempt left in flight by a restart had an unknown fate: it is
-	// made again, with a new token.
-	if inFlight {
-		s.Attempts[n-1].FinishedAt = ptrMicro(now)
-		s.Attempts[n-1].Message = "interrupted by a controller restart; called again"
-	}
-	callbackURL, token := "", ""
+	callbackURL := ""
 	if h.Callback != nil {
-		var hash string
-		token, hash = hooks.NewToken()
+		// Each attempt gets its own token, and the earlier ones stay
+		// good: the receiver may have taken an earlier attempt and
+		// skipped this one as a repeat of its Idempotency-Key.
+		token, hash := hooks.NewToken()
 		callbackURL = r.CallbackURL + hooks.CallbackPath(run.Namespace, run.Name, token)
-		s.Callback = &rampv1.CallbackStatus{TokenHash: hash,
-			ExpiresAt: metav1.NewTime(now.Add(hooks.Timeout(h) + hooks.CallbackTimeout(h)))}
+		if s.Callback == nil {
+			s.Callback = &rampv1.CallbackStatus{}
+		}
+		s.Callback.TokenHashes = append(s.Callback.TokenHashes, hash)
+		if len(s.Callback.TokenHashes) > keptAttempts {
+			s.Callback.TokenHashes = s.Callback.TokenHashes[len(s.Callback.TokenHashes)-keptAttempts:]
+		}
+		s.Callback.ExpiresAt = metav1.NewTime(now.Add(hooks.Timeout(h) + hooks.CallbackTimeout(h)))
 	}
 	// Record the attempt (and the token's hash) before calling: a
 	// callback may come back before the call returns.
@@ -178,7 +203,6 @@ func (r *HookRunReconciler) webhook(ctx context.Context, run, base *rampv1.HookR
 	case answer.Pass:
 		r.finish(run, rampv1.HookSuccessful, answer.Message)
 	case s.AttemptCount < hooks.Attempts(h):
-		s.Callback = nil
 		s.NextAttemptAt = ptrMicro(now.Add(hooks.Backoff(h, s.AttemptCount)))
 		return s.NextAttemptAt.Time, nil
 	default:
@@ -191,26 +215,36 @@ func (r *HookRunReconciler) webhook(ctx context.Context, run, base *rampv1.HookR
 // job creates the run's Job, then reads its outcome.
 func (r *HookRunReconciler) job(ctx context.Context, run *rampv1.HookRun) error {
 	job := &batchv1.Job{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: run.Name}, job)
+	name := jobName(run)
+	err := r.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: name}, job)
+	if apierrors.IsNotFound(err) && run.Status.JobName != "" {
+		err = r.APIReader.Get(ctx, client.ObjectKey{Namespace: run.Namespace, Name: name}, job)
+	}
 	switch {
 	case apierrors.IsNotFound(err) && run.Status.JobName != "":
 		r.finish(run, rampv1.HookFailed, fmt.Sprintf("Job %s was deleted before it finished", run.Status.JobName))
 		return nil
 	case apierrors.IsNotFound(err):
-		job = hooks.NewJob(run.Namespace, run.Name, run.Spec.Job, hooks.NewValues(run.Namespace, run.Spec.Context, ""),
-			map[string]string{labelRunRollout: run.Spec.Context.Rollout, labelHookRun: run.Name})
+		job = hooks.NewJob(run.Namespace, name, run.Spec.Job, hooks.NewValues(run.Namespace, run.Spec.Context, ""),
+			map[string]string{labelRunRollout: shortName(run.Spec.Context.Rollout, 63), labelHookRun: name})
 		if err := controllerutil.SetControllerReference(run, job, r.Scheme()); err != nil {
 			return err
 		}
-		if err := r.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
-			if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
-				r.finish(run, rampv1.HookFailed, fmt.Sprintf("Job %s cannot be created: %v", run.Name, err))
-				return nil
-			}
-			return fmt.Errorf("create Job %s: %w", run.Name, err)
+		err := r.Create(ctx, job)
+		switch {
+		case apierrors.IsInvalid(err):
+			r.finish(run, rampv1.HookFailed, fmt.Sprintf("Job %s cannot be created: %v", name, err))
+			return nil
+		case apierrors.IsForbidden(err):
+			// A quota or a policy: it may pass later; say so meanwhile.
+			run.Status.Message = fmt.Sprintf("Job %s cannot be created yet: %v", name, err)
+			r.Recorder.Eventf(run, nil, corev1.EventTypeWarning, "JobForbidden", "Create", "%s", run.Status.Message)
+			return errRetryLater
+		case err != nil && !apierrors.IsAlreadyExists(err):
+			return fmt.Errorf("create Job %s: %w", name, err)
 		}
-		run.Status.JobName = run.Name
-		r.Recorder.Eventf(run, nil, corev1.EventTypeNormal, "JobCreated", "Create", "Created Job %s", run.Name)
+		run.Status.JobName, run.Status.Message = name, ""
+		r.Recorder.Eventf(run, nil, corev1.EventTypeNormal, "JobCreated", "Create", "Created Job %s", name)
 		return nil
 	case err != nil:
 		return err
@@ -264,9 +298,23 @@ func (r *HookRunReconciler) cleanupJob(ctx context.Context, run *rampv1.HookRun)
 }
 
 func (r *HookRunReconciler) deleteJob(ctx context.Context, run *rampv1.HookRun) error {
-	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: run.Namespace, Name: run.Name}}
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: run.Namespace, Name: jobName(run)}}
 	err := r.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground))
 	return client.IgnoreNotFound(err)
+}
+
+// jobName is the run's name, shortened with a hash to the 63 characters
+// Kubernetes allows a Job (its name becomes a label value of its pods).
+func jobName(run *rampv1.HookRun) string { return shortName(run.Name, 63) }
+
+// shortName keeps name if it fits in n characters, else cuts it and
+// appends a hash of the whole, so that distinct names stay distinct.
+func shortName(name string, n int) string {
+	if len(name) <= n {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return strings.TrimRight(name[:n-11], "-.") + "-" + hex.EncodeToString(sum[:])[:10]
 }
 
 func appendAttempt(list []rampv1.HookAttempt, a rampv1.HookAttempt) []rampv1.HookAttempt {

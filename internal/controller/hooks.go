@@ -47,7 +47,7 @@ func (r *Reconciler) ensureHookRun(ctx context.Context, st *rolloutState, name, 
 	if err == nil || !apierrors.IsNotFound(err) {
 		return run, err
 	}
-	spec.Context.AnalysisContext, spec.Context.Step, spec.Context.Weight = runContext(st), step, st.ro.Status.Weight.Asked
+	spec.Context.AnalysisContext, spec.Context.Step, spec.Context.Weight = runContext(st), step, st.weight
 	rev := st.stable.hash
 	if st.canary != nil {
 		rev = st.canary.hash
@@ -74,10 +74,12 @@ func hookProgress(run *rampv1.HookRun) string {
 	switch {
 	case s.Phase == "":
 		return "starting"
-	case s.Callback != nil && len(s.Attempts) > 0 && s.Attempts[len(s.Attempts)-1].FinishedAt != nil:
-		return fmt.Sprintf("%s: awaiting the callback until %s", s.Target, s.Callback.ExpiresAt.UTC().Format("15:04:05Z"))
 	case s.NextAttemptAt != nil:
 		return fmt.Sprintf("%s: attempt %d failed, retrying", s.Target, s.AttemptCount)
+	case s.Callback != nil && len(s.Attempts) > 0 && s.Attempts[len(s.Attempts)-1].FinishedAt != nil:
+		return fmt.Sprintf("%s: awaiting the callback until %s", s.Target, s.Callback.ExpiresAt.UTC().Format("15:04:05Z"))
+	case s.Message != "":
+		return s.Target + ": " + s.Message
 	}
 	return s.Target
 }

@@ -178,6 +178,32 @@ func TestWebhookCallback(t *testing.T) {
 		}
 		accepted(t, url, true, "late", http.StatusForbidden)
 	})
+	t.Run("the token of an attempt that timed out stays good", func(t *testing.T) {
+		t.Parallel()
+		e := fixture.New(t)
+		e.StartController()
+		// The receiver takes the first call but answers too late, then
+		// skips the retry as a repeat of the same Idempotency-Key.
+		sys := fixture.NewTestSystem(t, func(n int, _ fixture.Call) (int, string) {
+			if n == 0 {
+				return fixture.Hang, ""
+			}
+			return http.StatusOK, `{"duplicate": true}`
+		})
+		step := webhookStep(rampv1.WebhookHook{
+			URL: sys.URL, Body: `{"callback": "{{.CallbackURL}}"}`, Callback: &rampv1.CallbackSpec{},
+			Timeout: &metav1.Duration{Duration: 300 * time.Millisecond}, Retries: ptr.To[int32](1),
+			RetryBackoff: &metav1.Duration{Duration: 100 * time.Millisecond},
+		})
+		startCanary(t, e, fixture.SetWeight(25), step, fixture.SetWeight(50), fixture.Pause(0))
+		calls := sys.WaitForCalls(2)
+		if calls[0].Header.Get("Idempotency-Key") != calls[1].Header.Get("Idempotency-Key") {
+			t.Fatal("the retry has another Idempotency-Key")
+		}
+		awaiting(t, e)
+		accepted(t, fmt.Sprint(calls[0].Body["callback"]), true, "from the first call", http.StatusOK)
+		wentOn(t, e)
+	})
 	t.Run("a forged token is refused, the real one accepted once", func(t *testing.T) {
 		t.Parallel()
 		e := fixture.New(t)

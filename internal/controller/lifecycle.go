@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -37,7 +38,9 @@ func lifecycleName(st *rolloutState, event rampv1.HookEvent, i int) string {
 // beforeCanary reports whether the BeforeCanary hooks all passed, starting
 // them on first call. One that failed rolls the canary back.
 func (r *Reconciler) beforeCanary(ctx context.Context, st *rolloutState) (bool, error) {
-	passed := true
+	passed, weight := true, st.weight
+	st.weight = 0 // what the hooks see: the canary has no traffic yet
+	defer func() { st.weight = weight }()
 	for i, h := range st.ro.Spec.Strategy.Canary.Hooks {
 		if h.On != rampv1.BeforeCanary {
 			continue
@@ -77,20 +80,16 @@ func (r *Reconciler) startHooks(ctx context.Context, st *rolloutState, event ram
 }
 
 // notify posts a phase change, once per change: the HookRun's name is
-// derived from the state that changed, so a pass that runs again after a
-// lost status write finds the run it started.
-func (r *Reconciler) notify(ctx context.Context, st *rolloutState, from rampv1.Phase) error {
+// derived from the phases and from fromKey, the recorded state the change
+// leaves, so a pass that runs again after a lost status write finds the
+// run it started, and the same change made again later is a new one.
+func (r *Reconciler) notify(ctx context.Context, st *rolloutState, from rampv1.Phase, fromKey string) error {
 	n := st.ro.Spec.Strategy.Canary.Notifications
 	s := &st.ro.Status
 	if n == nil || s.Phase == from || from == "" || (len(n.Phases) > 0 && !slices.Contains(n.Phases, s.Phase)) {
 		return nil
 	}
-	step := ""
-	if s.CurrentStepIndex != nil {
-		step = strconv.Itoa(int(*s.CurrentStepIndex))
-	}
-	key := sha256.Sum256([]byte(strings.Join([]string{s.StableRevision, s.CanaryRevision,
-		strconv.Itoa(int(s.CanaryAttempt)), step, string(from), string(s.Phase)}, "/")))
+	key := sha256.Sum256([]byte(strings.Join([]string{fromKey, string(from), string(s.Phase)}, "/")))
 	name := fmt.Sprintf("%s-notify-%s", st.ro.Name, hex.EncodeToString(key[:])[:10])
 	body := n.Body
 	if body == "" {
@@ -115,6 +114,16 @@ func kebab(s string) string {
 			c += 'a' - 'A'
 		}
 		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// conditionsKey sums up recorded conditions: their types, statuses and
+// transition times.
+func conditionsKey(conds []metav1.Condition) string {
+	var b strings.Builder
+	for _, c := range conds {
+		fmt.Fprintf(&b, "%s=%s@%d;", c.Type, c.Status, c.LastTransitionTime.UnixNano())
 	}
 	return b.String()
 }

@@ -158,6 +158,14 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout) (time.Du
 		return 0, err
 	}
 	r.noteProgress(st)
+	if st.mode == modeAborted {
+		// Here too, not only in the pass that rolled back: that pass may
+		// have failed after recording the rollback, and a retry handled
+		// now would leave this canary's rollback without its hooks.
+		if err := r.startHooks(ctx, st, rampv1.AfterRollback); err != nil {
+			return 0, err
+		}
+	}
 	r.handleRequests(st)
 	if err := r.runSteps(ctx, st); err != nil {
 		return 0, err

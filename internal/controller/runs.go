@@ -31,14 +31,31 @@ func (r *Reconciler) settleRuns(ctx context.Context, st *rolloutState) error {
 	if err != nil {
 		return err
 	}
-	var tests rampv1.HookRunList
-	if err := r.List(ctx, &tests, client.InNamespace(st.ro.Namespace), client.MatchingLabels{labelRunRollout: st.ro.Name}); err != nil {
+	var list rampv1.HookRunList
+	if err := r.List(ctx, &list, client.InNamespace(st.ro.Namespace), client.MatchingLabels{labelRunRollout: st.ro.Name}); err != nil {
 		return err
 	}
-	return settle(ctx, r, st, "HookRun", ptrs(tests.Items), int(ptr.Deref(st.ro.Spec.HookRunHistoryLimit, 5)),
-		func(run *rampv1.HookRun) bool { return run.Status.Phase.Done() },
-		func(run *rampv1.HookRun) bool { return run.Spec.Terminate || detached(run) },
-		func(run *rampv1.HookRun) { run.Spec.Terminate = true })
+	// Notifications have a history of their own, so that they never push
+	// out the runs of tests (and the failed Jobs kept for their logs).
+	var tests, notifications []*rampv1.HookRun
+	for _, run := range ptrs(list.Items) {
+		if run.Labels[labelRunStep] == notificationStep {
+			notifications = append(notifications, run)
+		} else {
+			tests = append(tests, run)
+		}
+	}
+	limit := int(ptr.Deref(st.ro.Spec.HookRunHistoryLimit, 5))
+	for kind, runs := range map[string][]*rampv1.HookRun{"HookRun": tests, "notification HookRun": notifications} {
+		err := settle(ctx, r, st, kind, runs, limit,
+			func(run *rampv1.HookRun) bool { return run.Status.Phase.Done() },
+			func(run *rampv1.HookRun) bool { return run.Spec.Terminate || detached(run) },
+			func(run *rampv1.HookRun) { run.Spec.Terminate = true })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // settle does settleRuns' work for one kind of run.
@@ -48,7 +65,7 @@ func settle[T client.Object](ctx context.Context, r *Reconciler, st *rolloutStat
 	// ones are all the runs of its present attempt, kept from pruning.
 	live := func(run T) bool {
 		return st.mode == modeCanary && (run.GetName() == runName(st, backgroundStep) || isCurrentStepRun(st, run) ||
-			(*st.ro.Status.CurrentStepIndex == 0 && run.GetLabels()[labelRunStep] == string(rampv1.BeforeCanary)))
+			(*st.ro.Status.CurrentStepIndex == 0 && strings.HasPrefix(run.GetName(), runName(st, "before-canary-"))))
 	}
 	current := func(run T) bool {
 		return st.canary != nil && strings.HasPrefix(run.GetName(), strings.TrimSuffix(runName(st, ""), "-")+"-")

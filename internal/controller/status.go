@@ -41,10 +41,18 @@ func (r *Reconciler) summarize(ctx context.Context, st *rolloutState) error {
 		}
 		s.StepLabel = fmt.Sprintf("%d/%d", min(int(*s.CurrentStepIndex)+1, len(st.steps())), len(st.steps()))
 	}
+	// The key of a notification is the state it leaves: the conditions
+	// as the last pass recorded them.
+	from, fromMessage, key := s.Phase, s.Message, conditionsKey(s.Conditions)
 	setConditions(st)
-	from := s.Phase
 	s.Phase, s.Message = phase(st)
-	return r.notify(ctx, st, from)
+	if err := r.notify(ctx, st, from, key); err != nil {
+		// Not notified: leave the phase as it was, so that the next pass
+		// sees the change again.
+		s.Phase, s.Message = from, fromMessage
+		return err
+	}
+	return nil
 }
 
 // reachedWeight is the weight the canary receives: from the routing

@@ -16,10 +16,13 @@ import (
 	"github.com/go-logr/logr"
 )
 
+// tokenBytes is the size of a callback token's random part.
+const tokenBytes = 32
+
 // NewToken returns a random single-use callback token and the SHA-256 to
 // keep of it.
 func NewToken() (token, hash string) {
-	b := make([]byte, 32)
+	b := make([]byte, tokenBytes)
 	_, _ = rand.Read(b) // never fails (crypto/rand)
 	token = base64.RawURLEncoding.EncodeToString(b)
 	return token, HashToken(token)
@@ -98,6 +101,12 @@ func CallbackHandler(recv Receiver, log logr.Logger) http.Handler {
 			http.Error(w, "bad callback body: "+err.Error()+`; send {"success": true|false, "mdMessage": "..."}`, http.StatusBadRequest)
 			return
 		}
+		if !wellFormed(r.PathValue("token")) {
+			// Not one of ours: refused before any read of the cluster.
+			log.Info("callback refused", "reason", "malformed token")
+			http.Error(w, "callback refused", http.StatusForbidden)
+			return
+		}
 		msg := body.MDMessage
 		if msg == "" {
 			msg = body.Message
@@ -121,4 +130,10 @@ func CallbackHandler(recv Receiver, log logr.Logger) http.Handler {
 		}
 	})
 	return mux
+}
+
+// wellFormed reports whether token has the shape of those NewToken makes.
+func wellFormed(token string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	return err == nil && len(b) == tokenBytes
 }

@@ -34,26 +34,28 @@ func (r *receiver) Receive(_ context.Context, ns, name, token string, v Verdict)
 }
 
 func TestCallbackHandler(t *testing.T) {
+	tok, _ := NewToken()
 	tests := []struct {
 		name, method, path, body string
 		recvErr                  error
 		want                     int
 		received                 string
 	}{
-		{name: "mdMessage", method: "POST", path: "/callbacks/shop/run-1/tok", body: `{"success": true, "mdMessage": "all good"}`,
-			want: 200, received: "shop/run-1/tok true all good"},
-		{name: "message", method: "POST", path: "/callbacks/shop/run-1/tok", body: `{"success": false, "message": "2 failed"}`,
-			want: 200, received: "shop/run-1/tok false 2 failed"},
-		{name: "no success field", method: "POST", path: "/callbacks/shop/run-1/tok", body: `{"mdMessage": "?"}`, want: 400},
-		{name: "not JSON", method: "POST", path: "/callbacks/shop/run-1/tok", body: `ok`, want: 400},
-		{name: "too large", method: "POST", path: "/callbacks/shop/run-1/tok", body: `{"success": true, "mdMessage": "` + strings.Repeat("x", 70<<10) + `"}`, want: 400},
-		{name: "refused", method: "POST", path: "/callbacks/shop/run-1/tok", body: `{"success": true}`, recvErr: fmt.Errorf("%w: used", ErrRefused),
-			want: 403, received: "shop/run-1/tok true "},
-		{name: "unknown run", method: "POST", path: "/callbacks/shop/run-1/tok", body: `{"success": true}`, recvErr: ErrUnknownRun,
-			want: 403, received: "shop/run-1/tok true "},
-		{name: "API down", method: "POST", path: "/callbacks/shop/run-1/tok", body: `{"success": true}`, recvErr: errors.New("connection refused"),
-			want: 503, received: "shop/run-1/tok true "},
-		{name: "GET", method: "GET", path: "/callbacks/shop/run-1/tok", want: 405},
+		{name: "mdMessage", method: "POST", path: "/callbacks/shop/run-1/" + tok, body: `{"success": true, "mdMessage": "all good"}`,
+			want: 200, received: "shop/run-1/" + tok + " true all good"},
+		{name: "message", method: "POST", path: "/callbacks/shop/run-1/" + tok, body: `{"success": false, "message": "2 failed"}`,
+			want: 200, received: "shop/run-1/" + tok + " false 2 failed"},
+		{name: "no success field", method: "POST", path: "/callbacks/shop/run-1/" + tok, body: `{"mdMessage": "?"}`, want: 400},
+		{name: "not JSON", method: "POST", path: "/callbacks/shop/run-1/" + tok, body: `ok`, want: 400},
+		{name: "too large", method: "POST", path: "/callbacks/shop/run-1/" + tok, body: `{"success": true, "mdMessage": "` + strings.Repeat("x", 70<<10) + `"}`, want: 400},
+		{name: "refused", method: "POST", path: "/callbacks/shop/run-1/" + tok, body: `{"success": true}`, recvErr: fmt.Errorf("%w: used", ErrRefused),
+			want: 403, received: "shop/run-1/" + tok + " true "},
+		{name: "unknown run", method: "POST", path: "/callbacks/shop/run-1/" + tok, body: `{"success": true}`, recvErr: ErrUnknownRun,
+			want: 403, received: "shop/run-1/" + tok + " true "},
+		{name: "API down", method: "POST", path: "/callbacks/shop/run-1/" + tok, body: `{"success": true}`, recvErr: errors.New("connection refused"),
+			want: 503, received: "shop/run-1/" + tok + " true "},
+		{name: "a malformed token is refused unread", method: "POST", path: "/callbacks/shop/run-1/tok", body: `{"success": true}`, want: 403},
+		{name: "GET", method: "GET", path: "/callbacks/shop/run-1/" + tok, want: 405},
 		{name: "no token", method: "POST", path: "/callbacks/shop/run-1", body: `{"success": true}`, want: 404},
 	}
 	for _, tt := range tests {
@@ -69,7 +71,7 @@ func TestCallbackHandler(t *testing.T) {
 			if got := strings.Join(recv.got, ";"); got != tt.received {
 				t.Errorf("received %q, want %q", got, tt.received)
 			}
-			if strings.Contains(logs.String(), "/tok") || strings.Contains(logs.String(), `"tok"`) {
+			if strings.Contains(logs.String(), tok) || strings.Contains(logs.String(), "/tok") {
 				t.Errorf("the log shows the token: %s", logs.String())
 			}
 		})

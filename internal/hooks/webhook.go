@@ -70,7 +70,7 @@ func Call(ctx context.Context, h *rampv1.WebhookHook, v Values, secrets analysis
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, reader)
 	if err != nil {
-		return Answer{Message: fmt.Sprintf("url: %v", err)}
+		return Answer{Message: redactURL(err, target)}
 	}
 	if reader != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -104,7 +104,7 @@ func Target(h *rampv1.WebhookHook, v Values) string {
 	}
 	rendered, err := v.Render("url", h.URL, URLEscape)
 	if err != nil {
-		return method + " " + h.URL
+		rendered = h.URL
 	}
 	return method + " " + stripQuery(rendered)
 }
@@ -151,7 +151,10 @@ func passes(h *rampv1.WebhookHook, code int) bool {
 func stripQuery(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "(an invalid URL)"
+		if i := strings.IndexAny(raw, "?#"); i >= 0 {
+			raw = raw[:i]
+		}
+		return raw + " (an invalid URL)"
 	}
 	u.RawQuery, u.Fragment, u.User = "", "", nil
 	return u.String()
@@ -163,5 +166,5 @@ func redactURL(err error, target string) string {
 	if errors.As(err, &ue) {
 		return fmt.Sprintf("%s %s: %v", ue.Op, stripQuery(target), ue.Err)
 	}
-	return err.Error()
+	return strings.ReplaceAll(err.Error(), target, stripQuery(target))
 }

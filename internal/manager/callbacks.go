@@ -29,19 +29,24 @@ type callbackServer struct {
 
 // listenCallbacks opens the callback listener and returns the server and
 // the base URL test systems are given: opts.CallbackURL, or the listener's
-// own address.
+// own address when it is a specific one (":9443" is no address to give).
 func listenCallbacks(mgr ctrl.Manager, opts Options) (*callbackServer, string, error) {
 	l, err := net.Listen("tcp", opts.CallbackAddr)
 	if err != nil {
 		return nil, "", fmt.Errorf("callback endpoint: %w", err)
 	}
 	base := opts.CallbackURL
-	if base == "" {
+	if tcp, ok := l.Addr().(*net.TCPAddr); ok && base == "" && !tcp.IP.IsUnspecified() {
+		// Bound to one address (a test, a laptop): that one is reachable.
 		scheme := "http"
 		if opts.CallbackCertDir != "" {
 			scheme = "https"
 		}
 		base = scheme + "://" + l.Addr().String()
+	}
+	if base == "" {
+		mgr.GetLogger().Info("webhook callbacks are served but have no public address: webhooks that wait " +
+			"for a callback will fail until --callback-url is set")
 	}
 	recv := &controller.CallbackReceiver{
 		Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Recorder: mgr.GetEventRecorder("ramp-hooks"),

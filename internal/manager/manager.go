@@ -119,6 +119,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	}
 	if err := (&controller.HookRunReconciler{
 		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
 		Recorder:    mgr.GetEventRecorder("ramp-hooks"),
 		CallbackURL: callbackURL,
 		Concurrency: 10,
