@@ -130,6 +130,15 @@ func TestWebhookCallback(t *testing.T) {
 			Callback: &rampv1.CallbackSpec{Timeout: &metav1.Duration{Duration: timeout}},
 		})
 	}
+	// start runs web's canary to a callback step at index 1 (then the
+	// given steps) and returns the callback URL the test system got.
+	start := func(t *testing.T, timeout time.Duration, then ...rampv1.Step) (*fixture.Env, string) {
+		e := fixture.New(t)
+		e.StartController()
+		sys := fixture.NewTestSystem(t, nil)
+		startCanary(t, e, append([]rampv1.Step{fixture.SetWeight(25), callbackStep(sys, timeout)}, then...)...)
+		return e, fmt.Sprint(sys.WaitForCalls(1)[0].Body["callback"])
+	}
 	accepted := func(t *testing.T, url string, success bool, msg string, want int) {
 		t.Helper()
 		code, err := fixture.CallBack(url, success, msg)
@@ -139,11 +148,7 @@ func TestWebhookCallback(t *testing.T) {
 	}
 	t.Run("success goes on", func(t *testing.T) {
 		t.Parallel()
-		e := fixture.New(t)
-		e.StartController()
-		sys := fixture.NewTestSystem(t, func(int, fixture.Call) (int, string) { return http.StatusAccepted, "queued" })
-		startCanary(t, e, fixture.SetWeight(25), callbackStep(sys, time.Minute), fixture.SetWeight(50), fixture.Pause(0))
-		url := fmt.Sprint(sys.WaitForCalls(1)[0].Body["callback"])
+		e, url := start(t, time.Minute, fixture.SetWeight(50), fixture.Pause(0))
 		awaiting(t, e)
 		accepted(t, url, true, "all 40 tests passed", http.StatusOK)
 		wentOn(t, e)
@@ -153,11 +158,7 @@ func TestWebhookCallback(t *testing.T) {
 	})
 	t.Run("failure rolls back with its message", func(t *testing.T) {
 		t.Parallel()
-		e := fixture.New(t)
-		e.StartController()
-		sys := fixture.NewTestSystem(t, nil)
-		startCanary(t, e, fixture.SetWeight(25), callbackStep(sys, time.Minute), fixture.Pause(0))
-		url := fmt.Sprint(sys.WaitForCalls(1)[0].Body["callback"])
+		e, url := start(t, time.Minute, fixture.Pause(0))
 		awaiting(t, e)
 		accepted(t, url, false, "**smoke test** failed: /cart answers 502", http.StatusOK)
 		abort := rolledBack(t, e, "WebhookFailed")
@@ -167,11 +168,7 @@ func TestWebhookCallback(t *testing.T) {
 	})
 	t.Run("no callback in time fails, and a late one is refused", func(t *testing.T) {
 		t.Parallel()
-		e := fixture.New(t)
-		e.StartController()
-		sys := fixture.NewTestSystem(t, nil)
-		startCanary(t, e, fixture.SetWeight(25), callbackStep(sys, time.Second), fixture.Pause(0))
-		url := fmt.Sprint(sys.WaitForCalls(1)[0].Body["callback"])
+		e, url := start(t, time.Second, fixture.Pause(0))
 		abort := rolledBack(t, e, "WebhookFailed")
 		if !strings.Contains(abort.Message, "no callback within 1s of the call") {
 			t.Errorf("abort message: %s", abort.Message)
@@ -206,11 +203,7 @@ func TestWebhookCallback(t *testing.T) {
 	})
 	t.Run("a forged token is refused, the real one accepted once", func(t *testing.T) {
 		t.Parallel()
-		e := fixture.New(t)
-		e.StartController()
-		sys := fixture.NewTestSystem(t, nil)
-		startCanary(t, e, fixture.SetWeight(25), callbackStep(sys, time.Minute), fixture.SetWeight(50), fixture.Pause(0))
-		url := fmt.Sprint(sys.WaitForCalls(1)[0].Body["callback"])
+		e, url := start(t, time.Minute, fixture.SetWeight(50), fixture.Pause(0))
 		awaiting(t, e)
 		token := url[strings.LastIndex(url, "/")+1:]
 		forged := strings.TrimSuffix(url, token) + strings.Repeat("A", len(token))
