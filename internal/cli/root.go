@@ -9,7 +9,10 @@ import (
 )
 
 // NewRootCmd returns the `ramp` command with every subcommand.
-func NewRootCmd() *cobra.Command {
+func NewRootCmd() *cobra.Command { return NewRootCmdWith(NewOptions()) }
+
+// NewRootCmdWith returns the `ramp` command writing to o's streams.
+func NewRootCmdWith(o *Options) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "ramp",
 		Short: "Progressive canary delivery for Kubernetes",
@@ -19,6 +22,23 @@ immediate rollback.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(controller.NewCmdController())
+	// kubectl's connection flags: --kubeconfig, --context, -n, --server, ...
+	o.Flags.AddFlags(root.PersistentFlags())
+	root.AddGroup(&cobra.Group{ID: "rollouts", Title: "Rollouts:"}, &cobra.Group{ID: "other", Title: "Other:"})
+	for _, cmd := range []*cobra.Command{newCmdGet(o), newCmdStatus(o), newCmdSet(o), newCmdUndo(o)} {
+		cmd.GroupID = "rollouts"
+		root.AddCommand(cmd)
+	}
+	for _, r := range requests() {
+		cmd := newCmdRequest(o, r)
+		cmd.GroupID = "rollouts"
+		root.AddCommand(cmd)
+	}
+	for _, cmd := range []*cobra.Command{controller.NewCmdController(o.Flags), newCmdVersion(o)} {
+		cmd.GroupID = "other"
+		root.AddCommand(cmd)
+	}
+	root.SetHelpCommandGroupID("other")
+	root.SetCompletionCommandGroupID("other")
 	return root
 }

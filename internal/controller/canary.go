@@ -176,11 +176,14 @@ func clearCanary(s *rampv1.RolloutStatus) {
 func (r *Reconciler) nextStep(st *rolloutState, why string) {
 	s := &st.ro.Status
 	i := *s.CurrentStepIndex
+	if s.StepStartedAt != nil {
+		stepSeconds.WithLabelValues(stepKind(st.steps()[i])).Observe(st.now.Sub(s.StepStartedAt.Time).Seconds())
+	}
 	s.CurrentStepIndex = ptr.To(i + 1)
 	s.StepStartedAt = ptr.To(metav1.NewMicroTime(st.now))
 	s.ProgressAt = ptr.To(*s.StepStartedAt) // a copy: resumeClocks moves each
 	r.event(st.ro, corev1.EventTypeNormal, "StepCompleted", "Step",
-		"Step %d/%d (%s) %s", i+1, len(st.steps()), describeStep(st.steps()[i]), why)
+		"Step %d/%d (%s) %s", i+1, len(st.steps()), st.steps()[i].Summary(), why)
 }
 
 // abort rolls the canary back: its weight goes to 0 and its pods away.
@@ -190,6 +193,7 @@ func (r *Reconciler) abort(st *rolloutState, reason, message string) {
 	}
 	st.mode = modeAborted
 	st.abortedAt = time.Now()
+	rollbacks.WithLabelValues(reason).Inc()
 	r.event(st.ro, corev1.EventTypeWarning, reason, "Rollback",
 		"Canary of revision %d rolled back: %s", st.canary.number, message)
 }
@@ -386,18 +390,4 @@ func weightAt(steps []rampv1.Step, i int) rampv1.Weight {
 		}
 	}
 	return 0
-}
-
-func describeStep(step rampv1.Step) string {
-	switch {
-	case step.SetWeight != nil:
-		return "setWeight " + step.SetWeight.String() + "%"
-	case step.Pause != nil && step.Pause.Duration != nil:
-		return "pause " + step.Pause.Duration.Duration.String()
-	case step.Pause != nil:
-		return "pause until promoted"
-	case step.Analysis != nil:
-		return "analysis " + templateNames(step.Analysis)
-	}
-	return "step"
 }

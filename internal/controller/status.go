@@ -117,7 +117,7 @@ func setConditions(st *rolloutState) {
 	case st.mode == modeCanary:
 		step := "promotion"
 		if i := int(*s.CurrentStepIndex); i < len(st.steps()) {
-			step = describeStep(st.steps()[i])
+			step = st.steps()[i].Summary()
 		}
 		set(rampv1.ConditionProgressing, true, "CanaryInProgress", fmt.Sprintf(
 			"step %s (%s): waiting for %s", s.StepLabel, step, st.waiting))

@@ -6,23 +6,25 @@ import (
 	"flag"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/rampcd/ramp/internal/manager"
 )
 
-// NewCmdController returns the `controller` command.
-func NewCmdController() *cobra.Command {
+// NewCmdController returns the `controller` command. It connects with
+// kubectl's flags (--kubeconfig, --context, ...), and -n/--namespace limits
+// it to one namespace.
+func NewCmdController(flags *genericclioptions.ConfigFlags) *cobra.Command {
 	opts := manager.Options{}
-	var kubeconfig string
 	logOpts := zap.Options{}
 	cmd := &cobra.Command{
 		Use:   "controller",
 		Short: "Run the Rollout controller",
 		Long: `Run Ramp's controller. In a cluster it uses its ServiceAccount; outside one,
---kubeconfig (or $KUBECONFIG) names the cluster.
+--kubeconfig (or $KUBECONFIG) names the cluster. With -n it watches only
+that namespace.
 
 The controller keeps all its state in the cluster (Rollout status and the
 objects it owns), so it can be stopped or killed at any moment and started
@@ -35,11 +37,12 @@ again: it continues every canary where it stood.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&logOpts)))
-			rules := clientcmd.NewDefaultClientConfigLoadingRules()
-			rules.ExplicitPath = kubeconfig
-			cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+			cfg, err := flags.ToRESTConfig()
 			if err != nil {
 				return err
+			}
+			if flags.Namespace != nil {
+				opts.Namespace = *flags.Namespace
 			}
 			cfg.QPS, cfg.Burst = 100, 200
 			cfg.UserAgent = "ramp-controller"
@@ -47,12 +50,10 @@ again: it continues every canary where it stood.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&kubeconfig, "kubeconfig", "", "path to a kubeconfig; empty: $KUBECONFIG, then in-cluster config")
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", `address of the Prometheus metrics endpoint ("0" disables it)`)
 	f.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables them)`)
 	f.BoolVar(&opts.LeaderElect, "leader-elect", false, "elect a single active replica through a Lease")
 	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the controller's own)")
-	f.StringVar(&opts.Namespace, "namespace", "", "watch only this namespace (default: all)")
 	f.IntVar(&opts.Concurrency, "concurrency", 4, "number of Rollouts reconciled at once")
 	f.StringVar(&opts.CallbackAddr, "callback-bind-address", ":9443", `address of the webhook callback endpoint ("" disables callbacks)`)
 	f.StringVar(&opts.CallbackURL, "callback-url", "", "base URL test systems call back, e.g. https://ramp-callbacks.ramp-system.svc:9443 (default: the bind address)")

@@ -1,0 +1,36 @@
+package v1alpha1
+
+import "strings"
+
+// Summary describes a step in a few words, for events, status and the
+// CLI: "setWeight 25%", "pause 5m0s", "analysis errors", "webhook POST
+// https://ci.example/run", "job smoke".
+func (s Step) Summary() string {
+	switch {
+	case s.SetWeight != nil:
+		return "setWeight " + s.SetWeight.String() + "%"
+	case s.Pause != nil && s.Pause.Duration != nil:
+		return "pause " + s.Pause.Duration.Duration.String()
+	case s.Pause != nil:
+		return "pause until promoted"
+	case s.Analysis != nil:
+		names := make([]string, len(s.Analysis.Templates))
+		for i, t := range s.Analysis.Templates {
+			names[i] = t.TemplateName
+		}
+		return "analysis " + strings.Join(names, ", ")
+	case s.Webhook != nil:
+		method := s.Webhook.Method
+		if method == "" {
+			method = "POST"
+		}
+		url := s.Webhook.URL
+		if i := strings.IndexAny(url, "?#"); i >= 0 {
+			url = url[:i]
+		}
+		return "webhook " + method + " " + url
+	case s.Job != nil:
+		return "job " + s.Job.Container.Name
+	}
+	return "step"
+}

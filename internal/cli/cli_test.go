@@ -1,0 +1,153 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/cli"
+	"github.com/rampcd/ramp/test/fixture"
+	"github.com/rampcd/ramp/test/localcluster/clustertest"
+)
+
+func TestMain(m *testing.M) { fixture.Main(m) }
+
+// ramp runs the CLI in-process against the test's namespace and returns
+// its output and error.
+func ramp(t *testing.T, e *fixture.Env, args ...string) (string, error) {
+	t.Helper()
+	return run(append([]string{"--kubeconfig", clustertest.Kubeconfig(t), "-n", e.NS}, args...)...)
+}
+
+// run runs the CLI in-process with args.
+func run(args ...string) (string, error) {
+	var out, errOut bytes.Buffer
+	o := cli.NewOptions()
+	o.Out, o.ErrOut = &out, &errOut
+	cmd := cli.NewRootCmdWith(o)
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String() + errOut.String(), err
+}
+
+func must(t *testing.T, e *fixture.Env, args ...string) string {
+	t.Helper()
+	out, err := ramp(t, e, args...)
+	if err != nil {
+		t.Fatalf("ramp %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// TestCommands drives a canary from the command line: set image, status,
+// promote, pause and resume, abort and status --wait, retry, promote
+// --full, undo.
+func TestCommands(t *testing.T) {
+	e := fixture.New(t)
+	e.StartController()
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), fixture.Pause(0), fixture.SetWeight(50), fixture.Pause(0)))
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+
+	if out := must(t, e, "get"); !strings.Contains(out, "NAME") || !strings.Contains(out, "web    Healthy") {
+		t.Errorf("get:\n%s", out)
+	}
+	var ro rampv1.Rollout
+	if err := json.Unmarshal([]byte(must(t, e, "get", "web", "-o", "json")), &ro); err != nil || ro.Kind != "Rollout" || ro.Name != "web" {
+		t.Errorf("get -o json: %v %+v", err, ro.TypeMeta)
+	}
+	if out := must(t, e, "get", "-A"); !strings.Contains(out, e.NS) {
+		t.Errorf("get -A:\n%s", out)
+	}
+	if out, err := ramp(t, e, "status", "web", "--wait", "--timeout", "20s"); err != nil || !strings.Contains(out, "Healthy") {
+		t.Errorf("status --wait on a healthy rollout: %v\n%s", err, out)
+	}
+
+	must(t, e, "set", "image", "web", "app=web:v2")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, fixture.Wait)
+	out := must(t, e, "status", "web")
+	for _, want := range []string{"Paused", "canary 25% asked, 25% reached", "✔ 1 setWeight 25%", "▶ 2 pause until promoted", "web:v2", "CanaryStarted"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+
+	must(t, e, "pause", "web")
+	must(t, e, "promote", "web")
+	clustertest.Eventually(t, fixture.Wait, "the paused condition", func(ctx context.Context) (bool, string) {
+		_, ro, err := e.Observe(ctx, "web")
+		if err != nil {
+			return false, err.Error()
+		}
+		c := meta.FindStatusCondition(ro.Status.Conditions, rampv1.ConditionPaused)
+		return c != nil && c.Reason == "PausedBySpec", ro.Status.Message
+	})
+	// The promotion is taken, but nothing moves while paused.
+	if state, got, err := e.Observe(context.Background(), "web"); err != nil || got.Status.Weight.Asked != rampv1.Percent(25) || state.Replicas != "1:3 2:1" {
+		t.Errorf("a paused canary moved: %v %s, weight %s", err, state, got.Status.Weight.Asked)
+	}
+	must(t, e, "resume", "web")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, fixture.Wait)
+
+	must(t, e, "abort", "web")
+	out, err := ramp(t, e, "status", "web", "--wait", "--timeout", "30s")
+	var exit *cli.ExitError
+	if !errors.As(err, &exit) || exit.Code != cli.ExitDegraded || !strings.Contains(err.Error(), "Degraded") {
+		t.Errorf("status --wait on an aborted canary: %v\n%s", err, out)
+	}
+
+	must(t, e, "retry", "web")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, fixture.Wait)
+	must(t, e, "promote", "web", "--full")
+	if out, err := ramp(t, e, "status", "web", "--wait", "--timeout", "30s"); err != nil {
+		t.Errorf("status --wait after promote --full: %v\n%s", err, out)
+	}
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
+
+	// Undo puts v1's template back, which Ramp rolls out as a canary (a
+	// new revision: the ReplicaSet's copy carries the API server's
+	// defaults, so its hash is not revision 1's).
+	must(t, e, "undo", "web")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:0 2:3 3:1"}, fixture.Wait)
+	if img := e.Get("web").Spec.Template.Spec.Containers[0].Image; img != "web:v1" {
+		t.Errorf("undo left image %s", img)
+	}
+}
+
+// TestErrors: each mistake gets a message that says what to do.
+func TestErrors(t *testing.T) {
+	e := fixture.New(t)
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25)))
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get", "nope"}, `Rollout "nope" not found in namespace "` + e.NS + `"`},
+		{[]string{"get", "-o", "wide"}, `--output "wide": use json or yaml`},
+		{[]string{"status", "nope"}, `Rollout "nope" not found`},
+		{[]string{"promote", "nope"}, `Rollout "nope" not found`},
+		{[]string{"set", "image", "web", "api=web:v2"}, `no container "api" in the pod template; it has "app"`},
+		{[]string{"set", "image", "web", "web:v2"}, `"web:v2": write CONTAINER=IMAGE`},
+		{[]string{"undo", "web", "--to-revision", "7"}, "rollout web has no revision 7 (revisions kept:"},
+		{[]string{"status"}, "accepts 1 arg(s), received 0"},
+	}
+	for _, tt := range tests {
+		out, err := ramp(t, e, tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ramp %s: %v (%s), want an error with %q", strings.Join(tt.args, " "), err, out, tt.want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	if out, err := run("version"); err != nil || !strings.HasPrefix(out, "ramp ") || !strings.Contains(out, "go1.") {
+		t.Errorf("version: %v %s", err, out)
+	}
+}

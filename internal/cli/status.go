@@ -1,0 +1,248 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	appsv1 "k8s.io/api/apps/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/cli/render"
+)
+
+// ExitError ends the process with Code after printing its message.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Exit codes of `ramp status --wait`.
+const (
+	ExitDegraded = 1
+	ExitTimeout  = 2
+)
+
+// refresh is how often a watched status is redrawn without a change to the
+// Rollout, for ages and measurements.
+const refresh = 2 * time.Second
+
+func newCmdStatus(o *Options) *cobra.Command {
+	var (
+		watch, wait, noColor bool
+		timeout              time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "status NAME",
+		Short: "Show a rollout's steps, traffic, revisions, analyses, hooks and events",
+		Long: `Show a rollout as a tree: its phase; its revisions and their ready pods; the
+canary's weight, asked and reached; the steps, the current one marked; the
+latest analysis measurements against their conditions; hooks and their
+results; the latest events.
+
+-w redraws it as it changes. --wait waits until the rollout settles, for
+pipelines: exit 0 when it is Healthy, 1 when it is Degraded (rolled back),
+2 when --timeout passes first.`,
+		Example: `  ramp status web
+  ramp status web -w
+  ramp status web --wait --timeout 15m   # in CI, after ramp set image`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: o.completeRollouts,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.Client()
+			if err != nil {
+				return err
+			}
+			ns, err := o.Namespace()
+			if err != nil {
+				return err
+			}
+			s := &statusView{o: o, c: c, ns: ns, name: args[0], color: !noColor && terminal(o.Out)}
+			ctx := cmd.Context()
+			if wait {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			if !watch && !wait {
+				_, err := s.draw(ctx, false)
+				return err
+			}
+			return s.follow(ctx, watch, wait, timeout)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&watch, "watch", "w", false, "redraw as the rollout changes")
+	f.BoolVar(&wait, "wait", false, "wait until the rollout is Healthy (exit 0) or Degraded (exit 1)")
+	f.DurationVar(&timeout, "timeout", 10*time.Minute, "with --wait, give up after this long (exit 2)")
+	f.BoolVar(&noColor, "no-color", false, "no colours, even on a terminal")
+	return cmd
+}
+
+// statusView draws one rollout, once or as it changes.
+type statusView struct {
+	o        *Options
+	c        client.WithWatch
+	ns, name string
+	color    bool
+	last     []byte
+}
+
+// snapshot reads the rollout and what it owns.
+func (s *statusView) snapshot(ctx context.Context) (*render.Snapshot, error) {
+	ro := &rampv1.Rollout{}
+	if err := s.c.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: s.name}, ro); err != nil {
+		return nil, notFound(err, "Rollout", s.ns, s.name)
+	}
+	snap := &render.Snapshot{Rollout: ro}
+	owned := client.MatchingLabels{"ramp.dev/rollout": ro.Name}
+	var rss appsv1.ReplicaSetList
+	if err := s.c.List(ctx, &rss, client.InNamespace(s.ns)); err != nil {
+		return nil, err
+	}
+	for _, rs := range rss.Items {
+		if ref := metav1.GetControllerOfNoCopy(&rs); ref != nil && ref.UID == ro.UID {
+			snap.ReplicaSets = append(snap.ReplicaSets, rs)
+		}
+	}
+	var ars rampv1.AnalysisRunList
+	if err := s.c.List(ctx, &ars, client.InNamespace(s.ns), owned); err != nil {
+		return nil, err
+	}
+	var hrs rampv1.HookRunList
+	if err := s.c.List(ctx, &hrs, client.InNamespace(s.ns), owned); err != nil {
+		return nil, err
+	}
+	// Only the runs of the canary in flight, or of the last one.
+	rev := ro.Status.CanaryRevision
+	if rev == "" && ro.Status.Abort != nil {
+		rev = ro.Status.Abort.Revision
+	}
+	for _, r := range ars.Items {
+		if r.Labels[rampv1.LabelRevision] == rev {
+			snap.AnalysisRuns = append(snap.AnalysisRuns, r)
+		}
+	}
+	for _, r := range hrs.Items {
+		if r.Labels[rampv1.LabelRevision] == rev {
+			snap.HookRuns = append(snap.HookRuns, r)
+		}
+	}
+	var evs eventsv1.EventList
+	sel := fields.SelectorFromSet(fields.Set{"regarding.kind": "Rollout", "regarding.name": ro.Name})
+	if err := s.c.List(ctx, &evs, client.InNamespace(s.ns), client.MatchingFieldsSelector{Selector: sel}); err != nil {
+		return nil, err
+	}
+	snap.Events = evs.Items
+	render.SortEvents(snap.Events)
+	return snap, nil
+}
+
+// draw renders the rollout and returns it; redraw clears a terminal
+// first, and off a terminal only changes are printed.
+func (s *statusView) draw(ctx context.Context, redraw bool) (*rampv1.Rollout, error) {
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	render.Status(&b, snap, render.Style{Width: s.width(), Color: s.color, Now: s.o.Now()})
+	switch {
+	case redraw && s.color:
+		fmt.Fprint(s.o.Out, "\x1b[H\x1b[2J")
+	case bytes.Equal(b.Bytes(), s.last):
+		return snap.Rollout, nil // not on a terminal: print changes only
+	case s.last != nil:
+		fmt.Fprintln(s.o.Out)
+	}
+	s.last = b.Bytes()
+	_, err = s.o.Out.Write(b.Bytes())
+	return snap.Rollout, err
+}
+
+// follow redraws on every change of the rollout (and every few seconds),
+// and with wait returns when it settles.
+func (s *statusView) follow(ctx context.Context, redraw, wait bool, timeout time.Duration) error {
+	w, err := s.c.Watch(ctx, &rampv1.RolloutList{}, client.InNamespace(s.ns),
+		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", s.name)})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	tick := time.NewTicker(refresh)
+	defer tick.Stop()
+	for {
+		ro, err := s.draw(ctx, redraw)
+		if err != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return err
+		}
+		if wait && ro != nil {
+			if done, err := settled(ro); done {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if wait && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("rollout %s/%s did not settle within %s", s.ns, s.name, timeout)}
+			}
+			return nil
+		case _, ok := <-w.ResultChan():
+			if !ok {
+				// The server ended the watch: start another.
+				w.Stop()
+				if w, err = s.c.Watch(ctx, &rampv1.RolloutList{}, client.InNamespace(s.ns),
+					client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", s.name)}); err != nil {
+					return err
+				}
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+// settled reports whether a rollout is done moving: Healthy with its
+// latest spec observed (nil), or Degraded (an ExitError).
+func settled(ro *rampv1.Rollout) (bool, error) {
+	s := ro.Status
+	if s.ObservedGeneration < ro.Generation {
+		return false, nil
+	}
+	switch s.Phase {
+	case rampv1.PhaseHealthy:
+		return true, nil
+	case rampv1.PhaseDegraded:
+		msg := s.Message
+		if s.Abort != nil {
+			msg = s.Abort.Reason + ": " + s.Abort.Message
+		}
+		return true, &ExitError{Code: ExitDegraded, Err: fmt.Errorf("rollout %s/%s is Degraded: %s", ro.Namespace, ro.Name, msg)}
+	}
+	return false, nil
+}
+
+// width is the terminal's, else $COLUMNS, else 100.
+func (s *statusView) width() int {
+	if f, ok := s.o.Out.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 100
+}
