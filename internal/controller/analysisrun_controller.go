@@ -59,6 +59,7 @@ func (r *AnalysisRunReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 	}
 	if run.Status.Phase.Done() {
+		analysisRuns.WithLabelValues(string(run.Status.Phase)).Inc()
 		typ := corev1.EventTypeNormal
 		if run.Status.Phase != rampv1.AnalysisSuccessful {
 			typ = corev1.EventTypeWarning
@@ -115,6 +116,7 @@ func (r *AnalysisRunReconciler) measure(ctx context.Context, run *rampv1.Analysi
 			continue
 		}
 		ms := analysis.Take(ctx, providerFor(m, secrets), m, conds, vars, r.Clock.Now)
+		measurements.WithLabelValues(providerName(m), string(ms.Phase)).Inc()
 		if ms.Phase == rampv1.AnalysisError {
 			ms.Message = fmt.Sprintf("metric %s: %s", m.Name, ms.Message)
 		}
@@ -189,4 +191,11 @@ func (r *AnalysisRunReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&rampv1.AnalysisRun{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Concurrency)}).
 		Complete(r)
+}
+
+func providerName(m *rampv1.Metric) string {
+	if m.Provider.Web != nil {
+		return "web"
+	}
+	return "prometheus"
 }

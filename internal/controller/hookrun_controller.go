@@ -275,6 +275,11 @@ func (r *HookRunReconciler) finish(run *rampv1.HookRun, phase rampv1.HookPhase, 
 }
 
 func (r *HookRunReconciler) finished(run *rampv1.HookRun) {
+	kind := "webhook"
+	if run.Spec.Job != nil {
+		kind = "job"
+	}
+	hookRuns.WithLabelValues(kind, string(run.Status.Phase)).Inc()
 	r.Recorder.Eventf(run, nil, eventType(run.Status.Phase == rampv1.HookSuccessful), "Hook"+string(run.Status.Phase), "Run",
 		"%s: %s", run.Status.Target, run.Status.Message)
 }

@@ -76,6 +76,9 @@ type Reconciler struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	ro := &rampv1.Rollout{}
 	if err := r.Get(ctx, req.NamespacedName, ro); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetRollout(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if ro.DeletionTimestamp != nil {
@@ -88,13 +91,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	orig := ro.DeepCopy()
 	defer func() {
-		if patchErr := r.patchStatus(ctx, orig, ro); patchErr != nil {
-			if apierrors.IsConflict(patchErr) {
-				// Someone wrote the Rollout meanwhile: start over from
-				// their version rather than overwrite it.
-				result, err = ctrl.Result{RequeueAfter: retryDelay}, nil
-				return
-			}
+		patchErr := r.patchStatus(ctx, orig, ro)
+		switch {
+		case patchErr == nil:
+			recordRollout(ro)
+		case apierrors.IsConflict(patchErr):
+			// Someone wrote the Rollout meanwhile: start over from
+			// their version rather than overwrite it.
+			result, err = ctrl.Result{RequeueAfter: retryDelay}, nil
+		default:
 			err = errors.Join(err, patchErr)
 		}
 	}()
