@@ -5,10 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/cli"
@@ -149,5 +154,66 @@ func TestErrors(t *testing.T) {
 func TestVersion(t *testing.T) {
 	if out, err := run("version"); err != nil || !strings.HasPrefix(out, "ramp ") || !strings.Contains(out, "go1.") {
 		t.Errorf("version: %v %s", err, out)
+	}
+}
+
+// TestLint checks manifests offline and by a server-side dry run.
+func TestLint(t *testing.T) {
+	e := fixture.New(t)
+	good := `apiVersion: ramp.dev/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web:v1}]}
+  strategy: {canary: {steps: [{setWeight: 25}, {pause: {}}]}}
+`
+	service := func(port int) string {
+		return fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: %d}]}\n", port)
+	}
+	bad := strings.Replace(strings.Replace(good, "name: web}", "name: bad}", 1), "setWeight: 25", "setWeight: 250", 1)
+	dir := t.TempDir()
+	write := func(name string, docs ...string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(strings.Join(docs, "---\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+
+	ok := write("ok.yaml", good, service(80))
+	if out := must(t, e, "lint", "-f", ok, "--cluster"); !strings.Contains(out, "2 document(s) OK") {
+		t.Errorf("lint of good manifests:\n%s", out)
+	}
+
+	mixed := write("mixed.yaml", good, bad, service(80))
+	out, err := ramp(t, e, "lint", "-f", mixed)
+	var exit *cli.ExitError
+	if !errors.As(err, &exit) || exit.Code != 1 {
+		t.Fatalf("lint of a bad Rollout: %v\n%s", err, out)
+	}
+	want := mixed + ": document 2 (Rollout bad): spec.strategy.canary.steps[0].setWeight: Invalid value: 250: spec.strategy.canary.steps[0].setWeight in body should be less than or equal to 100"
+	if !strings.Contains(out, want) || strings.Contains(out, "document 1") || strings.Contains(out, "document 3") {
+		t.Errorf("lint output:\n%s\nwant the line:\n%s", out, want)
+	}
+
+	// Only the cluster knows a Service's rules.
+	svc := write("svc.yaml", service(70000))
+	if out, err := ramp(t, e, "lint", "-f", svc); err != nil {
+		t.Errorf("offline, a Service is not checked: %v\n%s", err, out)
+	}
+	out, err = ramp(t, e, "lint", "-f", svc, "--cluster")
+	if err == nil || !strings.Contains(out, svc+": document 1 (Service web): the cluster refuses it:") || !strings.Contains(out, "spec.ports[0].port") {
+		t.Errorf("lint --cluster of a bad Service: %v\n%s", err, out)
+	}
+	var list corev1.ServiceList
+	if err := e.C.List(context.Background(), &list, client.InNamespace(e.NS)); err != nil || len(list.Items) != 0 {
+		t.Errorf("the dry run created something: %v %d", err, len(list.Items))
+	}
+
+	if _, err := ramp(t, e, "lint"); err == nil || !strings.Contains(err.Error(), "give the manifests to check with -f FILE") {
+		t.Errorf("lint without -f: %v", err)
 	}
 }

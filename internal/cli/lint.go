@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/rampcd/ramp/internal/lint"
+)
+
+func newCmdLint(o *Options) *cobra.Command {
+	var (
+		files   []string
+		cluster bool
+	)
+	cmd := &cobra.Command{
+		Use:   "lint -f FILE...",
+		Short: "Check manifests before you apply them",
+		Long: `Check Ramp's objects (Rollouts, analysis templates) offline, against the
+same schemas and rules the API server applies: every error names the file,
+the document and the field. With --cluster, every document (Ramp's or not) is
+also sent to the cluster as a server-side dry run, which checks what only the
+cluster knows: other kinds, admission policies, RBAC.`,
+		Example: `  ramp lint -f rollout.yaml
+  ramp lint -f deploy/ -f extra.yaml --cluster
+  kustomize build overlays/prod | ramp lint -f -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(files) == 0 {
+				return errors.New("give the manifests to check with -f FILE (a file, a folder, or - for standard input)")
+			}
+			schemas, err := lint.LoadSchemas()
+			if err != nil {
+				return err
+			}
+			var c client.Client
+			ns := ""
+			if cluster {
+				if c, err = o.Client(); err != nil {
+					return err
+				}
+				if ns, err = o.Namespace(); err != nil {
+					return err
+				}
+			}
+			docs, err := readDocuments(files)
+			if err != nil {
+				return err
+			}
+			problems := 0
+			for _, d := range docs {
+				where := d.where()
+				if d.err != nil {
+					fmt.Fprintf(o.Out, "%s: %v\n", where, d.err)
+					problems++
+					continue
+				}
+				if schemas.Knows(d.obj.GroupVersionKind()) {
+					for _, e := range schemas.Validate(cmd.Context(), d.obj) {
+						fmt.Fprintf(o.Out, "%s: %s\n", where, e.Error())
+						problems++
+					}
+				}
+				if c != nil {
+					if err := dryRun(cmd, c, d.obj, ns); err != nil {
+						fmt.Fprintf(o.Out, "%s: the cluster refuses it: %v\n", where, err)
+						problems++
+					}
+				}
+			}
+			if problems > 0 {
+				return &ExitError{Code: 1, Err: fmt.Errorf("%d problem(s) in %d document(s)", problems, len(docs))}
+			}
+			fmt.Fprintf(o.Out, "%d document(s) OK\n", len(docs))
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "a manifest file, a folder of them (.yaml, .yml, .json), or - for standard input")
+	cmd.Flags().BoolVar(&cluster, "cluster", false, "also check every document with a server-side dry run on the cluster")
+	return cmd
+}
+
+// document is one YAML document of a file.
+type document struct {
+	file  string
+	index int // from 1
+	obj   *unstructured.Unstructured
+	err   error
+}
+
+func (d document) where() string {
+	s := fmt.Sprintf("%s: document %d", d.file, d.index)
+	if d.obj != nil && d.obj.GetKind() != "" {
+		s += fmt.Sprintf(" (%s %s)", d.obj.GetKind(), d.obj.GetName())
+	}
+	return s
+}
+
+// readDocuments splits files (and the files of folders) into documents.
+func readDocuments(paths []string) ([]document, error) {
+	var docs []document
+	for _, p := range paths {
+		files := []string{p}
+		if p != "-" {
+			info, err := os.Stat(p)
+			if err != nil {
+				return nil, err
+			}
+			if info.IsDir() {
+				files = nil
+				entries, err := os.ReadDir(p)
+				if err != nil {
+					return nil, err
+				}
+				for _, e := range entries {
+					if n := e.Name(); !e.IsDir() && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".json")) {
+						files = append(files, p+"/"+n)
+					}
+				}
+			}
+		}
+		for _, f := range files {
+			var data []byte
+			var err error
+			if f == "-" {
+				data, err = io.ReadAll(os.Stdin)
+				f = "<stdin>"
+			} else {
+				data, err = os.ReadFile(f)
+			}
+			if err != nil {
+				return nil, err
+			}
+			docs = append(docs, splitDocuments(f, data)...)
+		}
+	}
+	return docs, nil
+}
+
+func splitDocuments(file string, data []byte) []document {
+	var docs []document
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for i := 1; ; i++ {
+		raw, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		d := document{file: file, index: i}
+		if err != nil {
+			d.err = err
+			return append(docs, d)
+		}
+		obj := map[string]any{}
+		if err := yaml.Unmarshal(raw, &obj); err != nil {
+			d.err = fmt.Errorf("not YAML: %w", err)
+		} else if len(obj) == 0 {
+			i--
+			continue // an empty document
+		} else {
+			d.obj = &unstructured.Unstructured{Object: obj}
+			if d.obj.GetAPIVersion() == "" || d.obj.GetKind() == "" {
+				d.err = errors.New("apiVersion and kind are required")
+			}
+		}
+		docs = append(docs, d)
+	}
+}
+
+// dryRun applies obj on the cluster without persisting it.
+func dryRun(cmd *cobra.Command, c client.Client, obj *unstructured.Unstructured, ns string) error {
+	obj = obj.DeepCopy()
+	if obj.GetNamespace() == "" {
+		if namespaced, err := c.IsObjectNamespaced(obj); err == nil && namespaced {
+			obj.SetNamespace(ns)
+		}
+	}
+	return c.Apply(cmd.Context(), client.ApplyConfigurationFromUnstructured(obj),
+		client.DryRunAll, client.FieldOwner("ramp-lint"), client.ForceOwnership)
+}

@@ -1,0 +1,81 @@
+package lint
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+const rollout = `
+apiVersion: ramp.dev/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web:v1}]}
+  strategy:
+    canary:
+      steps:
+      - setWeight: 25
+      - pause: {}
+`
+
+// TestValidate checks objects offline against the embedded CRDs: the
+// same rules as TestAdmission, which applies them to a real API server.
+func TestValidate(t *testing.T) {
+	s, err := LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, from, to string
+		want           []string
+	}{
+		{name: "valid"},
+		{name: "a weight over 100", from: "setWeight: 25", to: "setWeight: 250",
+			want: []string{"spec.strategy.canary.steps[0].setWeight", "less than or equal to 100"}},
+		{name: "a CEL rule", from: "- pause: {}", to: "- pause: {}\n        setWeight: 5",
+			want: []string{"spec.strategy.canary.steps[1]", "exactly one of setWeight, pause, analysis, webhook and job"}},
+		{name: "template and workloadRef", from: "  strategy:", to: "  workloadRef: {name: web}\n  strategy:",
+			want: []string{"spec", "exactly one of spec.template and spec.workloadRef"}},
+		{name: "an unknown field", from: "replicas: 2", to: "replica: 2",
+			want: []string{"spec.replica", "unknown field"}},
+		{name: "a bad duration", from: "- pause: {}", to: "- pause: {duration: soon}",
+			want: []string{"spec.strategy.canary.steps[1].pause.duration", "should match"}},
+		{name: "a missing field", from: "      steps:\n      - setWeight: 25\n      - pause: {}\n", to: "      maxSurge: 1\n",
+			want: []string{"spec.strategy.canary.steps", "Required value"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(rollout, tt.from, tt.to, 1)
+			if tt.from != "" && doc == rollout {
+				t.Fatalf("%q is not in the document", tt.from)
+			}
+			obj := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+				t.Fatal(err)
+			}
+			errs := s.Validate(context.Background(), obj)
+			if len(tt.want) == 0 {
+				if len(errs) > 0 {
+					t.Fatalf("refused: %v", errs.ToAggregate())
+				}
+				return
+			}
+			if len(errs) == 0 {
+				t.Fatalf("accepted, want %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errs.ToAggregate().Error(), w) {
+					t.Errorf("errors do not contain %q: %v", w, errs.ToAggregate())
+				}
+			}
+		})
+	}
+}
