@@ -51,11 +51,7 @@ func newCmdRequest(o *Options, r request) *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: o.completeRollouts,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.Client()
-			if err != nil {
-				return err
-			}
-			ns, err := o.Namespace()
+			c, ns, err := o.Connect()
 			if err != nil {
 				return err
 			}

@@ -31,11 +31,7 @@ canary's weight asked and reached, the stable and canary revisions.`,
 			if output != "" && output != "json" && output != "yaml" {
 				return fmt.Errorf("--output %q: use json or yaml, or leave it out for a table", output)
 			}
-			c, err := o.Client()
-			if err != nil {
-				return err
-			}
-			ns, err := o.Namespace()
+			c, ns, err := o.Connect()
 			if err != nil {
 				return err
 			}

@@ -42,6 +42,16 @@ func (o *Options) Namespace() (string, error) {
 	return ns, err
 }
 
+// Connect returns a client and the namespace to work in.
+func (o *Options) Connect() (client.WithWatch, string, error) {
+	c, err := o.Client()
+	if err != nil {
+		return nil, "", err
+	}
+	ns, err := o.Namespace()
+	return c, ns, err
+}
+
 // terminal reports whether w is a terminal (colour and redraws).
 func terminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

@@ -62,11 +62,7 @@ pipelines: exit 0 when it is Healthy, 1 when it is Degraded (rolled back),
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: o.completeRollouts,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.Client()
-			if err != nil {
-				return err
-			}
-			ns, err := o.Namespace()
+			c, ns, err := o.Connect()
 			if err != nil {
 				return err
 			}

@@ -64,11 +64,7 @@ any change, through the canary steps.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: o.completeRollouts,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.Client()
-			if err != nil {
-				return err
-			}
-			ns, err := o.Namespace()
+			c, ns, err := o.Connect()
 			if err != nil {
 				return err
 			}
@@ -133,11 +129,7 @@ func revisionTemplate(ctx context.Context, c client.Client, ro *rampv1.Rollout, 
 // changeTemplate edits the Rollout's pod template, or its referenced
 // Deployment's, with optimistic concurrency.
 func (o *Options) changeTemplate(ctx context.Context, name string, change func(*corev1.PodTemplateSpec) error, done string) error {
-	c, err := o.Client()
-	if err != nil {
-		return err
-	}
-	ns, err := o.Namespace()
+	c, ns, err := o.Connect()
 	if err != nil {
 		return err
 	}
