@@ -1,0 +1,13 @@
+{{/* Labels of every object and the selector of the controller's pods. */}}
+{{- define "ramp.labels" -}}
+app.kubernetes.io/name: ramp
+app.kubernetes.io/component: controller
+{{- end -}}
+
+{{- define "ramp.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{- define "ramp.callbackURL" -}}
+{{ .Values.callbacks.url | default (printf "http://ramp-callbacks.%s.svc:9443" .Release.Namespace) }}
+{{- end -}}

@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/rampcd/ramp/test/localcluster"
+)
+
+// renderChart renders charts/ramp as `helm install ramp -n ramp-system`
+// would, with values, CRDs included.
+func renderChart(t *testing.T, values map[string]any) map[string]*unstructured.Unstructured {
+	t.Helper()
+	repo, err := localcluster.RepoDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := loader.Load(filepath.Join(repo, "charts", "ramp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, err := chartutil.ToRenderValues(ch, values,
+		chartutil.ReleaseOptions{Name: "ramp", Namespace: "ramp-system", IsInstall: true}, chartutil.DefaultCapabilities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := engine.Render(ch, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream bytes.Buffer
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		stream.WriteString(files[name] + "\n---\n")
+	}
+	for _, crd := range ch.CRDObjects() {
+		stream.Write(crd.File.Data)
+		stream.WriteString("\n---\n")
+	}
+	return objects(t, stream.Bytes())
+}
+
+// objects indexes a YAML stream's objects by kind, namespace and name.
+func objects(t *testing.T, data []byte) map[string]*unstructured.Unstructured {
+	t.Helper()
+	out := map[string]*unstructured.Unstructured{}
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(doc, &u.Object); err != nil {
+			t.Fatalf("%v\n%s", err, doc)
+		}
+		if len(u.Object) > 0 {
+			out[fmt.Sprintf("%s %s/%s", u.GetKind(), u.GetNamespace(), u.GetName())] = u
+		}
+	}
+}
+
+// TestChart: the Helm chart with its defaults renders the objects of the
+// kustomize base, but the Namespace (helm install --create-namespace), and
+// its values do what they say.
+func TestChart(t *testing.T) {
+	t.Parallel()
+	bins, err := localcluster.EnsureBinaries(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := localcluster.RepoDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kustomize := exec.Command(bins.Kubectl, "kustomize", "config/default")
+	kustomize.Dir = repo
+	built, err := kustomize.Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize config/default: %v", err)
+	}
+	want := objects(t, built)
+	delete(want, "Namespace /ramp-system")
+	got := renderChart(t, nil)
+	for key, w := range want {
+		g, ok := got[key]
+		if !ok {
+			t.Errorf("the chart lacks %s", key)
+			continue
+		}
+		if !reflect.DeepEqual(g.Object, w.Object) {
+			gy, _ := yaml.Marshal(g.Object)
+			wy, _ := yaml.Marshal(w.Object)
+			t.Errorf("%s differs (run make generate?); chart:\n%s\nkustomize:\n%s", key, gy, wy)
+		}
+	}
+	for key := range got {
+		if _, ok := want[key]; !ok {
+			t.Errorf("the chart has %s, which the kustomize base has not", key)
+		}
+	}
+
+	t.Run("values", func(t *testing.T) {
+		got := renderChart(t, map[string]any{
+			"watchNamespace": "shop",
+			"leaderElection": map[string]any{"enabled": false},
+			"replicas":       1,
+			"image":          map[string]any{"tag": "v9.9.9"},
+			"metrics":        map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}}},
+			"callbacks":      map[string]any{"url": "https://ramp-callbacks.example.com"},
+			"logging":        map[string]any{"encoder": "console", "level": "debug"},
+		})
+		d := got["Deployment ramp-system/ramp-controller"]
+		containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+		c := containers[0].(map[string]any)
+		args := fmt.Sprint(c["args"])
+		for _, want := range []string{"--namespace=shop", "--callback-url=https://ramp-callbacks.example.com", "--zap-encoder=console", "--zap-log-level=debug"} {
+			if !strings.Contains(args, want) {
+				t.Errorf("args %s lack %s", args, want)
+			}
+		}
+		if strings.Contains(args, "--leader-elect") || c["image"] != "ghcr.io/rampcd/ramp:v9.9.9" {
+			t.Errorf("args %s, image %v", args, c["image"])
+		}
+		for _, key := range []string{"RoleBinding shop/ramp-controller", "ServiceMonitor ramp-system/ramp-controller"} {
+			if got[key] == nil {
+				t.Errorf("no %s", key)
+			}
+		}
+		for _, key := range []string{"ClusterRoleBinding /ramp-controller", "Role ramp-system/ramp-leader-election"} {
+			if got[key] != nil {
+				t.Errorf("%s is still there", key)
+			}
+		}
+		if l := got["ServiceMonitor ramp-system/ramp-controller"].GetLabels(); l["release"] != "prom" {
+			t.Errorf("ServiceMonitor labels %v", l)
+		}
+	})
+}
