@@ -11,8 +11,12 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -215,5 +219,86 @@ spec:
 
 	if _, err := ramp(t, e, "lint"); err == nil || !strings.Contains(err.Error(), "give the manifests to check with -f FILE") {
 		t.Errorf("lint without -f: %v", err)
+	}
+}
+
+// TestDeploy deploys a deploy file with a Deployment, a Service and an SMI
+// canary: the first version straight to Healthy (--watch), the second
+// through its canary to the approval pause, with the TrafficSplit at 25%.
+func TestDeploy(t *testing.T) {
+	e := fixture.New(t)
+	e.StartController()
+	raw, err := clientcmd.LoadFromFile(clustertest.Kubeconfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	deployment := func(image string) {
+		doc := fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: %s}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+`, image)
+		if err := os.WriteFile(filepath.Join(dir, "web.yaml"), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deployFile := filepath.Join(dir, "deploy.yml")
+	if err := os.WriteFile(deployFile, []byte(fmt.Sprintf(`version: v1
+kind: kubernetes
+application: web
+targets:
+  prod: {account: %s, namespace: %s, strategy: canary}
+manifests:
+- path: web.yaml
+strategies:
+  canary:
+    canary:
+      steps:
+      - setWeight: {weight: 25}
+      - pause: {untilApproved: true}
+trafficManagement:
+- smi: [{rootServiceName: web, trafficSplitName: web}]
+`, raw.CurrentContext, e.NS)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	deployment("web:v1")
+	out := must(t, e, "deploy", "-f", deployFile, "--watch")
+	if !strings.Contains(out, "prod: rollout "+e.NS+"/web is Healthy") {
+		t.Errorf("deploy --watch:\n%s", out)
+	}
+	var deployments appsv1.DeploymentList
+	if err := e.C.List(context.Background(), &deployments, client.InNamespace(e.NS)); err != nil || len(deployments.Items) != 0 {
+		t.Errorf("a Deployment was applied (it should become a Rollout): %v %d", err, len(deployments.Items))
+	}
+
+	deployment("web:v2")
+	must(t, e, "deploy", "-f", deployFile)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
+	split := e.GetObject(schema.GroupVersionKind{Group: "split.smi-spec.io", Version: "v1alpha4", Kind: "TrafficSplit"}, "web")
+	backends, _, _ := unstructured.NestedSlice(split.Object, "spec", "backends")
+	if b, _ := json.Marshal(backends); !strings.Contains(string(b), `"service":"web-canary","weight":25`) {
+		t.Errorf("TrafficSplit backends %s", b)
+	}
+	must(t, e, "promote", "web", "--full")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
+
+	bad := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(bad, []byte("version: v1\nkind: kubernetes\napplication: web\ntargets: {prod: {account: nope, namespace: x, strategy: s}}\nmanifests: [{path: web.yaml}]\nstrategies: {s: {canary: {steps: [{setWeight: 5}]}}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ramp(t, e, "deploy", "-f", bad); err == nil || !strings.Contains(err.Error(), `account "nope" is not a context of your kubeconfig`) {
+		t.Errorf("deploy to an unknown account: %v", err)
 	}
 }

@@ -1,21 +1,17 @@
 package cli
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/rampcd/ramp/internal/lint"
+	"github.com/rampcd/ramp/internal/manifest"
 )
 
 func newCmdLint(o *Options) *cobra.Command {
@@ -60,19 +56,19 @@ cluster knows: other kinds, admission policies, RBAC.`,
 			problems := 0
 			for _, d := range docs {
 				where := d.where()
-				if d.err != nil {
-					fmt.Fprintf(o.Out, "%s: %v\n", where, d.err)
+				if d.Err != nil {
+					fmt.Fprintf(o.Out, "%s: %v\n", where, d.Err)
 					problems++
 					continue
 				}
-				if schemas.Knows(d.obj.GroupVersionKind()) {
-					for _, e := range schemas.Validate(cmd.Context(), d.obj) {
+				if schemas.Knows(d.Object.GroupVersionKind()) {
+					for _, e := range schemas.Validate(cmd.Context(), d.Object) {
 						fmt.Fprintf(o.Out, "%s: %s\n", where, e.Error())
 						problems++
 					}
 				}
 				if c != nil {
-					if err := dryRun(cmd, c, d.obj, ns); err != nil {
+					if err := dryRun(cmd, c, d.Object, ns); err != nil {
 						fmt.Fprintf(o.Out, "%s: the cluster refuses it: %v\n", where, err)
 						problems++
 					}
@@ -92,41 +88,28 @@ cluster knows: other kinds, admission policies, RBAC.`,
 
 // document is one YAML document of a file.
 type document struct {
-	file  string
-	index int // from 1
-	obj   *unstructured.Unstructured
-	err   error
+	file string
+	manifest.Document
 }
 
 func (d document) where() string {
-	s := fmt.Sprintf("%s: document %d", d.file, d.index)
-	if d.obj != nil && d.obj.GetKind() != "" {
-		s += fmt.Sprintf(" (%s %s)", d.obj.GetKind(), d.obj.GetName())
+	s := fmt.Sprintf("%s: document %d", d.file, d.Index)
+	if d.Object != nil && d.Object.GetKind() != "" {
+		s += fmt.Sprintf(" (%s %s)", d.Object.GetKind(), d.Object.GetName())
 	}
 	return s
 }
 
-// readDocuments splits files (and the files of folders) into documents.
+// readDocuments splits files (and the files of folders; - is standard
+// input) into documents.
 func readDocuments(paths []string) ([]document, error) {
 	var docs []document
 	for _, p := range paths {
 		files := []string{p}
 		if p != "-" {
-			info, err := os.Stat(p)
-			if err != nil {
+			var err error
+			if files, err = manifest.Files(p); err != nil {
 				return nil, err
-			}
-			if info.IsDir() {
-				files = nil
-				entries, err := os.ReadDir(p)
-				if err != nil {
-					return nil, err
-				}
-				for _, e := range entries {
-					if n := e.Name(); !e.IsDir() && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".json")) {
-						files = append(files, p+"/"+n)
-					}
-				}
 			}
 		}
 		for _, f := range files {
@@ -141,39 +124,12 @@ func readDocuments(paths []string) ([]document, error) {
 			if err != nil {
 				return nil, err
 			}
-			docs = append(docs, splitDocuments(f, data)...)
+			for _, d := range manifest.Documents(data) {
+				docs = append(docs, document{file: f, Document: d})
+			}
 		}
 	}
 	return docs, nil
-}
-
-func splitDocuments(file string, data []byte) []document {
-	var docs []document
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for i := 1; ; i++ {
-		raw, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return docs
-		}
-		d := document{file: file, index: i}
-		if err != nil {
-			d.err = err
-			return append(docs, d)
-		}
-		obj := map[string]any{}
-		if err := yaml.Unmarshal(raw, &obj); err != nil {
-			d.err = fmt.Errorf("not YAML: %w", err)
-		} else if len(obj) == 0 {
-			i--
-			continue // an empty document
-		} else {
-			d.obj = &unstructured.Unstructured{Object: obj}
-			if d.obj.GetAPIVersion() == "" || d.obj.GetKind() == "" {
-				d.err = errors.New("apiVersion and kind are required")
-			}
-		}
-		docs = append(docs, d)
-	}
 }
 
 // dryRun applies obj on the cluster without persisting it.

@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/rampcd/ramp/internal/deployfile"
+	"github.com/rampcd/ramp/internal/manager"
+)
+
+func newCmdDeploy(o *Options) *cobra.Command {
+	var (
+		file      string
+		watch     bool
+		providers []string
+	)
+	cmd := &cobra.Command{
+		Use:   "deploy -f deploy.yml",
+		Short: "Deploy a CD-as-a-Service deploy file",
+		Long: `Read a CD-as-a-Service deploy file and deploy it: each target (its account is
+a kubeconfig context, its namespace the namespace) in dependsOn order. A
+Deployment deployed with a canary strategy becomes a Rollout with the
+strategy's steps and the target's traffic management; analysis queries become
+AnalysisTemplates; the other manifests are applied as they are, all by
+server-side apply. docs/deploy-file.md maps every field. With --watch, each
+target's rollouts must become Healthy before the next target starts; a
+rollback stops the deployment there.`,
+		Example: `  ramp deploy -f deploy.yml --metric-provider prom=http://prometheus.monitoring:9090
+  ramp deploy -f deploy.yml --watch`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return fmt.Errorf("give the deploy file with -f deploy.yml")
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return err
+			}
+			f, err := deployfile.Parse(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", file, err)
+			}
+			opts := deployfile.Options{Dir: filepath.Dir(file), MetricProviders: map[string]string{}}
+			for _, p := range providers {
+				name, url, ok := strings.Cut(p, "=")
+				if !ok {
+					return fmt.Errorf("--metric-provider %q: write NAME=URL", p)
+				}
+				opts.MetricProviders[name] = url
+			}
+			plan, err := deployfile.Translate(f, opts)
+			if err != nil {
+				return fmt.Errorf("%s:\n%w", file, err)
+			}
+			ctx := cmd.Context()
+			if watch && plan.Timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, plan.Timeout)
+				defer cancel()
+			}
+			for _, tp := range plan.Targets {
+				if err := o.deployTarget(ctx, tp, watch); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "filename", "f", "", "the deploy file")
+	cmd.Flags().BoolVar(&watch, "watch", false, "follow each target's rollouts, and deploy the next target only when they are Healthy")
+	cmd.Flags().StringArrayVar(&providers, "metric-provider", nil, "NAME=URL: the Prometheus a metricProviderName stands for (repeatable)")
+	return cmd
+}
+
+// deployTarget applies one target's objects in its account's context, and
+// with watch waits for its rollouts.
+func (o *Options) deployTarget(ctx context.Context, tp deployfile.TargetPlan, watch bool) error {
+	c, err := o.contextClient(tp.Account)
+	if err != nil {
+		return fmt.Errorf("target %s: %w", tp.Name, err)
+	}
+	for _, obj := range tp.Objects {
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("ramp-deploy"), client.ForceOwnership); err != nil {
+			return fmt.Errorf("target %s: apply %s %s: %w", tp.Name, obj.GetKind(), obj.GetName(), err)
+		}
+		fmt.Fprintf(o.Out, "%s: %s %s/%s applied\n", tp.Name, strings.ToLower(obj.GetKind()), obj.GetNamespace(), obj.GetName())
+	}
+	if !watch {
+		return nil
+	}
+	for _, name := range tp.Rollouts {
+		s := &statusView{o: o, c: c, ns: tp.Namespace, name: name, color: terminal(o.Out)}
+		start := time.Now()
+		if err := s.follow(ctx, s.color, true, time.Until(deadline(ctx))); err != nil {
+			return fmt.Errorf("target %s: %w; later targets are not deployed", tp.Name, err)
+		}
+		fmt.Fprintf(o.Out, "%s: rollout %s/%s is Healthy (%s)\n", tp.Name, tp.Namespace, name, time.Since(start).Round(time.Second))
+	}
+	return nil
+}
+
+// contextClient connects with the kubeconfig context named account; with
+// --context given, that one is used for every target.
+func (o *Options) contextClient(account string) (client.WithWatch, error) {
+	if (o.Flags.Context != nil && *o.Flags.Context != "") || account == "" {
+		return o.Client()
+	}
+	raw, err := o.Flags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := raw.Contexts[account]; !ok {
+		var names []string
+		for n := range raw.Contexts {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return nil, fmt.Errorf("account %q is not a context of your kubeconfig (it has %s); name a context, or pass --context", account, strings.Join(names, ", "))
+	}
+	cfg, err := clientcmd.NewNonInteractiveClientConfig(raw, account, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.UserAgent = "ramp-cli"
+	return client.NewWithWatch(cfg, client.Options{Scheme: manager.Scheme()})
+}
+
+func deadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(24 * time.Hour)
+}

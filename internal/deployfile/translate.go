@@ -1,0 +1,422 @@
+package deployfile
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/manifest"
+)
+
+// Options are what a deploy file does not say.
+type Options struct {
+	// Dir is where manifest paths are relative to: the deploy file's.
+	Dir string
+	// MetricProviders maps a metricProviderName to a Prometheus URL.
+	MetricProviders map[string]string
+}
+
+// Plan is what to apply, target by target, in dependsOn order.
+type Plan struct {
+	Targets []TargetPlan
+	// Timeout of the whole deployment (deploymentConfig.timeout).
+	Timeout time.Duration
+}
+
+// TargetPlan is one target's objects.
+type TargetPlan struct {
+	Name, Account, Namespace string
+	Objects                  []*unstructured.Unstructured
+	// Rollouts names the Rollouts among Objects, to watch.
+	Rollouts []string
+}
+
+// Translate turns a deploy file into Ramp's objects and the other
+// manifests. Every problem is reported, each naming its field.
+func Translate(f *File, opts Options) (*Plan, error) {
+	t := &translator{f: f, opts: opts}
+	plan := &Plan{}
+	t.checkTop(plan)
+	order, err := targetOrder(f)
+	if err != nil {
+		t.fail("targets", "%v", err)
+	}
+	for _, name := range order {
+		if tp := t.target(name); tp != nil {
+			plan.Targets = append(plan.Targets, *tp)
+		}
+	}
+	if len(t.errs) > 0 {
+		return nil, errors.Join(t.errs...)
+	}
+	return plan, nil
+}
+
+type translator struct {
+	f    *File
+	opts Options
+	errs []error
+}
+
+func (t *translator) fail(field, format string, args ...any) {
+	t.errs = append(t.errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+}
+
+func (t *translator) checkTop(plan *Plan) {
+	f := t.f
+	if f.Version != "v1" {
+		t.fail("version", "%q: only v1 exists", f.Version)
+	}
+	if f.Kind != "kubernetes" {
+		t.fail("kind", "%q: only kubernetes is supported", f.Kind)
+	}
+	if len(f.Targets) == 0 {
+		t.fail("targets", "at least one target is required")
+	}
+	if len(f.Manifests) == 0 {
+		t.fail("manifests", "at least one manifest is required")
+	}
+	if c := f.DeploymentConfig; c != nil {
+		if c.Timeout != nil {
+			d, err := duration(*c.Timeout)
+			if err != nil {
+				t.fail("deploymentConfig.timeout", "%v", err)
+			}
+			plan.Timeout = d
+		}
+		if c.KeepDeploymentObject != nil && *c.KeepDeploymentObject {
+			t.fail("deploymentConfig.keepDeploymentObject", "not supported: a Deployment deployed with a canary becomes a Rollout, which replaces it")
+		}
+		if c.IfDeploymentInProgress != nil {
+			t.fail("deploymentConfig.ifDeploymentInProgress", "not supported: a new version replaces a canary in flight")
+		}
+	}
+	for i, tm := range f.TrafficManagement {
+		if len(tm.Kubernetes) > 0 {
+			t.fail(fmt.Sprintf("trafficManagement[%d].kubernetes", i), "not supported: it serves blue/green, which Ramp does not do")
+		}
+	}
+}
+
+// target translates the manifests deployed to one target.
+func (t *translator) target(name string) *TargetPlan {
+	tg := t.f.Targets[name]
+	field := "targets." + name
+	if tg.Namespace == "" {
+		t.fail(field+".namespace", "required")
+	}
+	if c := tg.Constraints; c != nil && (len(c.BeforeDeployment) > 0 || len(c.AfterDeployment) > 0) {
+		t.fail(field+".constraints", "beforeDeployment and afterDeployment are not supported yet; use hooks in the Rollout (docs/hooks.md)")
+	}
+	strategy, ok := t.f.Strategies[tg.Strategy]
+	switch {
+	case !ok:
+		t.fail(field+".strategy", "%q is not in strategies", tg.Strategy)
+		return nil
+	case strategy.BlueGreen != nil:
+		t.fail("strategies."+tg.Strategy+".blueGreen", "not supported: Ramp does canaries")
+		return nil
+	case strategy.Canary == nil || len(strategy.Canary.Steps) == 0:
+		t.fail("strategies."+tg.Strategy+".canary.steps", "required")
+		return nil
+	}
+	tp := &TargetPlan{Name: name, Account: tg.Account, Namespace: tg.Namespace}
+	docs := t.manifests(name)
+	for _, doc := range docs {
+		if doc.GetNamespace() == "" && namespaced(doc) {
+			doc.SetNamespace(tg.Namespace)
+		}
+		if doc.GetKind() != "Deployment" || doc.GetAPIVersion() != "apps/v1" {
+			tp.Objects = append(tp.Objects, doc)
+			continue
+		}
+		objs := t.rollout(name, tg, tg.Strategy, strategy.Canary, doc, docs)
+		tp.Objects = append(tp.Objects, objs...)
+		tp.Rollouts = append(tp.Rollouts, doc.GetName())
+	}
+	return tp
+}
+
+// manifests reads the documents deployed to a target.
+func (t *translator) manifests(target string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for i, m := range t.f.Manifests {
+		field := fmt.Sprintf("manifests[%d]", i)
+		if len(m.Targets) > 0 && !slices.Contains(m.Targets, target) {
+			continue
+		}
+		var data [][]byte
+		switch {
+		case m.Path != "" && m.Inline != "":
+			t.fail(field, "set path or inline, not both")
+		case m.Inline != "":
+			data = append(data, []byte(m.Inline))
+		case m.Path != "":
+			files, err := manifest.Files(filepath.Join(t.opts.Dir, m.Path))
+			if err != nil {
+				t.fail(field+".path", "%v", err)
+			}
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.fail(field+".path", "%v", err)
+				}
+				data = append(data, b)
+			}
+		default:
+			t.fail(field, "set path or inline")
+		}
+		for _, d := range data {
+			for _, doc := range manifest.Documents(d) {
+				if doc.Err != nil {
+					t.fail(field, "document %d: %v", doc.Index, doc.Err)
+					continue
+				}
+				out = append(out, doc.Object)
+			}
+		}
+	}
+	return out
+}
+
+// rollout turns a Deployment into a Rollout with the strategy's steps and
+// the target's traffic management, plus its analysis templates.
+func (t *translator) rollout(target string, tg Target, strategyName string, c *Canary, doc *unstructured.Unstructured, docs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	field := fmt.Sprintf("manifests: Deployment %s", doc.GetName())
+	d := &appsv1.Deployment{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(doc.Object, d); err != nil {
+		t.fail(field, "%v", err)
+		return nil
+	}
+	ro := &rampv1.Rollout{
+		TypeMeta:   metav1.TypeMeta{APIVersion: rampv1.GroupVersion.String(), Kind: "Rollout"},
+		ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: doc.GetNamespace(), Labels: d.Labels, Annotations: d.Annotations},
+		Spec: rampv1.RolloutSpec{
+			Replicas: d.Spec.Replicas, Selector: d.Spec.Selector, Template: d.Spec.Template.DeepCopy(),
+			MinReadySeconds: d.Spec.MinReadySeconds,
+		},
+	}
+	if d.Spec.RevisionHistoryLimit != nil {
+		ro.Spec.RevisionHistoryLimit = d.Spec.RevisionHistoryLimit
+	}
+	if d.Spec.ProgressDeadlineSeconds != nil {
+		ro.Spec.ProgressDeadlineSeconds = d.Spec.ProgressDeadlineSeconds
+	}
+	var extra []*unstructured.Unstructured
+	scope := t.scope(target, tg)
+	for i, step := range c.Steps {
+		sf := fmt.Sprintf("strategies.%s.canary.steps[%d]", strategyName, i)
+		s, tmpl := t.step(sf, step, ro, i, scope)
+		ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, s)
+		if tmpl != nil {
+			extra = append(extra, toUnstructured(tmpl))
+		}
+	}
+	t.traffic(target, ro, docs)
+	return append([]*unstructured.Unstructured{toUnstructured(ro)}, extra...)
+}
+
+func (t *translator) scope(target string, tg Target) varScope {
+	return varScope{
+		literal: map[string]string{
+			"armory.applicationName": t.f.Application, "armory.environmentName": target, "armory.accountName": tg.Account,
+		},
+		ramp: map[string]string{
+			"armory.namespace": "{{.Namespace}}", "armory.replicaSetName": "{{.Rollout}}-{{.CanaryRevision}}",
+			"armory.callbackUri": "{{.CallbackURL}}",
+		},
+	}
+}
+
+// step translates one canary step; an analysis step also gives its
+// AnalysisTemplate.
+func (t *translator) step(field string, s Step, ro *rampv1.Rollout, index int, scope varScope) (rampv1.Step, *rampv1.AnalysisTemplate) {
+	set := 0
+	for _, b := range []bool{s.SetWeight != nil, s.Pause != nil, s.Analysis != nil, s.RunWebhook != nil, s.ExposeServices != nil} {
+		if b {
+			set++
+		}
+	}
+	if set != 1 {
+		t.fail(field, "a step sets exactly one of setWeight, pause, analysis, runWebhook")
+		return rampv1.Step{}, nil
+	}
+	switch {
+	case s.ExposeServices != nil:
+		t.fail(field+".exposeServices", "not supported: Ramp creates the canary Service for mesh routing; expose it yourself")
+	case s.SetWeight != nil:
+		if s.SetWeight.Weight < 0 || s.SetWeight.Weight > 100 {
+			t.fail(field+".setWeight.weight", "%d: must be 0 to 100", s.SetWeight.Weight)
+		}
+		return rampv1.Step{SetWeight: ptr.To(rampv1.Percent(int64(s.SetWeight.Weight)))}, nil
+	case s.Pause != nil:
+		return t.pause(field+".pause", s.Pause), nil
+	case s.Analysis != nil:
+		return t.analysis(field+".analysis", s.Analysis, ro, index, scope)
+	case s.RunWebhook != nil:
+		return t.webhook(field+".runWebhook", s.RunWebhook, scope), nil
+	}
+	return rampv1.Step{}, nil
+}
+
+func (t *translator) pause(field string, p *Pause) rampv1.Step {
+	if p.ApprovalExpiration != nil {
+		t.fail(field+".approvalExpiration", "not supported: a pause until approved waits until promoted (ramp promote)")
+	}
+	if p.UntilApproved {
+		if p.Duration != 0 {
+			t.fail(field, "set duration or untilApproved, not both")
+		}
+		return rampv1.Step{Pause: &rampv1.PauseStep{}}
+	}
+	d, err := duration(Duration{Duration: p.Duration, Unit: p.Unit})
+	if err != nil || d <= 0 {
+		t.fail(field, "a pause needs a duration and unit, or untilApproved: true")
+	}
+	return rampv1.Step{Pause: &rampv1.PauseStep{Duration: &metav1.Duration{Duration: d}}}
+}
+
+func duration(d Duration) (time.Duration, error) {
+	unit := map[string]time.Duration{"seconds": time.Second, "minutes": time.Minute, "hours": time.Hour}[d.Unit]
+	if unit == 0 {
+		return 0, fmt.Errorf("unit %q: use seconds, minutes or hours", d.Unit)
+	}
+	return time.Duration(d.Duration) * unit, nil
+}
+
+// traffic sets the Rollout's routing from the trafficManagement entries
+// for the target whose root Service selects its pods.
+func (t *translator) traffic(target string, ro *rampv1.Rollout, docs []*unstructured.Unstructured) {
+	for i, tm := range t.f.TrafficManagement {
+		if len(tm.Targets) > 0 && !slices.Contains(tm.Targets, target) {
+			continue
+		}
+		for j, smi := range tm.SMI {
+			field := fmt.Sprintf("trafficManagement[%d].smi[%d]", i, j)
+			if !selects(docs, smi.RootServiceName, ro) {
+				continue
+			}
+			if ro.Spec.Strategy.Canary.TrafficRouting != nil {
+				t.fail(field, "Rollout %s is routed twice", ro.Name)
+				continue
+			}
+			ro.Spec.Service = smi.RootServiceName
+			ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{
+				SMI: &rampv1.SMIRouting{TrafficSplitName: smi.TrafficSplitName}, CanaryServiceName: smi.CanaryServiceName,
+			}
+		}
+		for j, is := range tm.Istio {
+			field := fmt.Sprintf("trafficManagement[%d].istio[%d]", i, j)
+			root := rootService(docs, ro)
+			if root == "" {
+				t.fail(field, "no Service among the target's manifests selects the pods of Deployment %s", ro.Name)
+				continue
+			}
+			if ro.Spec.Strategy.Canary.TrafficRouting != nil {
+				t.fail(field, "Rollout %s is routed twice", ro.Name)
+				continue
+			}
+			ro.Spec.Service = root
+			ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{Istio: &rampv1.IstioRouting{
+				VirtualService: rampv1.IstioVirtualService{Name: is.VirtualService.Name, HTTPRouteName: is.VirtualService.HTTPRouteName},
+				DestinationRule: rampv1.IstioDestinationRule{Name: is.DestinationRule.Name,
+					StableSubsetName: is.DestinationRule.ActiveSubsetName, CanarySubsetName: is.DestinationRule.CanarySubsetName},
+			}}
+		}
+	}
+}
+
+// selects reports whether the Service named name, among docs, selects the
+// Rollout's pods (or, not among them, whether the Rollout is the only
+// Deployment, as CD-as-a-Service assumed).
+func selects(docs []*unstructured.Unstructured, name string, ro *rampv1.Rollout) bool {
+	deployments := 0
+	for _, d := range docs {
+		if d.GetKind() == "Deployment" {
+			deployments++
+		}
+		if d.GetKind() == "Service" && d.GetName() == name {
+			sel, _, _ := unstructured.NestedStringMap(d.Object, "spec", "selector")
+			return len(sel) > 0 && labels.SelectorFromSet(sel).Matches(labels.Set(ro.Spec.Template.Labels))
+		}
+	}
+	return deployments == 1
+}
+
+// rootService is the Service among docs that selects the Rollout's pods.
+func rootService(docs []*unstructured.Unstructured, ro *rampv1.Rollout) string {
+	for _, d := range docs {
+		if d.GetKind() == "Service" && selects(docs, d.GetName(), ro) {
+			return d.GetName()
+		}
+	}
+	return ""
+}
+
+func toUnstructured(obj runtime.Object) *unstructured.Unstructured {
+	m, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	u := &unstructured.Unstructured{Object: m}
+	unstructured.RemoveNestedField(u.Object, "status")
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
+	return u
+}
+
+// namespaced guesses whether a kind lives in a namespace; cluster-scoped
+// kinds a deploy file may carry are listed.
+func namespaced(u *unstructured.Unstructured) bool {
+	switch u.GetKind() {
+	case "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass",
+		"PriorityClass", "ClusterAnalysisTemplate", "IngressClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration":
+		return false
+	}
+	return true
+}
+
+// targetOrder sorts targets so that each comes after those it dependsOn.
+func targetOrder(f *File) ([]string, error) {
+	var order []string
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(name string, path []string) error
+	visit = func(name string, path []string) error {
+		switch state[name] {
+		case 1:
+			return fmt.Errorf("dependsOn makes a cycle: %s", strings.Join(append(path, name), " → "))
+		case 2:
+			return nil
+		}
+		state[name] = 1
+		if c := f.Targets[name].Constraints; c != nil {
+			for _, dep := range c.DependsOn {
+				if _, ok := f.Targets[dep]; !ok {
+					return fmt.Errorf("%s.constraints.dependsOn: %q is not a target", name, dep)
+				}
+				if err := visit(dep, append(path, name)); err != nil {
+					return err
+				}
+			}
+		}
+		state[name] = 2
+		order = append(order, name)
+		return nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(f.Targets)) {
+		if err := visit(name, nil); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}

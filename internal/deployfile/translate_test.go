@@ -1,0 +1,218 @@
+package deployfile
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+)
+
+const base = `version: v1
+kind: kubernetes
+application: shop
+targets:
+  staging: {account: dev, namespace: shop-staging, strategy: canary}
+  prod:
+    account: prod-cluster
+    namespace: shop
+    strategy: canary
+    constraints: {dependsOn: [staging]}
+manifests:
+- inline: |
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 4
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec: {containers: [{name: web, image: web:v2}]}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: web}
+    spec: {selector: {app: web}, ports: [{port: 80}]}
+strategies:
+  canary:
+    canary:
+      steps:
+      - setWeight: {weight: 25}
+      - analysis:
+          metricProviderName: prom
+          context: {owner: team-a}
+          interval: 30
+          units: seconds
+          numberOfJudgmentRuns: 3
+          queries: [error-rate]
+      - runWebhook: {name: smoke, context: {suite: quick}}
+      - pause: {duration: 2, unit: minutes}
+      - setWeight: 50
+      - pause: {untilApproved: true}
+analysis:
+  queries:
+  - name: error-rate
+    upperLimit: 0.01
+    queryTemplate: >-
+      sum(rate(http_requests_total{namespace="{{armory.namespace}}", owner="{{context.owner}}", code=~"5.."}[{{armory.promQlStepInterval}}]))
+webhooks:
+- name: smoke
+  method: POST
+  uriTemplate: https://ci.example/run?app={{armory.applicationName}}&env={{armory.environmentName}}&suite={{context.suite}}
+  headers: [{key: X-Team, value: shop}]
+  bodyTemplate: {inline: '{"callback": "{{armory.callbackUri}}"}'}
+  retryCount: 2
+trafficManagement:
+- targets: [prod]
+  smi: [{rootServiceName: web, canaryServiceName: web-next, trafficSplitName: web-split}]
+`
+
+func translate(t *testing.T, doc string) (*Plan, error) {
+	t.Helper()
+	f, err := Parse([]byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	return Translate(f, Options{MetricProviders: map[string]string{"prom": "http://prometheus:9090"}})
+}
+
+func TestTranslate(t *testing.T) {
+	plan, err := translate(t, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Targets) != 2 || plan.Targets[0].Name != "staging" || plan.Targets[1].Name != "prod" {
+		t.Fatalf("targets %+v, want staging then prod (dependsOn)", plan.Targets)
+	}
+	prod := plan.Targets[1]
+	kinds := map[string]int{}
+	for _, o := range prod.Objects {
+		kinds[o.GetKind()]++
+		if o.GetNamespace() != "shop" {
+			t.Errorf("%s %s in namespace %q, want shop", o.GetKind(), o.GetName(), o.GetNamespace())
+		}
+	}
+	if kinds["Rollout"] != 1 || kinds["Service"] != 1 || kinds["AnalysisTemplate"] != 1 || kinds["Deployment"] != 0 {
+		t.Fatalf("objects %v: the Deployment becomes a Rollout, the query an AnalysisTemplate", kinds)
+	}
+	var ro rampv1.Rollout
+	var tmpl rampv1.AnalysisTemplate
+	for _, o := range prod.Objects {
+		switch o.GetKind() {
+		case "Rollout":
+			decode(t, o.Object, &ro)
+		case "AnalysisTemplate":
+			decode(t, o.Object, &tmpl)
+		}
+	}
+	steps := ro.Spec.Strategy.Canary.Steps
+	summaries := make([]string, len(steps))
+	for i, s := range steps {
+		summaries[i] = s.Summary()
+	}
+	if got := strings.Join(summaries, "; "); got != "setWeight 25%; analysis web-step-1; webhook POST https://ci.example/run; pause 2m0s; setWeight 50%; pause until promoted" {
+		t.Errorf("steps: %s", got)
+	}
+	if *ro.Spec.Replicas != 4 || ro.Spec.Template.Spec.Containers[0].Image != "web:v2" || ro.Spec.Service != "web" {
+		t.Errorf("rollout spec: %+v", ro.Spec)
+	}
+	tr := ro.Spec.Strategy.Canary.TrafficRouting
+	if tr == nil || tr.SMI == nil || tr.SMI.TrafficSplitName != "web-split" || tr.CanaryServiceName != "web-next" {
+		t.Errorf("traffic routing: %+v", tr)
+	}
+	m := tmpl.Spec.Metrics[0]
+	wantQuery := `sum(rate(http_requests_total{namespace="{{.Namespace}}", owner="{{.Args.owner}}", code=~"5.."}[30s]))`
+	if m.Provider.Prometheus.Query != wantQuery || m.Provider.Prometheus.Address != "http://prometheus:9090" ||
+		m.SuccessCondition != "result <= 0.01" || *m.Count != 3 || m.Interval.Duration != 30*time.Second {
+		t.Errorf("metric: %+v %+v", m, m.Provider.Prometheus)
+	}
+	if len(tmpl.Spec.Args) != 1 || tmpl.Spec.Args[0].Name != "owner" || *tmpl.Spec.Args[0].Value != "team-a" {
+		t.Errorf("args: %+v", tmpl.Spec.Args)
+	}
+	w := steps[2].Webhook
+	if w.URL != "https://ci.example/run?app=shop&env=prod&suite=quick" || w.Body != `{"callback": "{{.CallbackURL}}"}` ||
+		*w.Retries != 2 || w.Callback == nil || *w.Headers[0].Value != "shop" {
+		t.Errorf("webhook: %+v", w)
+	}
+	// Staging has no traffic management: pod ratio.
+	for _, o := range plan.Targets[0].Objects {
+		if o.GetKind() == "Rollout" {
+			if _, found, _ := unstructuredField(o.Object, "spec", "strategy", "canary", "trafficRouting"); found {
+				t.Error("staging got prod's traffic management")
+			}
+		}
+	}
+}
+
+// decode reads an object as the API server would: through its JSON.
+func decode(t *testing.T, obj map[string]any, into any) {
+	t.Helper()
+	data, err := json.Marshal(obj)
+	if err == nil {
+		err = json.Unmarshal(data, into)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func unstructuredField(obj map[string]any, path ...string) (any, bool, error) {
+	var cur any = obj
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false, nil
+		}
+		if cur, ok = m[p]; !ok {
+			return nil, false, nil
+		}
+	}
+	return cur, true, nil
+}
+
+// TestTranslateErrors: each unsupported or wrong field is an error naming
+// it.
+func TestTranslateErrors(t *testing.T) {
+	tests := []struct {
+		name, from, to, want string
+	}{
+		{"a typo", "retryCount: 2", "retryCont: 2", `unknown field "retryCont"`},
+		{"blue/green", "strategies:\n  canary:\n    canary:", "strategies:\n  bg:\n    blueGreen: {activeService: web}\n  canary:\n    canary:", ""},
+		{"exposeServices", "- pause: {duration: 2, unit: minutes}", "- exposeServices: {services: [web]}", "strategies.canary.canary.steps[3].exposeServices: not supported"},
+		{"manual rollback", "numberOfJudgmentRuns: 3", "numberOfJudgmentRuns: 3\n          rollBackMode: manual", "strategies.canary.canary.steps[1].analysis: manual rollBackMode"},
+		{"an unknown provider", "metricProviderName: prom", "metricProviderName: datadog", `metric provider "datadog" has no address: give it with --metric-provider datadog=`},
+		{"an unknown variable", "{{armory.namespace}}", "{{armory.deploymentId}}", "{{armory.deploymentId}}: not a variable Ramp supports"},
+		{"a time variable", "{{armory.namespace}}", "{{armory.startTimeIso8601}}", "{{armory.startTimeIso8601}}: Ramp runs instant queries"},
+		{"a secret", "value: shop}", "value: '{{secrets.token}}'}", "webhooks[0].headers[0].value: {{secrets.token}}: secrets are not supported"},
+		{"a context key missing", "suite={{context.suite}}", "suite={{context.nope}}", `webhooks[0].uriTemplate: {{context.nope}}: the step's context has no "nope"`},
+		{"a bad unit", "unit: minutes}", "unit: days}", "strategies.canary.canary.steps[3].pause: a pause needs a duration and unit"},
+		{"a weight over 100", "weight: 25", "weight: 250", "strategies.canary.canary.steps[0].setWeight.weight: 250: must be 0 to 100"},
+		{"a cycle", "strategy: canary}", "strategy: canary, constraints: {dependsOn: [prod]}}", "dependsOn makes a cycle"},
+		{"a missing strategy", "strategy: canary}", "strategy: fast}", `targets.staging.strategy: "fast" is not in strategies`},
+		{"a remote agent", "retryCount: 2", "retryCount: 2\n  networkMode: remoteNetworkAgent", "webhooks[0].networkMode: remoteNetworkAgent is not supported"},
+		{"gates", "constraints: {dependsOn: [staging]}", "constraints: {dependsOn: [staging], beforeDeployment: [{pause: {untilApproved: true}}]}", "targets.prod.constraints: beforeDeployment and afterDeployment are not supported yet"},
+		{"an unknown webhook", "name: smoke, context", "name: smok, context", `runWebhook.name: "smok" is not in webhooks`},
+		{"an unknown query", "queries: [error-rate]", "queries: [errors]", `queries[0]: "errors" is not in analysis.queries`},
+		{"no limits", "upperLimit: 0.01", "", "query error-rate: upperLimit or lowerLimit is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(base, tt.from, tt.to, 1)
+			if doc == base {
+				t.Fatalf("%q is not in the base file", tt.from)
+			}
+			_, err := translate(t, doc)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("a strategy no target uses is refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
