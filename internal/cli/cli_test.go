@@ -10,13 +10,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -203,6 +206,15 @@ spec:
 		t.Errorf("lint output:\n%s\nwant the line:\n%s", out, want)
 	}
 
+	// An int-or-string field given as a number passes, as on the server;
+	// a kind Ramp does not have fails.
+	surge := write("surge.yaml", strings.Replace(good, "strategy: {canary: {", "strategy: {canary: {maxSurge: 1, ", 1),
+		strings.Replace(good, "kind: Rollout", "kind: Rolout", 1))
+	out, err = ramp(t, e, "lint", "-f", surge)
+	if err == nil || strings.Contains(out, "document 1") || !strings.Contains(out, "document 2 (Rolout web): apiVersion ramp.dev/v1alpha1, kind Rolout: not a kind of Ramp's") {
+		t.Errorf("lint of maxSurge: 1 and kind Rolout: %v\n%s", err, out)
+	}
+
 	// Only the cluster knows a Service's rules.
 	svc := write("svc.yaml", service(70000))
 	if out, err := ramp(t, e, "lint", "-f", svc); err != nil {
@@ -300,5 +312,32 @@ trafficManagement:
 	}
 	if _, err := ramp(t, e, "deploy", "-f", bad); err == nil || !strings.Contains(err.Error(), `account "nope" is not a context of your kubeconfig`) {
 		t.Errorf("deploy to an unknown account: %v", err)
+	}
+}
+
+// TestWaitFollowsTheWorkload: after `ramp set image` on a Rollout whose
+// template is a Deployment's (the Rollout's generation does not move),
+// `status --wait` waits for the new revision instead of exiting on the old
+// Healthy status.
+func TestWaitFollowsTheWorkload(t *testing.T) {
+	e := fixture.New(t)
+	e.StartController()
+	base := e.Rollout("web", "web:v1", fixture.SetWeight(50), fixture.Pause(2*time.Second))
+	e.Create(&appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To[int32](0), Selector: base.Spec.Selector, Template: *base.Spec.Template},
+	})
+	base.Spec.Template, base.Spec.WorkloadRef = nil, &rampv1.WorkloadRef{Name: "web"}
+	e.Create(base)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	v1 := e.Get("web").Status.StableRevision
+
+	must(t, e, "set", "image", "web", "app=web:v2")
+	if out, err := ramp(t, e, "status", "web", "--wait", "--timeout", "60s"); err != nil {
+		t.Fatalf("status --wait: %v\n%s", err, out)
+	}
+	ro := e.Get("web")
+	if ro.Status.StableRevision == v1 || ro.Status.Phase != rampv1.PhaseHealthy {
+		t.Errorf("status --wait returned with stable %s (v1 was %s), phase %s", ro.Status.StableRevision, v1, ro.Status.Phase)
 	}
 }

@@ -67,8 +67,15 @@ rollback stops the deployment there.`,
 				ctx, cancel = context.WithTimeout(ctx, plan.Timeout)
 				defer cancel()
 			}
-			for _, tp := range plan.Targets {
-				if err := o.deployTarget(ctx, tp, watch); err != nil {
+			// Every account resolves before anything is applied.
+			clients := make([]client.WithWatch, len(plan.Targets))
+			for i, tp := range plan.Targets {
+				if clients[i], err = o.contextClient(tp.Account); err != nil {
+					return fmt.Errorf("target %s: %w", tp.Name, err)
+				}
+			}
+			for i, tp := range plan.Targets {
+				if err := o.deployTarget(ctx, clients[i], tp, watch); err != nil {
 					return err
 				}
 			}
@@ -83,11 +90,7 @@ rollback stops the deployment there.`,
 
 // deployTarget applies one target's objects in its account's context, and
 // with watch waits for its rollouts.
-func (o *Options) deployTarget(ctx context.Context, tp deployfile.TargetPlan, watch bool) error {
-	c, err := o.contextClient(tp.Account)
-	if err != nil {
-		return fmt.Errorf("target %s: %w", tp.Name, err)
-	}
+func (o *Options) deployTarget(ctx context.Context, c client.WithWatch, tp deployfile.TargetPlan, watch bool) error {
 	for _, obj := range tp.Objects {
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("ramp-deploy"), client.ForceOwnership); err != nil {
 			return fmt.Errorf("target %s: apply %s %s: %w", tp.Name, obj.GetKind(), obj.GetName(), err)
@@ -97,13 +100,14 @@ func (o *Options) deployTarget(ctx context.Context, tp deployfile.TargetPlan, wa
 	if !watch {
 		return nil
 	}
-	for _, name := range tp.Rollouts {
-		s := &statusView{o: o, c: c, ns: tp.Namespace, name: name, color: terminal(o.Out)}
+	for _, ro := range tp.Rollouts {
+		tty := terminal(o.Out)
+		s := &statusView{o: o, c: c, ns: ro.Namespace, name: ro.Name, color: tty}
 		start := time.Now()
-		if err := s.follow(ctx, s.color, true, time.Until(deadline(ctx))); err != nil {
+		if err := s.follow(ctx, tty, true, time.Until(deadline(ctx))); err != nil {
 			return fmt.Errorf("target %s: %w; later targets are not deployed", tp.Name, err)
 		}
-		fmt.Fprintf(o.Out, "%s: rollout %s/%s is Healthy (%s)\n", tp.Name, tp.Namespace, name, time.Since(start).Round(time.Second))
+		fmt.Fprintf(o.Out, "%s: rollout %s/%s is Healthy (%s)\n", tp.Name, ro.Namespace, ro.Name, time.Since(start).Round(time.Second))
 	}
 	return nil
 }

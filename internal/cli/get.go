@@ -50,7 +50,11 @@ canary's weight asked and reached, the stable and canary revisions.`,
 			}
 			if output == "" {
 				if len(rollouts) == 0 {
-					fmt.Fprintf(o.ErrOut, "No rollouts in namespace %s.\n", ns)
+					where := "namespace " + ns
+					if allNamespaces {
+						where = "any namespace"
+					}
+					fmt.Fprintf(o.ErrOut, "No rollouts in %s.\n", where)
 					return nil
 				}
 				return render.Table(o.Out, rollouts, allNamespaces, render.Style{Now: o.Now()})

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/lint"
 	"github.com/rampcd/ramp/internal/manifest"
 )
@@ -61,7 +62,13 @@ cluster knows: other kinds, admission policies, RBAC.`,
 					problems++
 					continue
 				}
-				if schemas.Knows(d.Object.GroupVersionKind()) {
+				gvk := d.Object.GroupVersionKind()
+				if gvk.Group == rampv1.GroupVersion.Group && !schemas.Knows(gvk) {
+					fmt.Fprintf(o.Out, "%s: apiVersion %s, kind %s: not a kind of Ramp's (Rollout, AnalysisTemplate, ClusterAnalysisTemplate at %s)\n",
+						where, d.Object.GetAPIVersion(), gvk.Kind, rampv1.GroupVersion)
+					problems++
+				}
+				if schemas.Knows(gvk) {
 					for _, e := range schemas.Validate(cmd.Context(), d.Object) {
 						fmt.Fprintf(o.Out, "%s: %s\n", where, e.Error())
 						problems++

@@ -15,6 +15,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	kwatch "k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -34,6 +35,8 @@ func (e *ExitError) Unwrap() error { return e.Err }
 const (
 	ExitDegraded = 1
 	ExitTimeout  = 2
+	// ExitFailed: the rollout could not be followed (no cluster, no rights).
+	ExitFailed = 3
 )
 
 // refresh is how often a watched status is redrawn without a change to the
@@ -54,8 +57,9 @@ latest analysis measurements against their conditions; hooks and their
 results; the latest events.
 
 -w redraws it as it changes. --wait waits until the rollout settles, for
-pipelines: exit 0 when it is Healthy, 1 when it is Degraded (rolled back),
-2 when --timeout passes first.`,
+pipelines: exit 0 when the rollout's current template is stable and
+Healthy, 1 when it was rolled back (Degraded), 2 when --timeout passes first,
+3 when the rollout cannot be followed (no cluster, no rights, not found).`,
 		Example: `  ramp status web
   ramp status web -w
   ramp status web --wait --timeout 15m   # in CI, after ramp set image`,
@@ -66,7 +70,8 @@ pipelines: exit 0 when it is Healthy, 1 when it is Degraded (rolled back),
 			if err != nil {
 				return err
 			}
-			s := &statusView{o: o, c: c, ns: ns, name: args[0], color: !noColor && terminal(o.Out)}
+			tty := terminal(o.Out)
+			s := &statusView{o: o, c: c, ns: ns, name: args[0], color: !noColor && tty}
 			ctx := cmd.Context()
 			if wait {
 				var cancel context.CancelFunc
@@ -77,7 +82,12 @@ pipelines: exit 0 when it is Healthy, 1 when it is Degraded (rolled back),
 				_, err := s.draw(ctx, false)
 				return err
 			}
-			return s.follow(ctx, watch, wait, timeout)
+			err = s.follow(ctx, watch && tty, wait, timeout)
+			var exit *ExitError
+			if wait && err != nil && !errors.As(err, &exit) {
+				err = &ExitError{Code: ExitFailed, Err: err}
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -147,24 +157,31 @@ func (s *statusView) snapshot(ctx context.Context) (*render.Snapshot, error) {
 	return snap, nil
 }
 
-// draw renders the rollout and returns it; redraw clears a terminal
-// first, and off a terminal only changes are printed.
+// draw renders the rollout and returns it; redraw clears the terminal
+// first, and without it only changes are printed.
 func (s *statusView) draw(ctx context.Context, redraw bool) (*rampv1.Rollout, error) {
 	snap, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
+	style := render.Style{Width: s.width(), Color: s.color, Now: s.o.Now()}
 	var b bytes.Buffer
-	render.Status(&b, snap, render.Style{Width: s.width(), Color: s.color, Now: s.o.Now()})
-	switch {
-	case redraw && s.color:
+	render.Status(&b, snap, style)
+	if redraw {
 		fmt.Fprint(s.o.Out, "\x1b[H\x1b[2J")
-	case bytes.Equal(b.Bytes(), s.last):
-		return snap.Rollout, nil // not on a terminal: print changes only
-	case s.last != nil:
-		fmt.Fprintln(s.o.Out)
+	} else {
+		// Off a terminal, print only changes; ages alone are none.
+		var key bytes.Buffer
+		style.Now = time.Time{}
+		render.Status(&key, snap, style)
+		if bytes.Equal(key.Bytes(), s.last) {
+			return snap.Rollout, nil
+		}
+		if s.last != nil {
+			fmt.Fprintln(s.o.Out)
+		}
+		s.last = key.Bytes()
 	}
-	s.last = b.Bytes()
 	_, err = s.o.Out.Write(b.Bytes())
 	return snap.Rollout, err
 }
@@ -172,36 +189,36 @@ func (s *statusView) draw(ctx context.Context, redraw bool) (*rampv1.Rollout, er
 // follow redraws on every change of the rollout (and every few seconds),
 // and with wait returns when it settles.
 func (s *statusView) follow(ctx context.Context, redraw, wait bool, timeout time.Duration) error {
-	w, err := s.c.Watch(ctx, &rampv1.RolloutList{}, client.InNamespace(s.ns),
-		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", s.name)})
+	watch := func() (kwatch.Interface, error) {
+		return s.c.Watch(ctx, &rampv1.RolloutList{}, client.InNamespace(s.ns),
+			client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", s.name)})
+	}
+	w, err := watch()
 	if err != nil {
 		return err
 	}
-	defer w.Stop()
+	defer func() { w.Stop() }()
 	tick := time.NewTicker(refresh)
 	defer tick.Stop()
 	for {
 		ro, err := s.draw(ctx, redraw)
-		if err != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return err
-		}
-		if wait && ro != nil {
-			if done, err := settled(ro); done {
+		if err == nil && wait {
+			var done bool
+			if done, err = s.settled(ctx, ro); done || err != nil {
 				return err
 			}
 		}
+		if err != nil && ctx.Err() == nil {
+			return err
+		}
 		select {
 		case <-ctx.Done():
-			if wait && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("rollout %s/%s did not settle within %s", s.ns, s.name, timeout)}
-			}
-			return nil
+			return s.ended(ctx, wait, timeout)
 		case _, ok := <-w.ResultChan():
-			if !ok {
+			if !ok && ctx.Err() == nil {
 				// The server ended the watch: start another.
 				w.Stop()
-				if w, err = s.c.Watch(ctx, &rampv1.RolloutList{}, client.InNamespace(s.ns),
-					client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", s.name)}); err != nil {
+				if w, err = watch(); err != nil {
 					return err
 				}
 			}
@@ -210,24 +227,77 @@ func (s *statusView) follow(ctx context.Context, redraw, wait bool, timeout time
 	}
 }
 
-// settled reports whether a rollout is done moving: Healthy with its
-// latest spec observed (nil), or Degraded (an ExitError).
-func settled(ro *rampv1.Rollout) (bool, error) {
-	s := ro.Status
-	if s.ObservedGeneration < ro.Generation {
+// ended says why following stopped: a timeout (with --wait), or the user.
+func (s *statusView) ended(ctx context.Context, wait bool, timeout time.Duration) error {
+	if wait && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("rollout %s/%s did not settle within %s", s.ns, s.name, timeout)}
+	}
+	return nil // interrupted (Ctrl-C): not an error
+}
+
+// settled reports whether the rollout is done with its current pod template
+// and with every request made of it: Healthy with that template's revision
+// stable (nil), or that revision rolled back (an ExitError).
+func (s *statusView) settled(ctx context.Context, ro *rampv1.Rollout) (bool, error) {
+	st := ro.Status
+	if st.ObservedGeneration < ro.Generation || !requestsHandled(ro) {
 		return false, nil
 	}
-	switch s.Phase {
-	case rampv1.PhaseHealthy:
+	rev, err := s.currentRevision(ctx, ro)
+	if err != nil || rev == "" {
+		return false, err
+	}
+	switch {
+	case st.Phase == rampv1.PhaseHealthy && st.StableRevision == rev:
 		return true, nil
-	case rampv1.PhaseDegraded:
-		msg := s.Message
-		if s.Abort != nil {
-			msg = s.Abort.Reason + ": " + s.Abort.Message
-		}
-		return true, &ExitError{Code: ExitDegraded, Err: fmt.Errorf("rollout %s/%s is Degraded: %s", ro.Namespace, ro.Name, msg)}
+	case st.Phase == rampv1.PhaseDegraded && st.Abort != nil && st.Abort.Revision == rev:
+		return true, &ExitError{Code: ExitDegraded, Err: fmt.Errorf("rollout %s/%s is Degraded: %s: %s",
+			ro.Namespace, ro.Name, st.Abort.Reason, st.Abort.Message)}
 	}
 	return false, nil
+}
+
+// currentRevision is the hash of the revision that runs the Rollout's pod
+// template (or its workload's), "" until the controller has made it.
+func (s *statusView) currentRevision(ctx context.Context, ro *rampv1.Rollout) (string, error) {
+	tmpl := ro.Spec.Template
+	if ref := ro.Spec.WorkloadRef; ref != nil {
+		d := &appsv1.Deployment{}
+		if err := s.c.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, d); err != nil {
+			return "", notFound(err, "Deployment", ro.Namespace, ref.Name)
+		}
+		tmpl = &d.Spec.Template
+	}
+	if tmpl == nil {
+		return "", nil
+	}
+	digest := rampv1.TemplateDigest(tmpl)
+	var rss appsv1.ReplicaSetList
+	if err := s.c.List(ctx, &rss, client.InNamespace(ro.Namespace)); err != nil {
+		return "", err
+	}
+	for _, rs := range rss.Items {
+		if ref := metav1.GetControllerOfNoCopy(&rs); ref != nil && ref.UID == ro.UID &&
+			rs.Annotations[rampv1.AnnotationTemplateDigest] == digest {
+			return rs.Labels[rampv1.LabelRevision], nil
+		}
+	}
+	return "", nil
+}
+
+// requestsHandled reports whether the controller has acted on every
+// request annotation (promote, abort, retry) written on the Rollout.
+func requestsHandled(ro *rampv1.Rollout) bool {
+	h := ro.Status.Handled
+	for annotation, handled := range map[string]string{
+		rampv1.AnnotationPromote: h.Promote, rampv1.AnnotationPromoteFull: h.PromoteFull,
+		rampv1.AnnotationAbort: h.Abort, rampv1.AnnotationRetry: h.Retry,
+	} {
+		if token, ok := ro.Annotations[annotation]; ok && token != handled {
+			return false
+		}
+	}
+	return true
 }
 
 // width is the terminal's, else $COLUMNS, else 100.

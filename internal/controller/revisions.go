@@ -2,8 +2,6 @@ package controller
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -139,14 +137,7 @@ var errCollision = fmt.Errorf("pod-template hash collision")
 // fills defaults into a ReplicaSet's template that the Rollout's lacks, so
 // templates are compared by the digest recorded at creation.
 func sameTemplate(rs *appsv1.ReplicaSet, tmpl *corev1.PodTemplateSpec) bool {
-	return rs.Annotations[rampv1.AnnotationTemplateDigest] == templateDigest(tmpl)
-}
-
-// templateDigest is a collision-resistant digest of a pod template.
-func templateDigest(tmpl *corev1.PodTemplateSpec) string {
-	data, _ := json.Marshal(tmpl)
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
+	return rs.Annotations[rampv1.AnnotationTemplateDigest] == rampv1.TemplateDigest(tmpl)
 }
 
 // revisionTemplate is tmpl with the revision label added.
@@ -176,7 +167,7 @@ func newReplicaSet(ro *rampv1.Rollout, tmpl *corev1.PodTemplateSpec, hash string
 			Labels:    labels,
 			Annotations: map[string]string{
 				rampv1.AnnotationRevisionNumber: strconv.FormatInt(number, 10),
-				rampv1.AnnotationTemplateDigest: templateDigest(tmpl),
+				rampv1.AnnotationTemplateDigest: rampv1.TemplateDigest(tmpl),
 			},
 		},
 		Spec: appsv1.ReplicaSetSpec{

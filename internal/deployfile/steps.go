@@ -1,8 +1,11 @@
 package deployfile
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/analysis"
 )
 
 // analysis turns an analysis step into an AnalysisTemplate of its queries
@@ -33,7 +37,12 @@ func (t *translator) analysis(field string, a *AnalysisStep, ro *rampv1.Rollout,
 	if len(a.Queries) == 0 {
 		t.fail(field+".queries", "at least one query")
 	}
-	scope.context, scope.contextArgs = a.Context, true
+	for _, k := range slices.Sorted(maps.Keys(a.Context)) {
+		if !argName.MatchString(k) {
+			t.fail(field+".context."+k, "an analysis context key must be letters, digits and _ (it becomes an argument of the template)")
+		}
+	}
+	scope.context, scope.contextArgs, scope.escape = a.Context, true, analysis.PromQLEscape
 	scope.literal = maps.Clone(scope.literal)
 	scope.literal["armory.intervalSeconds"] = strconv.Itoa(int(interval.Seconds()))
 	scope.literal["armory.intervalMillis"] = strconv.Itoa(int(interval.Milliseconds()))
@@ -128,16 +137,18 @@ func (t *translator) webhook(field string, r *RunWebhook, scope varScope) rampv1
 	scope.context = r.Context
 	h := &rampv1.WebhookHook{Method: w.Method, Retries: ptr.To(int32(w.RetryCount))}
 	var err error
-	if h.URL, err = scope.translate(w.URITemplate); err != nil {
+	urlScope, bodyScope, headerScope := scope, scope, scope
+	urlScope.escape, bodyScope.escape, headerScope.literalOnly = url.QueryEscape, jsonEscape, true
+	if h.URL, err = urlScope.translate(w.URITemplate); err != nil {
 		t.fail(wf+".uriTemplate", "%v", err)
 	}
 	if w.BodyTemplate != nil {
-		if h.Body, err = scope.translate(w.BodyTemplate.Inline); err != nil {
+		if h.Body, err = bodyScope.translate(w.BodyTemplate.Inline); err != nil {
 			t.fail(wf+".bodyTemplate.inline", "%v", err)
 		}
 	}
 	for j, hd := range w.Headers {
-		v, err := scope.translate(hd.Value)
+		v, err := headerScope.translate(hd.Value)
 		if err != nil {
 			t.fail(fmt.Sprintf("%s.headers[%d].value", wf, j), "%v", err)
 		}
@@ -147,4 +158,13 @@ func (t *translator) webhook(field string, r *RunWebhook, scope varScope) rampv1
 		h.Callback = &rampv1.CallbackSpec{Timeout: &metav1.Duration{Duration: 24 * time.Hour}}
 	}
 	return rampv1.Step{Webhook: h}
+}
+
+// argName is what an AnalysisTemplate argument may be called.
+var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// jsonEscape readies a value for the inside of a JSON string.
+func jsonEscape(v string) string {
+	b, _ := json.Marshal(v)
+	return string(b[1 : len(b)-1])
 }

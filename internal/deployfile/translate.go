@@ -40,9 +40,12 @@ type Plan struct {
 type TargetPlan struct {
 	Name, Account, Namespace string
 	Objects                  []*unstructured.Unstructured
-	// Rollouts names the Rollouts among Objects, to watch.
-	Rollouts []string
+	// Rollouts are the Rollouts among Objects, to watch.
+	Rollouts []Ref
 }
+
+// Ref names a namespaced object.
+type Ref struct{ Namespace, Name string }
 
 // Translate turns a deploy file into Ramp's objects and the other
 // manifests. Every problem is reported, each naming its field.
@@ -108,6 +111,20 @@ func (t *translator) checkTop(plan *Plan) {
 		if len(tm.Kubernetes) > 0 {
 			t.fail(fmt.Sprintf("trafficManagement[%d].kubernetes", i), "not supported: it serves blue/green, which Ramp does not do")
 		}
+		t.checkTargets(fmt.Sprintf("trafficManagement[%d].targets", i), tm.Targets)
+	}
+	for i, m := range f.Manifests {
+		t.checkTargets(fmt.Sprintf("manifests[%d].targets", i), m.Targets)
+	}
+}
+
+// checkTargets reports names that are not targets: a typo would deploy
+// nothing, or route nothing, in silence.
+func (t *translator) checkTargets(field string, names []string) {
+	for _, n := range names {
+		if _, ok := t.f.Targets[n]; !ok {
+			t.fail(field, "%q is not a target (targets: %s)", n, strings.Join(slices.Sorted(maps.Keys(t.f.Targets)), ", "))
+		}
 	}
 }
 
@@ -145,7 +162,7 @@ func (t *translator) target(name string) *TargetPlan {
 		}
 		objs := t.rollout(name, tg, tg.Strategy, strategy.Canary, doc, docs)
 		tp.Objects = append(tp.Objects, objs...)
-		tp.Rollouts = append(tp.Rollouts, doc.GetName())
+		tp.Rollouts = append(tp.Rollouts, Ref{Namespace: doc.GetNamespace(), Name: doc.GetName()})
 	}
 	return tp
 }
@@ -214,6 +231,13 @@ func (t *translator) rollout(target string, tg Target, strategyName string, c *C
 	}
 	if d.Spec.ProgressDeadlineSeconds != nil {
 		ro.Spec.ProgressDeadlineSeconds = d.Spec.ProgressDeadlineSeconds
+	}
+	ro.Spec.Paused = d.Spec.Paused
+	switch st := d.Spec.Strategy; {
+	case st.Type == appsv1.RecreateDeploymentStrategyType:
+		t.fail(field+": spec.strategy.type", "Recreate cannot be a canary; remove it (the canary's steps replace the pods)")
+	case st.RollingUpdate != nil:
+		ro.Spec.Strategy.Canary.MaxSurge, ro.Spec.Strategy.Canary.MaxUnavailable = st.RollingUpdate.MaxSurge, st.RollingUpdate.MaxUnavailable
 	}
 	var extra []*unstructured.Unstructured
 	scope := t.scope(target, tg)
@@ -320,6 +344,10 @@ func (t *translator) traffic(target string, ro *rampv1.Rollout, docs []*unstruct
 		}
 		for j, is := range tm.Istio {
 			field := fmt.Sprintf("trafficManagement[%d].istio[%d]", i, j)
+			if n := countKind(docs, "Deployment"); n > 1 {
+				t.fail(field, "the target deploys %d Deployments and the entry does not say which it routes; deploy each to its own target", n)
+				continue
+			}
 			root := rootService(docs, ro)
 			if root == "" {
 				t.fail(field, "no Service among the target's manifests selects the pods of Deployment %s", ro.Name)
@@ -354,6 +382,16 @@ func selects(docs []*unstructured.Unstructured, name string, ro *rampv1.Rollout)
 		}
 	}
 	return deployments == 1
+}
+
+func countKind(docs []*unstructured.Unstructured, kind string) int {
+	n := 0
+	for _, d := range docs {
+		if d.GetKind() == kind {
+			n++
+		}
+	}
+	return n
 }
 
 // rootService is the Service among docs that selects the Rollout's pods.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/hooks"
 )
 
 const base = `version: v1
@@ -172,6 +173,37 @@ func unstructuredField(obj map[string]any, path ...string) (any, bool, error) {
 	return cur, true, nil
 }
 
+// TestTranslateEscapes: values known now are escaped for where they go,
+// and cannot pass for template actions.
+func TestTranslateEscapes(t *testing.T) {
+	doc := strings.Replace(base, "context: {suite: quick}", `context: {suite: 'he said "hi" & {{x}}'}`, 1)
+	doc = strings.Replace(doc, `bodyTemplate: {inline: '{"callback": "{{armory.callbackUri}}"}'}`,
+		`bodyTemplate: {inline: '{"suite": "{{context.suite}}"}'}`, 1)
+	plan, err := translate(t, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ro rampv1.Rollout
+	for _, o := range plan.Targets[1].Objects {
+		if o.GetKind() == "Rollout" {
+			decode(t, o.Object, &ro)
+		}
+	}
+	w := ro.Spec.Strategy.Canary.Steps[2].Webhook
+	body, err := hooks.Values{}.Render("body", w.Body, hooks.JSONEscape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]string
+	if err := json.Unmarshal([]byte(body), &got); err != nil || got["suite"] != `he said "hi" & {{x}}` {
+		t.Errorf("body %s: %v", body, err)
+	}
+	url, err := hooks.Values{}.Render("url", w.URL, hooks.URLEscape)
+	if err != nil || !strings.HasSuffix(url, "suite=he+said+%22hi%22+%26+%7B%7Bx%7D%7D") {
+		t.Errorf("url %s: %v", url, err)
+	}
+}
+
 // TestTranslateErrors: each unsupported or wrong field is an error naming
 // it.
 func TestTranslateErrors(t *testing.T) {
@@ -196,6 +228,11 @@ func TestTranslateErrors(t *testing.T) {
 		{"an unknown webhook", "name: smoke, context", "name: smok, context", `runWebhook.name: "smok" is not in webhooks`},
 		{"an unknown query", "queries: [error-rate]", "queries: [errors]", `queries[0]: "errors" is not in analysis.queries`},
 		{"no limits", "upperLimit: 0.01", "", "query error-rate: upperLimit or lowerLimit is required"},
+		{"a bad context key", "context: {owner: team-a}", "context: {team-name: a}", "analysis.context.team-name: an analysis context key must be"},
+		{"a step value in a header", "value: shop}", "value: '{{armory.callbackUri}}'}", "header values are sent as written"},
+		{"a manifest for no target", "- inline: |", "- targets: [prd]\n  inline: |", `manifests[0].targets: "prd" is not a target`},
+		{"traffic for no target", "- targets: [prod]\n  smi", "- targets: [prd]\n  smi", `trafficManagement[0].targets: "prd" is not a target`},
+		{"a paused Deployment", "replicas: 4", "replicas: 4\n      paused: true", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,7 +3,9 @@ package deployfile
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+	"text/template"
 )
 
 // templateVar matches a CD-as-a-Service template variable: {{armory.x}},
@@ -12,6 +14,12 @@ var templateVar = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}`)
 
 // varScope is what a template's variables become.
 type varScope struct {
+	// escape readies a literal value for where the text goes (a PromQL
+	// string, a URL query, a JSON string); nil: raw.
+	escape func(string) string
+	// literalOnly: the text is not a Ramp template (a header value), so
+	// only values known now may fill it.
+	literalOnly bool
 	// literal values known when the file is translated.
 	literal map[string]string
 	// ramp maps a variable to a Ramp template value ({{.Namespace}}).
@@ -29,9 +37,13 @@ func (s varScope) translate(text string) (string, error) {
 	out := templateVar.ReplaceAllStringFunc(text, func(m string) string {
 		name := templateVar.FindStringSubmatch(m)[1]
 		if v, ok := s.literal[name]; ok {
-			return v
+			return s.constant(v)
 		}
 		if v, ok := s.ramp[name]; ok {
+			if s.literalOnly {
+				errs = append(errs, fmt.Sprintf("{{%s}}: known only when the step runs, and header values are sent as written", name))
+				return m
+			}
 			return v
 		}
 		if key, ok := strings.CutPrefix(name, "context."); ok {
@@ -42,7 +54,7 @@ func (s varScope) translate(text string) (string, error) {
 			if s.contextArgs {
 				return "{{.Args." + key + "}}"
 			}
-			return s.context[key]
+			return s.constant(s.context[key])
 		}
 		switch {
 		case strings.HasPrefix(name, "secrets."):
@@ -57,5 +69,24 @@ func (s varScope) translate(text string) (string, error) {
 	if len(errs) > 0 {
 		return "", fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
+	if !s.literalOnly {
+		// What Ramp renders must parse as its template.
+		if _, err := template.New("").Parse(out); err != nil {
+			return "", fmt.Errorf("not a valid template once translated: %w", err)
+		}
+	}
 	return out, nil
+}
+
+// constant puts a value known now into the text: escaped for where it
+// goes, and, in a Ramp template, as a template constant so that no "{{" in
+// it is read as an action.
+func (s varScope) constant(v string) string {
+	if s.escape != nil {
+		v = s.escape(v)
+	}
+	if s.literalOnly || !strings.ContainsAny(v, "{}") {
+		return v
+	}
+	return "{{" + strconv.Quote(v) + "}}"
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
@@ -63,8 +64,14 @@ func Documents(data []byte) []Document {
 			d.Err = err
 			return append(docs, d)
 		}
+		// Through apimachinery's JSON, as the API server reads it: whole
+		// numbers are int64, not float64 (int-or-string fields care).
 		obj := map[string]any{}
-		if err := yaml.Unmarshal(raw, &obj); err != nil {
+		data, err := yaml.YAMLToJSON(raw)
+		if err == nil {
+			err = utiljson.Unmarshal(data, &obj)
+		}
+		if err != nil {
 			d.Err = fmt.Errorf("not YAML: %w", err)
 		} else if len(obj) == 0 {
 			continue

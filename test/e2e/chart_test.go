@@ -142,7 +142,8 @@ func TestChart(t *testing.T) {
 		if strings.Contains(args, "--leader-elect") || c["image"] != "ghcr.io/rampcd/ramp:v9.9.9" {
 			t.Errorf("args %s, image %v", args, c["image"])
 		}
-		for _, key := range []string{"RoleBinding shop/ramp-controller", "ServiceMonitor ramp-system/ramp-controller"} {
+		for _, key := range []string{"RoleBinding shop/ramp-controller", "ServiceMonitor ramp-system/ramp-controller",
+			"ClusterRoleBinding /ramp-controller-cluster-templates"} {
 			if got[key] == nil {
 				t.Errorf("no %s", key)
 			}

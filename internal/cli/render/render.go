@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/util/duration"
 )
@@ -47,16 +48,55 @@ func (s Style) age(t time.Time) string {
 	return duration.HumanDuration(s.Now.Sub(t))
 }
 
-// fit cuts text to n columns, marking the cut.
+// fit cuts text to n visible columns, marking the cut; ANSI colour codes
+// take no column and are never cut through.
 func fit(text string, n int) string {
-	r := []rune(text)
-	if n <= 0 || len(r) <= n {
+	if n <= 0 || visible(text) <= n {
 		return text
 	}
-	if n == 1 {
-		return "…"
+	var b strings.Builder
+	cols, colored := 0, false
+	for i := 0; i < len(text); {
+		if strings.HasPrefix(text[i:], "\x1b[") {
+			end := strings.IndexByte(text[i:], 'm')
+			if end < 0 {
+				break
+			}
+			b.WriteString(text[i : i+end+1])
+			colored = true
+			i += end + 1
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if cols == n-1 {
+			b.WriteString("…")
+			break
+		}
+		b.WriteRune(r)
+		cols++
+		i += size
 	}
-	return string(r[:n-1]) + "…"
+	if colored {
+		b.WriteString(reset)
+	}
+	return b.String()
+}
+
+// visible counts the columns of text, not its colour codes.
+func visible(text string) int {
+	n := 0
+	for i := 0; i < len(text); {
+		if strings.HasPrefix(text[i:], "\x1b[") {
+			if end := strings.IndexByte(text[i:], 'm'); end >= 0 {
+				i += end + 1
+				continue
+			}
+		}
+		_, size := utf8.DecodeRuneInString(text[i:])
+		n++
+		i += size
+	}
+	return n
 }
 
 func plural(n int, one, many string) string {

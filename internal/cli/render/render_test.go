@@ -120,6 +120,7 @@ func TestStatus(t *testing.T) {
 		{"canary.golden", canary(), Style{Width: 100, Now: now}},
 		{"canary-narrow.golden", canary(), Style{Width: 60, Now: now}},
 		{"canary-color.golden", canary(), Style{Width: 100, Color: true, Now: now}},
+		{"canary-narrow-color.golden", canary(), Style{Width: 60, Color: true, Now: now}},
 		{"rolled-back.golden", rolledBack(), Style{Width: 100, Now: now}},
 	}
 	for _, tt := range tests {
@@ -144,5 +145,25 @@ func TestTable(t *testing.T) {
 			t.Fatal(err)
 		}
 		golden(t, tt.name, b.Bytes())
+	}
+}
+
+func TestFit(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"a longer line", 8, "a longe…"},
+		{"\x1b[32mgreen\x1b[0m and more", 8, "\x1b[32mgreen\x1b[0m a…\x1b[0m"},
+		{"\x1b[32mgreen\x1b[0m", 5, "\x1b[32mgreen\x1b[0m"},
+		{"ünïcödé text", 6, "ünïcö…"},
+	}
+	for _, tt := range tests {
+		if got := fit(tt.in, tt.n); got != tt.want {
+			t.Errorf("fit(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
 	}
 }

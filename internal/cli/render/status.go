@@ -131,10 +131,7 @@ type printer struct {
 
 func (p *printer) line(indent int, format string, args ...any) {
 	text := strings.Repeat("  ", indent) + fmt.Sprintf(format, args...)
-	if !p.st.Color { // cutting through escape codes would garble them
-		text = fit(text, p.st.Width)
-	}
-	fmt.Fprintln(p.w, text)
+	fmt.Fprintln(p.w, fit(text, p.st.Width))
 }
 
 // wrap writes text, which matters too much to cut, over as many lines as
