@@ -253,3 +253,33 @@ func TestTranslateErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTranslateMore covers the fields the base file leaves out.
+func TestTranslateMore(t *testing.T) {
+	doc := strings.Replace(base, "smi: [{rootServiceName: web, canaryServiceName: web-next, trafficSplitName: web-split}]",
+		"istio: [{virtualService: {name: web, httpRouteName: primary}, destinationRule: {name: web, activeSubsetName: stable, canarySubsetName: canary}}]", 1)
+	doc = strings.Replace(doc, "application: shop\n", "application: shop\ndeploymentConfig: {timeout: {duration: 30, unit: minutes}}\n", 1)
+	doc = strings.Replace(doc, "      replicas: 4\n", "      replicas: 4\n      paused: true\n      strategy: {rollingUpdate: {maxSurge: 2, maxUnavailable: 0}}\n", 1)
+	plan, err := translate(t, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Timeout != 30*time.Minute {
+		t.Errorf("timeout %s", plan.Timeout)
+	}
+	var ro rampv1.Rollout
+	for _, o := range plan.Targets[1].Objects {
+		if o.GetKind() == "Rollout" {
+			decode(t, o.Object, &ro)
+		}
+	}
+	is := ro.Spec.Strategy.Canary.TrafficRouting
+	if is == nil || is.Istio == nil || is.Istio.VirtualService.Name != "web" || is.Istio.VirtualService.HTTPRouteName != "primary" ||
+		is.Istio.DestinationRule.StableSubsetName != "stable" || is.Istio.DestinationRule.CanarySubsetName != "canary" || ro.Spec.Service != "web" {
+		t.Errorf("istio routing %+v, service %q", is, ro.Spec.Service)
+	}
+	c := ro.Spec.Strategy.Canary
+	if !ro.Spec.Paused || c.MaxSurge.IntValue() != 2 || c.MaxUnavailable.IntValue() != 0 {
+		t.Errorf("paused %v, maxSurge %v, maxUnavailable %v", ro.Spec.Paused, c.MaxSurge, c.MaxUnavailable)
+	}
+}
