@@ -345,9 +345,9 @@ func ensureModule(ctx context.Context, m toolModule, moduleDir, cache string, lo
 
 func buildHint(name string) string {
 	if name == "kube" {
-		return "about 12 minutes on 2 cores"
+		return "about 14 minutes on 2 cores, the others alongside"
 	}
-	return "about 2 minutes"
+	return "a few minutes"
 }
 
 // pinnedVersion reads the required version of module path from go.mod.
