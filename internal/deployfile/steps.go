@@ -1,10 +1,8 @@
 package deployfile
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,6 +13,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
+	"github.com/rampcd/ramp/internal/hooks"
 )
 
 // analysis turns an analysis step into an AnalysisTemplate of its queries
@@ -138,7 +137,8 @@ func (t *translator) webhook(field string, r *RunWebhook, scope varScope) rampv1
 	h := &rampv1.WebhookHook{Method: w.Method, Retries: ptr.To(int32(w.RetryCount))}
 	var err error
 	urlScope, bodyScope, headerScope := scope, scope, scope
-	urlScope.escape, bodyScope.escape, headerScope.literalOnly = url.QueryEscape, jsonEscape, true
+	// Escaped as Ramp escapes the values it renders in the same places.
+	urlScope.escape, bodyScope.escape, headerScope.literalOnly = analysis.URLEscape, hooks.JSONEscape, true
 	if h.URL, err = urlScope.translate(w.URITemplate); err != nil {
 		t.fail(wf+".uriTemplate", "%v", err)
 	}
@@ -162,9 +162,3 @@ func (t *translator) webhook(field string, r *RunWebhook, scope varScope) rampv1
 
 // argName is what an AnalysisTemplate argument may be called.
 var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// jsonEscape readies a value for the inside of a JSON string.
-func jsonEscape(v string) string {
-	b, _ := json.Marshal(v)
-	return string(b[1 : len(b)-1])
-}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/analysis"
 	"github.com/rampcd/ramp/internal/hooks"
 )
 
@@ -198,7 +199,7 @@ func TestTranslateEscapes(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); err != nil || got["suite"] != `he said "hi" & {{x}}` {
 		t.Errorf("body %s: %v", body, err)
 	}
-	url, err := hooks.Values{}.Render("url", w.URL, hooks.URLEscape)
+	url, err := hooks.Values{}.Render("url", w.URL, analysis.URLEscape)
 	if err != nil || !strings.HasSuffix(url, "suite=he+said+%22hi%22+%26+%7B%7Bx%7D%7D") {
 		t.Errorf("url %s: %v", url, err)
 	}

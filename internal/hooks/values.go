@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"text/template"
@@ -60,9 +59,6 @@ func (v Values) DefaultBody() string {
 	b, _ := json.Marshal(doc)
 	return string(b)
 }
-
-// URLEscape escapes a value for a URL query.
-func URLEscape(s string) string { return url.QueryEscape(s) }
 
 // JSONEscape escapes a value for the inside of a JSON string.
 func JSONEscape(s string) string {

@@ -47,7 +47,7 @@ func Call(ctx context.Context, h *rampv1.WebhookHook, v Values, secrets analysis
 	if method == "" {
 		method = http.MethodPost
 	}
-	target, err := v.Render("url", h.URL, URLEscape)
+	target, err := v.Render("url", h.URL, analysis.URLEscape)
 	if err != nil {
 		return Answer{Message: err.Error()}
 	}
@@ -102,7 +102,7 @@ func Target(h *rampv1.WebhookHook, v Values) string {
 	if method == "" {
 		method = http.MethodPost
 	}
-	rendered, err := v.Render("url", h.URL, URLEscape)
+	rendered, err := v.Render("url", h.URL, analysis.URLEscape)
 	if err != nil {
 		rendered = h.URL
 	}
