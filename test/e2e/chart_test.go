@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/rampcd/ramp/test/localcluster"
+	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
 // renderChart renders charts/ramp as `helm install ramp -n ramp-system`
@@ -85,15 +85,12 @@ func objects(t *testing.T, data []byte) map[string]*unstructured.Unstructured {
 // its values do what they say.
 func TestChart(t *testing.T) {
 	t.Parallel()
-	bins, err := localcluster.EnsureBinaries(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kubectl := clustertest.Kubectl(t)
 	repo, err := localcluster.RepoDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	kustomize := exec.Command(bins.Kubectl, "kustomize", "config/default")
+	kustomize := exec.Command(kubectl, "kustomize", "config/default")
 	kustomize.Dir = repo
 	built, err := kustomize.Output()
 	if err != nil {

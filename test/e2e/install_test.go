@@ -19,17 +19,14 @@ import (
 // TestInstallManifests applies config/default the way the docs say
 // (kubectl apply --server-side -k) and checks what it creates.
 func TestInstallManifests(t *testing.T) {
-	bins, err := localcluster.EnsureBinaries(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := clustertest.Kubectl(t)
 	repo, err := localcluster.RepoDir()
 	if err != nil {
 		t.Fatal(err)
 	}
 	kubectl := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(bins.Kubectl, append([]string{"--kubeconfig", clustertest.Kubeconfig(t)}, args...)...)
+		cmd := exec.Command(bin, append([]string{"--kubeconfig", clustertest.Kubeconfig(t)}, args...)...)
 		cmd.Dir = repo
 		out, err := cmd.CombinedOutput()
 		if err != nil {

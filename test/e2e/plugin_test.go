@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/rampcd/ramp/test/fixture"
-	"github.com/rampcd/ramp/test/localcluster"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
@@ -19,21 +17,18 @@ func TestKubectlPlugin(t *testing.T) {
 	t.Parallel()
 	e := fixture.New(t)
 	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25)))
-	bins, err := localcluster.EnsureBinaries(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kubectl := clustertest.Kubectl(t)
 	dir := t.TempDir()
 	if err := os.Symlink(fixture.RampBinary(t), filepath.Join(dir, "kubectl-ramp")); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bins.Kubectl, "ramp", "get", "-n", e.NS)
+	cmd := exec.Command(kubectl, "ramp", "get", "-n", e.NS)
 	cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+clustertest.Kubeconfig(t))
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "NAME") || !strings.Contains(string(out), "web") {
 		t.Fatalf("kubectl ramp get: %v\n%s", err, out)
 	}
-	plugins := exec.Command(bins.Kubectl, "plugin", "list")
+	plugins := exec.Command(kubectl, "plugin", "list")
 	plugins.Env = append(os.Environ(), "PATH="+dir)
 	list, err := plugins.CombinedOutput()
 	if err != nil || !strings.Contains(string(list), "kubectl-ramp") {

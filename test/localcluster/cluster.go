@@ -77,8 +77,6 @@ type Cluster struct {
 	PodCIDR        string     `json:"podCIDR"`
 	Ports          Ports      `json:"ports"`
 	Processes      []*process `json:"processes"`
-	// Kubectl is the path of the kubectl built with the control plane.
-	Kubectl string `json:"kubectl"`
 
 	config *rest.Config
 }
@@ -169,7 +167,6 @@ func Start(ctx context.Context, bins *Binaries, opts Options) (_ *Cluster, err e
 		Version:        bins.KubernetesVersion,
 		PodCIDR:        opts.PodCIDR,
 		Ports:          ports,
-		Kubectl:        bins.Kubectl,
 	}
 	defer func() {
 		if err != nil {

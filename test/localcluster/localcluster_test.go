@@ -272,7 +272,7 @@ func (c command) run() (string, error) {
 
 // kubectl returns a runner for the cluster's own kubectl.
 func kubectl(t *testing.T) func(args ...string) command {
-	bin := binaries(t).Kubectl
+	bin := clustertest.Kubectl(t)
 	kubeconfig := clustertest.Kubeconfig(t)
 	return func(args ...string) command {
 		return command{exec.Command(bin, append([]string{"--kubeconfig", kubeconfig}, args...)...)}

@@ -89,6 +89,17 @@ func Kubeconfig(t testing.TB) string {
 	return shared.kubeconfig
 }
 
+// Kubectl returns the path of a kubectl of the cluster's version, built on
+// first use (a few minutes cold; parallel callers wait for one build).
+func Kubectl(t testing.TB) string {
+	t.Helper()
+	bin, err := localcluster.EnsureKubectl(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
 // Clientset returns a typed client for the shared cluster.
 func Clientset(t testing.TB) kubernetes.Interface {
 	t.Helper()

@@ -72,8 +72,12 @@ directory (about 10 minutes cold, seconds warm).`,
 			if err != nil {
 				return err
 			}
+			kubectl, err := localcluster.EnsureKubectl(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "kubernetes %s\nkube-apiserver %s\nkubectl %s\netcd %s\nkwok %s\n",
-				bins.KubernetesVersion, bins.APIServer, bins.Kubectl, bins.Etcd, bins.Kwok)
+				bins.KubernetesVersion, bins.APIServer, kubectl, bins.Etcd, bins.Kwok)
 			return nil
 		},
 	})
@@ -93,10 +97,14 @@ directory (about 10 minutes cold, seconds warm).`,
 			if err != nil {
 				return err
 			}
+			kubectl, err := localcluster.EnsureKubectl(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Cluster %s is up. Logs: %s\n\n", c.Version, c.LogDir())
 			fmt.Fprintf(out, "  export KUBECONFIG=%s\n", c.KubeconfigPath)
-			fmt.Fprintf(out, "  alias kubectl=%s\n\n", c.Kubectl)
+			fmt.Fprintf(out, "  alias kubectl=%s\n\n", kubectl)
 			fmt.Fprintf(out, "Stop it with: make cluster-down (or go run ./test/localcluster/cmd down --dir %s)\n", opts.Dir)
 			return nil
 		},
