@@ -149,6 +149,7 @@ func TestErrors(t *testing.T) {
 		{[]string{"set", "image", "web", "web:v2"}, `"web:v2": write CONTAINER=IMAGE`},
 		{[]string{"undo", "web", "--to-revision", "7"}, "rollout web has no revision 7 (revisions kept:"},
 		{[]string{"status"}, "accepts 1 arg(s), received 0"},
+		{[]string{"controller", "--watch-namespace", "shop"}, "-n and --watch-namespace both name namespaces to watch: use --watch-namespace shop," + e.NS},
 	}
 	for _, tt := range tests {
 		out, err := ramp(t, e, tt.args...)

@@ -53,6 +53,8 @@ type HookRunReconciler struct {
 	CallbackURL string
 	// Concurrency is how many runs call out at once (default 10).
 	Concurrency int
+	// Allowlist limits the hosts webhooks call; empty, any.
+	Allowlist hooks.Allowlist
 }
 
 // +kubebuilder:rbac:groups=ramp.dev,resources=hookruns,verbs=get;list;watch;create;update;patch;delete
@@ -138,6 +140,10 @@ func (r *HookRunReconciler) target(run *rampv1.HookRun) string {
 // for the callback until it expires. It returns when to look again.
 func (r *HookRunReconciler) webhook(ctx context.Context, run, base *rampv1.HookRun) (time.Time, error) {
 	h, s, now := run.Spec.Webhook, &run.Status, r.Clock.Now()
+	if err := r.Allowlist.Check(h, hooks.NewValues(run.Namespace, run.Spec.Context, "")); err != nil {
+		r.finish(run, rampv1.HookFailed, "not called: "+err.Error())
+		return time.Time{}, nil
+	}
 	n := len(s.Attempts)
 	inFlight := n > 0 && s.Attempts[n-1].FinishedAt == nil
 	switch {

@@ -4,6 +4,7 @@
 package manager
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -22,6 +23,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/controller"
+	"github.com/rampcd/ramp/internal/hooks"
 )
 
 // Options configure the controller process.
@@ -34,10 +36,17 @@ type Options struct {
 	LeaderElect bool
 	// LeaderElectionNamespace holds the Lease (default: in-cluster namespace).
 	LeaderElectionNamespace string
-	// Namespace limits the controller to one namespace (empty: all).
-	Namespace string
+	// Namespaces limit the controller to these namespaces (none: all).
+	Namespaces []string
 	// Concurrency is the number of Rollouts reconciled at once.
 	Concurrency int
+	// AnalysisConcurrency bounds the provider queries in flight (one per
+	// AnalysisRun reconciled at once); HookConcurrency the hooks calling
+	// out. Zero means 10.
+	AnalysisConcurrency, HookConcurrency int
+	// WebhookAllowlist limits the hosts webhooks may call (see
+	// hooks.Allowlist); empty, any.
+	WebhookAllowlist []string
 	// CallbackAddr serves webhook callbacks ("" turns them off).
 	CallbackAddr string
 	// CallbackURL is the base URL test systems use to reach CallbackAddr,
@@ -66,9 +75,16 @@ func Scheme() *runtime.Scheme {
 
 // Run runs the controller until ctx is done.
 func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
+	allowlist, err := hooks.ParseAllowlist(opts.WebhookAllowlist)
+	if err != nil {
+		return err
+	}
 	cacheOpts := cache.Options{}
-	if opts.Namespace != "" {
-		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
+	if len(opts.Namespaces) > 0 {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range opts.Namespaces {
+			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+		}
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        Scheme(),
@@ -102,7 +118,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	if err := (&controller.AnalysisRunReconciler{
 		Client:      mgr.GetClient(),
 		Recorder:    mgr.GetEventRecorder("ramp-analysis"),
-		Concurrency: 10,
+		Concurrency: cmp.Or(opts.AnalysisConcurrency, 10),
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up AnalysisRun controller: %w", err)
 	}
@@ -122,7 +138,8 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		APIReader:   mgr.GetAPIReader(),
 		Recorder:    mgr.GetEventRecorder("ramp-hooks"),
 		CallbackURL: callbackURL,
-		Concurrency: 10,
+		Allowlist:   allowlist,
+		Concurrency: cmp.Or(opts.HookConcurrency, 10),
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up HookRun controller: %w", err)
 	}

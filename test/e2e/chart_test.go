@@ -119,19 +119,19 @@ func TestChart(t *testing.T) {
 
 	t.Run("values", func(t *testing.T) {
 		got := renderChart(t, map[string]any{
-			"watchNamespace": "shop",
-			"leaderElection": map[string]any{"enabled": false},
-			"replicas":       1,
-			"image":          map[string]any{"tag": "v9.9.9"},
-			"metrics":        map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}}},
-			"callbacks":      map[string]any{"url": "https://ramp-callbacks.example.com"},
-			"logging":        map[string]any{"encoder": "console", "level": "debug"},
+			"watchNamespaces": []any{"shop", "payments"},
+			"leaderElection":  map[string]any{"enabled": false},
+			"replicas":        1,
+			"image":           map[string]any{"tag": "v9.9.9"},
+			"metrics":         map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}}},
+			"callbacks":       map[string]any{"url": "https://ramp-callbacks.example.com"},
+			"logging":         map[string]any{"encoder": "console", "level": "debug"},
 		})
 		d := got["Deployment ramp-system/ramp-controller"]
 		containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
 		c := containers[0].(map[string]any)
 		args := fmt.Sprint(c["args"])
-		for _, want := range []string{"--namespace=shop", "--callback-url=https://ramp-callbacks.example.com", "--zap-encoder=console", "--zap-log-level=debug"} {
+		for _, want := range []string{"--watch-namespace=shop,payments", "--callback-url=https://ramp-callbacks.example.com", "--zap-encoder=console", "--zap-log-level=debug"} {
 			if !strings.Contains(args, want) {
 				t.Errorf("args %s lack %s", args, want)
 			}
@@ -139,7 +139,7 @@ func TestChart(t *testing.T) {
 		if strings.Contains(args, "--leader-elect") || c["image"] != "ghcr.io/rampcd/ramp:v9.9.9" {
 			t.Errorf("args %s, image %v", args, c["image"])
 		}
-		for _, key := range []string{"RoleBinding shop/ramp-controller", "ServiceMonitor ramp-system/ramp-controller",
+		for _, key := range []string{"RoleBinding shop/ramp-controller", "RoleBinding payments/ramp-controller", "ServiceMonitor ramp-system/ramp-controller",
 			"ClusterRoleBinding /ramp-controller-cluster-templates"} {
 			if got[key] == nil {
 				t.Errorf("no %s", key)
