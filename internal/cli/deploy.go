@@ -33,7 +33,13 @@ strategy's steps and the target's traffic management; analysis queries become
 AnalysisTemplates; the other manifests are applied as they are, all by
 server-side apply. docs/deploy-file.md maps every field. With --watch, each
 target's rollouts must become Healthy before the next target starts; a
-rollback stops the deployment there.`,
+rollback stops the deployment there.
+
+A target's constraints.beforeDeployment gates (pauses, webhooks) run before
+its objects are applied; afterDeployment gates (pauses, webhooks, analyses)
+run once its rollouts are Healthy, and need --watch. Webhooks and analyses
+run as HookRuns and AnalysisRuns in the target's namespace, carried out by
+the controller; a failed gate stops the targets after it.`,
 		Example: `  ramp deploy -f deploy.yml --metric-provider prom=http://prometheus.monitoring:9090
   ramp deploy -f deploy.yml --watch`,
 		Args: cobra.NoArgs,
@@ -67,6 +73,13 @@ rollback stops the deployment there.`,
 				ctx, cancel = context.WithTimeout(ctx, plan.Timeout)
 				defer cancel()
 			}
+			if !watch {
+				for _, tp := range plan.Targets {
+					if len(tp.After) > 0 {
+						return fmt.Errorf("%s: %s runs once the target's rollouts are Healthy: deploy with --watch", file, tp.After[0].Field)
+					}
+				}
+			}
 			// Every account resolves before anything is applied.
 			clients := make([]client.WithWatch, len(plan.Targets))
 			for i, tp := range plan.Targets {
@@ -91,6 +104,9 @@ rollback stops the deployment there.`,
 // deployTarget applies one target's objects in its account's context, and
 // with watch waits for its rollouts.
 func (o *Options) deployTarget(ctx context.Context, c client.WithWatch, tp deployfile.TargetPlan, watch bool) error {
+	if err := o.runGates(ctx, c, tp, deployfile.BeforeDeployment, tp.Before); err != nil {
+		return fmt.Errorf("%w; this and later targets are not deployed", err)
+	}
 	for _, obj := range tp.Objects {
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("ramp-deploy"), client.ForceOwnership); err != nil {
 			return fmt.Errorf("target %s: apply %s %s: %w", tp.Name, obj.GetKind(), obj.GetName(), err)
@@ -108,6 +124,11 @@ func (o *Options) deployTarget(ctx context.Context, c client.WithWatch, tp deplo
 			return fmt.Errorf("target %s: %w; later targets are not deployed", tp.Name, err)
 		}
 		fmt.Fprintf(o.Out, "%s: rollout %s/%s is Healthy (%s)\n", tp.Name, ro.Namespace, ro.Name, time.Since(start).Round(time.Second))
+	}
+	// A failed afterDeployment gate rolls nothing back: it stops the
+	// targets that come after.
+	if err := o.runGates(ctx, c, tp, deployfile.AfterDeployment, tp.After); err != nil {
+		return fmt.Errorf("%w; the target stays deployed, later targets are not deployed", err)
 	}
 	return nil
 }

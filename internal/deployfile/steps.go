@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,21 +95,20 @@ func (t *translator) metric(q *Query, a *AnalysisStep, interval time.Duration, s
 	if provider == "" && t.f.Analysis != nil {
 		provider = t.f.Analysis.DefaultMetricProviderName
 	}
+	if provider == "" {
+		return rampv1.Metric{}, fmt.Errorf("no metric provider: set the step's metricProviderName, the query's, or analysis.defaultMetricProviderName")
+	}
 	address, ok := t.opts.MetricProviders[provider]
 	if !ok {
 		return rampv1.Metric{}, fmt.Errorf("metric provider %q has no address: give it with --metric-provider %s=http://prometheus:9090", provider, provider)
 	}
-	var cond string
-	switch {
-	case q.UpperLimit != nil && q.LowerLimit != nil:
-		cond = fmt.Sprintf("result >= %v && result <= %v", *q.LowerLimit, *q.UpperLimit)
-	case q.UpperLimit != nil:
-		cond = fmt.Sprintf("result <= %v", *q.UpperLimit)
-	case q.LowerLimit != nil:
-		cond = fmt.Sprintf("result >= %v", *q.LowerLimit)
-	default:
+	if q.UpperLimit == nil && q.LowerLimit == nil {
 		return rampv1.Metric{}, fmt.Errorf("upperLimit or lowerLimit is required")
 	}
+	cond := limits("result[0]", q)
+	// A query gives one value, as a scalar or a one-sample vector; a vector
+	// of several fails, as it did in CD-as-a-Service.
+	cond = fmt.Sprintf("type(result) == list ? size(result) == 1 && %s : %s", cond, limits("result", q))
 	query, err := scope.translate(q.QueryTemplate)
 	if err != nil {
 		return rampv1.Metric{}, err
@@ -158,6 +158,27 @@ func (t *translator) webhook(field string, r *RunWebhook, scope varScope) rampv1
 		h.Callback = &rampv1.CallbackSpec{Timeout: &metav1.Duration{Duration: 24 * time.Hour}}
 	}
 	return rampv1.Step{Webhook: h}
+}
+
+// limits is the CEL condition "v within the query's limits".
+func limits(v string, q *Query) string {
+	var parts []string
+	if q.LowerLimit != nil {
+		parts = append(parts, v+" >= "+celDouble(*q.LowerLimit))
+	}
+	if q.UpperLimit != nil {
+		parts = append(parts, v+" <= "+celDouble(*q.UpperLimit))
+	}
+	return strings.Join(parts, " && ")
+}
+
+// celDouble writes f as a CEL double literal (5 would be an int).
+func celDouble(f float64) string {
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eEn") { // not 0.5, 1e+21, NaN or Inf
+		s += ".0"
+	}
+	return s
 }
 
 // argName is what an AnalysisTemplate argument may be called.

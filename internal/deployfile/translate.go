@@ -42,6 +42,9 @@ type TargetPlan struct {
 	Objects                  []*unstructured.Unstructured
 	// Rollouts are the Rollouts among Objects, to watch.
 	Rollouts []Ref
+	// Before gates the target's deployment; After runs once its rollouts
+	// are Healthy and gates the targets that depend on it.
+	Before, After []Gate
 }
 
 // Ref names a namespaced object.
@@ -135,9 +138,6 @@ func (t *translator) target(name string) *TargetPlan {
 	if tg.Namespace == "" {
 		t.fail(field+".namespace", "required")
 	}
-	if c := tg.Constraints; c != nil && (len(c.BeforeDeployment) > 0 || len(c.AfterDeployment) > 0) {
-		t.fail(field+".constraints", "beforeDeployment and afterDeployment are not supported yet; use hooks in the Rollout (docs/hooks.md)")
-	}
 	strategy, ok := t.f.Strategies[tg.Strategy]
 	switch {
 	case !ok:
@@ -164,6 +164,7 @@ func (t *translator) target(name string) *TargetPlan {
 		tp.Objects = append(tp.Objects, objs...)
 		tp.Rollouts = append(tp.Rollouts, Ref{Namespace: doc.GetNamespace(), Name: doc.GetName()})
 	}
+	t.gates(field+".constraints", name, tg, tp)
 	return tp
 }
 

@@ -127,7 +127,7 @@ func TestTranslate(t *testing.T) {
 	m := tmpl.Spec.Metrics[0]
 	wantQuery := `sum(rate(http_requests_total{namespace="{{.Namespace}}", owner="{{.Args.owner}}", code=~"5.."}[30s]))`
 	if m.Provider.Prometheus.Query != wantQuery || m.Provider.Prometheus.Address != "http://prometheus:9090" ||
-		m.SuccessCondition != "result <= 0.01" || *m.Count != 3 || m.Interval.Duration != 30*time.Second {
+		m.SuccessCondition != "type(result) == list ? size(result) == 1 && result[0] <= 0.01 : result <= 0.01" || *m.Count != 3 || m.Interval.Duration != 30*time.Second {
 		t.Errorf("metric: %+v %+v", m, m.Provider.Prometheus)
 	}
 	if len(tmpl.Spec.Args) != 1 || tmpl.Spec.Args[0].Name != "owner" || *tmpl.Spec.Args[0].Value != "team-a" {
@@ -211,10 +211,11 @@ func TestTranslateErrors(t *testing.T) {
 	tests := []struct {
 		name, from, to, want string
 	}{
-		{"a typo", "retryCount: 2", "retryCont: 2", `unknown field "retryCont"`},
+		{"a typo", "retryCount: 2", "retryCont: 2", `unknown field "webhooks[0].retryCont"`},
 		{"blue/green", "strategies:\n  canary:\n    canary:", "strategies:\n  bg:\n    blueGreen: {activeService: web}\n  canary:\n    canary:", ""},
 		{"exposeServices", "- pause: {duration: 2, unit: minutes}", "- exposeServices: {services: [web]}", "strategies.canary.canary.steps[3].exposeServices: not supported"},
 		{"manual rollback", "numberOfJudgmentRuns: 3", "numberOfJudgmentRuns: 3\n          rollBackMode: manual", "strategies.canary.canary.steps[1].analysis: manual rollBackMode"},
+		{"no provider", "metricProviderName: prom\n          context", "context", "query error-rate: no metric provider: set the step's metricProviderName"},
 		{"an unknown provider", "metricProviderName: prom", "metricProviderName: datadog", `metric provider "datadog" has no address: give it with --metric-provider datadog=`},
 		{"an unknown variable", "{{armory.namespace}}", "{{armory.deploymentId}}", "{{armory.deploymentId}}: not a variable Ramp supports"},
 		{"a time variable", "{{armory.namespace}}", "{{armory.startTimeIso8601}}", "{{armory.startTimeIso8601}}: Ramp runs instant queries"},
@@ -225,7 +226,10 @@ func TestTranslateErrors(t *testing.T) {
 		{"a cycle", "strategy: canary}", "strategy: canary, constraints: {dependsOn: [prod]}}", "dependsOn makes a cycle"},
 		{"a missing strategy", "strategy: canary}", "strategy: fast}", `targets.staging.strategy: "fast" is not in strategies`},
 		{"a remote agent", "retryCount: 2", "retryCount: 2\n  networkMode: remoteNetworkAgent", "webhooks[0].networkMode: remoteNetworkAgent is not supported"},
-		{"gates", "constraints: {dependsOn: [staging]}", "constraints: {dependsOn: [staging], beforeDeployment: [{pause: {untilApproved: true}}]}", "targets.prod.constraints: beforeDeployment and afterDeployment are not supported yet"},
+		{"a gate until approved", "constraints: {dependsOn: [staging]}", "constraints: {dependsOn: [staging], beforeDeployment: [{pause: {untilApproved: true}}]}", "targets.prod.constraints.beforeDeployment[0].pause.untilApproved: not supported in constraints"},
+		{"a gate that sets a weight", "constraints: {dependsOn: [staging]}", "constraints: {afterDeployment: [{setWeight: 5}]}", "targets.prod.constraints.afterDeployment[0]: a constraint is a pause, a runWebhook or (afterDeployment) an analysis"},
+		{"an analysis before deployment", "constraints: {dependsOn: [staging]}", "constraints: {beforeDeployment: [{analysis: {interval: 1, units: minutes, numberOfJudgmentRuns: 1, queries: [error-rate]}}]}", "targets.prod.constraints.beforeDeployment[0].analysis: beforeDeployment has no new version"},
+		{"a gate's unknown webhook", "constraints: {dependsOn: [staging]}", "constraints: {beforeDeployment: [{runWebhook: {name: nope}}]}", `targets.prod.constraints.beforeDeployment[0].runWebhook.name: "nope" is not in webhooks`},
 		{"an unknown webhook", "name: smoke, context", "name: smok, context", `runWebhook.name: "smok" is not in webhooks`},
 		{"an unknown query", "queries: [error-rate]", "queries: [errors]", `queries[0]: "errors" is not in analysis.queries`},
 		{"no limits", "upperLimit: 0.01", "", "query error-rate: upperLimit or lowerLimit is required"},
@@ -282,5 +286,74 @@ func TestTranslateMore(t *testing.T) {
 	c := ro.Spec.Strategy.Canary
 	if !ro.Spec.Paused || c.MaxSurge.IntValue() != 2 || c.MaxUnavailable.IntValue() != 0 {
 		t.Errorf("paused %v, maxSurge %v, maxUnavailable %v", ro.Spec.Paused, c.MaxSurge, c.MaxUnavailable)
+	}
+}
+
+// TestTranslateGates: constraints become gates the client runs, in order,
+// with their webhook and analysis translated as steps are.
+func TestTranslateGates(t *testing.T) {
+	doc := strings.Replace(base, "constraints: {dependsOn: [staging]}", `constraints:
+      dependsOn: [staging]
+      beforeDeployment:
+      - pause: {duration: 30, unit: seconds}
+      - runWebhook: {name: smoke, context: {suite: change-freeze}}
+      afterDeployment:
+      - analysis: {interval: 1, units: minutes, numberOfJudgmentRuns: 2, queries: [error-rate], context: {owner: sre}, metricProviderName: prom}`, 1)
+	plan, err := translate(t, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := plan.Targets[1]
+	if prod.Name != "prod" || len(prod.Before) != 2 || len(prod.After) != 1 || len(plan.Targets[0].Before) != 0 {
+		t.Fatalf("gates: %+v", plan.Targets)
+	}
+	if g := prod.Before[0]; g.Pause != 30*time.Second || g.Field != "targets.prod.constraints.beforeDeployment[0]" {
+		t.Errorf("pause gate %+v", g)
+	}
+	hook := prod.Before[1].Hook
+	if hook == nil || hook.Context.Step != BeforeDeployment || hook.Webhook == nil ||
+		!strings.Contains(hook.Webhook.URL, "suite=change-freeze") || hook.Webhook.Callback == nil {
+		t.Errorf("webhook gate %+v", prod.Before[1])
+	}
+	a := prod.After[0].Analysis
+	if a == nil || len(a.Metrics) != 1 || a.Metrics[0].Name != "error-rate" || *a.Metrics[0].Count != 2 ||
+		a.Metrics[0].Interval.Duration != time.Minute || len(a.Args) != 1 || a.Args[0].Name != "owner" || *a.Args[0].Value != "sre" {
+		t.Errorf("analysis gate %+v", prod.After[0])
+	}
+}
+
+// TestLimitConditions: the limits of a query judge its one value, whether
+// Prometheus gives it as a scalar or a one-sample vector; several values
+// fail.
+func TestLimitConditions(t *testing.T) {
+	upper, lower, five := 0.01, 5.0, 5.0
+	tests := []struct {
+		q      Query
+		result analysis.Result
+		want   rampv1.AnalysisPhase
+	}{
+		{Query{UpperLimit: &upper}, 0.005, rampv1.AnalysisSuccessful},
+		{Query{UpperLimit: &upper}, []float64{0.005}, rampv1.AnalysisSuccessful},
+		{Query{UpperLimit: &upper}, []float64{0.02}, rampv1.AnalysisFailed},
+		{Query{UpperLimit: &upper}, 0.02, rampv1.AnalysisFailed},
+		{Query{UpperLimit: &upper}, []float64{0.001, 0.001}, rampv1.AnalysisFailed},
+		{Query{LowerLimit: &lower}, []float64{7}, rampv1.AnalysisSuccessful},
+		{Query{LowerLimit: &lower}, 4.0, rampv1.AnalysisFailed},
+		{Query{LowerLimit: &lower, UpperLimit: &five}, []float64{5}, rampv1.AnalysisSuccessful},
+	}
+	tr := &translator{opts: Options{MetricProviders: map[string]string{"prom": "http://127.0.0.1:9090"}}}
+	for _, tt := range tests {
+		tt.q.Name, tt.q.QueryTemplate = "q", "up"
+		m, err := tr.metric(&tt.q, &AnalysisStep{MetricProviderName: "prom", NumberOfJudgmentRuns: 1}, time.Minute, varScope{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := analysis.Compile(&m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := c.Judge(tt.result, nil); err != nil || got != tt.want {
+			t.Errorf("%s on %v: %s, %v; want %s", m.SuccessCondition, tt.result, got, err, tt.want)
+		}
 	}
 }

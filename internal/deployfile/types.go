@@ -43,11 +43,12 @@ type Target struct {
 	Constraints *Constraints `json:"constraints,omitempty"`
 }
 
-// Constraints order targets and gate them.
+// Constraints order targets and gate them. A gate is a pause, a
+// runWebhook or (after deployment) an analysis, written as a canary step.
 type Constraints struct {
 	DependsOn        []string `json:"dependsOn,omitempty"`
-	BeforeDeployment []any    `json:"beforeDeployment,omitempty"`
-	AfterDeployment  []any    `json:"afterDeployment,omitempty"`
+	BeforeDeployment []Step   `json:"beforeDeployment,omitempty"`
+	AfterDeployment  []Step   `json:"afterDeployment,omitempty"`
 }
 
 // Manifest is a file (or folder) of manifests, or inline ones.
