@@ -16,8 +16,9 @@ import (
 // Take measures a metric once with p and judges the result with conds. A
 // provider fault, or a condition that cannot be evaluated on the result,
 // is an Error measurement carrying the message.
-func Take(ctx context.Context, p Provider, m *rampv1.Metric, conds *Conditions, vars Vars, now func() time.Time) rampv1.Measurement {
-	ms := rampv1.Measurement{StartedAt: metav1.NewMicroTime(now())}
+func Take(ctx context.Context, p Provider, m *rampv1.Metric, conds *Conditions, vars Vars, now func() time.Time) (ms rampv1.Measurement) {
+	ms.StartedAt = metav1.NewMicroTime(now())
+	// Named, so that the deferred stamp reaches what is returned.
 	defer func() { ms.FinishedAt = &metav1.MicroTime{Time: now()} }()
 
 	result, err := p.Measure(ctx, m, vars)
