@@ -9,6 +9,10 @@ import (
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 )
 
+// maxConditionCost bounds the work of evaluating one condition, in CEL's
+// cost units (about one per operation).
+const maxConditionCost = 100_000
+
 // Conditions are a metric's compiled success and failure conditions.
 type Conditions struct {
 	success, failure cel.Program
@@ -48,7 +52,10 @@ func Compile(m *rampv1.Metric) (*Conditions, error) {
 		if iss.Err() != nil {
 			return nil, fmt.Errorf("metric %s: %s %q: %w", m.Name, cond.field, cond.expr, iss.Err())
 		}
-		prog, err := celEnv.Program(ast)
+		// A condition is a comparison or two; the cost limit stops one
+		// that would run for seconds (a comprehension over a huge list)
+		// from holding a worker of the controller.
+		prog, err := celEnv.Program(ast, cel.CostLimit(maxConditionCost))
 		if err != nil {
 			return nil, fmt.Errorf("metric %s: %s %q: %w", m.Name, cond.field, cond.expr, err)
 		}

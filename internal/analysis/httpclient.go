@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -21,10 +23,35 @@ type HTTPSettings struct {
 	TLS         *rampv1.TLSConfig
 }
 
+// MaxResponseBytes bounds what Ramp reads of an answer: a provider or a test
+// system that answers without end fails the request instead of filling the
+// controller's memory.
+const MaxResponseBytes = 8 << 20
+
+// Client is an HTTP client for one measurement or one call.
+type Client struct {
+	*http.Client
+	secrets []string
+}
+
+// Redact replaces the Secret values the client sends with "[redacted]": a
+// server may quote a request's headers back, and what it answers goes into
+// messages, statuses and logs.
+func (c *Client) Redact(s string) string {
+	for _, v := range c.secrets {
+		if v != "" {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
+	}
+	return s
+}
+
 // NewHTTPClient builds a client that sends the settings' headers (their
-// Secret values read now) and checks servers as the TLS settings say.
-// Errors name the Secret, never its value.
-func NewHTTPClient(ctx context.Context, secrets Secrets, s HTTPSettings) (*http.Client, error) {
+// Secret values read now), checks servers as the TLS settings say, and
+// reads at most MaxResponseBytes of an answer. Errors name the Secret,
+// never its value.
+func NewHTTPClient(ctx context.Context, secrets Secrets, s HTTPSettings) (*Client, error) {
+	c := &Client{}
 	header := http.Header{}
 	for _, h := range s.Headers {
 		v := ""
@@ -36,6 +63,7 @@ func NewHTTPClient(ctx context.Context, secrets Secrets, s HTTPSettings) (*http.
 			if v, err = secrets.Value(ctx, *h.ValueFrom); err != nil {
 				return nil, fmt.Errorf("header %s: %w", h.Name, err)
 			}
+			c.secrets = append(c.secrets, v)
 		}
 		header.Set(h.Name, v)
 	}
@@ -45,6 +73,7 @@ func NewHTTPClient(ctx context.Context, secrets Secrets, s HTTPSettings) (*http.
 			return nil, fmt.Errorf("bearer token: %w", err)
 		}
 		header.Set("Authorization", "Bearer "+token)
+		c.secrets = append(c.secrets, token)
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	if t := s.TLS; t != nil {
@@ -62,7 +91,8 @@ func NewHTTPClient(ctx context.Context, secrets Secrets, s HTTPSettings) (*http.
 		}
 		transport.TLSClientConfig = cfg
 	}
-	return &http.Client{Transport: headerTransport{header: header, next: transport}}, nil
+	c.Client = &http.Client{Transport: headerTransport{header: header, next: transport}}
+	return c, nil
 }
 
 // headerTransport adds fixed headers to every request.
@@ -76,7 +106,34 @@ func (t headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for k, vs := range t.header {
 		req.Header[k] = vs
 	}
-	return t.next.RoundTrip(req)
+	resp, err := t.next.RoundTrip(req)
+	if err == nil {
+		resp.Body = &limitedBody{ReadCloser: resp.Body, left: MaxResponseBytes}
+	}
+	return resp, err
+}
+
+// limitedBody fails a read past its limit, rather than truncating: a cut
+// JSON document would fail later with a less helpful message.
+type limitedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		var one [1]byte
+		if n, err := b.ReadCloser.Read(one[:]); n == 0 && err != nil {
+			return 0, err // the answer ended right at the limit
+		}
+		return 0, fmt.Errorf("the answer is larger than %d MiB", MaxResponseBytes>>20)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"k8s.io/utils/ptr"
 
@@ -81,15 +82,18 @@ func Call(ctx context.Context, h *rampv1.WebhookHook, v Values, secrets analysis
 		if errors.Is(err, context.DeadlineExceeded) {
 			return Answer{Message: fmt.Sprintf("no answer within %s", Timeout(h))}
 		}
-		return Answer{Message: redactURL(err, target)}
+		return Answer{Message: client.Redact(redactURL(err, target))}
 	}
 	defer resp.Body.Close()
-	quoted, _ := io.ReadAll(io.LimitReader(resp.Body, maxQuoted))
+	// Read well past what is quoted, so that a Secret the answer quotes
+	// back is redacted whole before the quote is cut.
+	quoted, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	a := Answer{Code: int32(resp.StatusCode), Pass: passes(h, resp.StatusCode)}
 	a.Message = "HTTP " + resp.Status
 	if !a.Pass {
-		if q := strings.TrimSpace(string(quoted)); q != "" {
-			a.Message += ": " + q
+		// The test system's words, but never a Secret it quotes back.
+		if q := strings.TrimSpace(client.Redact(string(quoted))); q != "" {
+			a.Message += ": " + cut(q, maxQuoted)
 		}
 	}
 	return a
@@ -167,4 +171,15 @@ func redactURL(err error, target string) string {
 		return fmt.Sprintf("%s %s: %v", ue.Op, stripQuery(target), ue.Err)
 	}
 	return strings.ReplaceAll(err.Error(), target, stripQuery(target))
+}
+
+// cut shortens s to at most n bytes, on a rune boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -45,7 +45,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 		return nil, err
 	}
 	defer httpClient.CloseIdleConnections()
-	client, err := api.NewClient(api.Config{Address: address, Client: httpClient})
+	client, err := api.NewClient(api.Config{Address: address, Client: httpClient.Client})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus address %q: %w", address, err)
 	}
@@ -64,7 +64,8 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("prometheus %s: query timed out after %s: %s", address, timeout, query)
 		}
-		return nil, fmt.Errorf("prometheus %s: %w (query: %s)", address, err, query)
+		// An error may quote the server's answer, which may quote the request.
+		return nil, errors.New(httpClient.Redact(fmt.Sprintf("prometheus %s: %v (query: %s)", address, err, query)))
 	}
 	switch v := value.(type) {
 	case model.Vector:

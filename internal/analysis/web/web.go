@@ -75,7 +75,11 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	if err != nil || len(found) == 0 || len(found[0]) == 0 {
 		return nil, fmt.Errorf("%w: jsonPath %s found nothing in the response of %s", analysis.ErrEmpty, cfg.JSONPath, url)
 	}
-	return toResult(found[0][0].Interface()), nil
+	r := toResult(found[0][0].Interface())
+	if s, ok := r.(string); ok { // a value may quote the request back
+		r = client.Redact(s)
+	}
+	return r, nil
 }
 
 func toResult(v any) analysis.Result {
