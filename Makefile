@@ -33,8 +33,25 @@ cluster-binaries: ## Build the local cluster's binaries (cached by version; ~10 
 	$(LOCALCLUSTER) build
 
 .PHONY: test
-test: ## Run all tests against one local cluster (built on first use).
+test: ## Run all tests against one local cluster (built on first use), then the fuzzers briefly.
 	$(LOCALCLUSTER) exec -- $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@$(MAKE) --no-print-directory fuzz
+
+# Each fuzz target, as package:function. Their seed corpora (f.Add, and
+# testdata/fuzz for inputs that once failed) also run in every go test.
+# New inputs are minimized for 2s at most (the default minute would eat a
+# short run).
+FUZZ_TARGETS := ./internal/traffic:FuzzParseWeight ./internal/traffic:FuzzSplit \
+	./internal/analysis:FuzzConditions ./internal/analysis:FuzzThreshold ./internal/analysis:FuzzRender \
+	./internal/hooks:FuzzJSONBody ./internal/deployfile:FuzzDeployFile
+FUZZTIME ?= 15s
+
+.PHONY: fuzz
+fuzz: ## Fuzz the parsers, weight math, CEL conditions and templating, FUZZTIME each (default 15s).
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg || exit 1; \
+	done
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck.
