@@ -30,19 +30,7 @@ import (
 // v1alpha2, the newest of those, for the split at rest and during a canary.
 func TestSMIOldVersions(t *testing.T) {
 	ctx := context.Background()
-	bins, err := localcluster.EnsureBinaries(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := localcluster.Start(ctx, bins, localcluster.Options{Nodes: 1, PodCIDR: "127.3.0.0/16"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cluster.Stop() })
-	c, err := client.New(cluster.Config(), client.Options{Scheme: manager.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cluster, c := ownCluster(t, localcluster.Options{Nodes: 1, PodCIDR: "127.3.0.0/16"})
 	if err := apiextensionsv1.AddToScheme(c.Scheme()); err != nil {
 		t.Fatal(err)
 	}

@@ -111,6 +111,31 @@ func (c *Cluster) Stop() error {
 	return errors.Join(errs...)
 }
 
+// Restart stops one component (SIGTERM, then SIGKILL after 10 s) and
+// starts it again with the same arguments, as an operator restarting it
+// would. It returns once the new process runs, not once it is ready. Only
+// for a cluster this process started (not one attached to).
+func (c *Cluster) Restart(name string) error {
+	for i, p := range c.Processes {
+		if p.Name != name {
+			continue
+		}
+		if p.cmd == nil {
+			return fmt.Errorf("localcluster: %s was not started by this process; restart it by hand", name)
+		}
+		if err := p.stop(10 * time.Second); err != nil {
+			return err
+		}
+		np, err := startProcess(name, p.cmd.Path, p.cmd.Args[1:], c.LogDir(), false)
+		if err != nil {
+			return fmt.Errorf("localcluster: restart %w", err)
+		}
+		c.Processes[i] = np
+		return c.saveState()
+	}
+	return fmt.Errorf("localcluster: no component %q", name)
+}
+
 // Attach returns the cluster that `localcluster up` left running in dir.
 func Attach(dir string) (*Cluster, error) {
 	data, err := os.ReadFile(filepath.Join(dir, stateFile))
