@@ -119,19 +119,20 @@ func TestChart(t *testing.T) {
 
 	t.Run("values", func(t *testing.T) {
 		got := renderChart(t, map[string]any{
-			"watchNamespaces": []any{"shop", "payments"},
-			"leaderElection":  map[string]any{"enabled": false},
-			"replicas":        1,
-			"image":           map[string]any{"tag": "v9.9.9"},
-			"metrics":         map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}}},
-			"callbacks":       map[string]any{"url": "https://ramp-callbacks.example.com"},
-			"logging":         map[string]any{"encoder": "console", "level": "debug"},
+			"watchNamespaces":  []any{"shop", "payments"},
+			"webhookAllowlist": []any{"ci.example.com", "10.0.0.0/8"},
+			"leaderElection":   map[string]any{"enabled": false},
+			"replicas":         1,
+			"image":            map[string]any{"tag": "v9.9.9"},
+			"metrics":          map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}}},
+			"callbacks":        map[string]any{"url": "https://ramp-callbacks.example.com"},
+			"logging":          map[string]any{"encoder": "console", "level": "debug"},
 		})
 		d := got["Deployment ramp-system/ramp-controller"]
 		containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
 		c := containers[0].(map[string]any)
 		args := fmt.Sprint(c["args"])
-		for _, want := range []string{"--watch-namespace=shop,payments", "--callback-url=https://ramp-callbacks.example.com", "--zap-encoder=console", "--zap-log-level=debug"} {
+		for _, want := range []string{"--watch-namespace=shop,payments", "--webhook-allowlist=ci.example.com,10.0.0.0/8", "--callback-url=https://ramp-callbacks.example.com", "--zap-encoder=console", "--zap-log-level=debug"} {
 			if !strings.Contains(args, want) {
 				t.Errorf("args %s lack %s", args, want)
 			}
