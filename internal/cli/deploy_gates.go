@@ -56,43 +56,42 @@ func (o *Options) runGates(ctx context.Context, c client.Client, tp deployfile.T
 func (o *Options) gateHook(ctx context.Context, c client.Client, tp deployfile.TargetPlan, event string, g deployfile.Gate) error {
 	run := &rampv1.HookRun{ObjectMeta: gateMeta(tp, event), Spec: *g.Hook.DeepCopy()}
 	run.Spec.Context.AnalysisContext = o.gateContext(ctx, c, tp)
-	if err := c.Create(ctx, run); err != nil {
-		return err
-	}
-	fmt.Fprintf(o.Out, "%s: %s: webhook running (hookrun %s/%s)\n", tp.Name, g.Field, run.Namespace, run.Name)
-	err := wait.PollUntilContextCancel(ctx, gatePoll, true, func(ctx context.Context) (bool, error) {
-		err := c.Get(ctx, client.ObjectKeyFromObject(run), run)
-		return err == nil && run.Status.Phase.Done(), client.IgnoreNotFound(err)
+	return o.awaitGate(ctx, c, tp, g, "webhook", "hookrun", run, func() (bool, bool, string) {
+		s := run.Status
+		return s.Phase.Done(), s.Phase == rampv1.HookSuccessful, fmt.Sprintf("%s: %s", strings.ToLower(string(s.Phase)), s.Message)
 	})
-	if err != nil {
-		return fmt.Errorf("webhook (hookrun %s): %w", run.Name, err)
-	}
-	if run.Status.Phase != rampv1.HookSuccessful {
-		return fmt.Errorf("webhook %s: %s", strings.ToLower(string(run.Status.Phase)), run.Status.Message)
-	}
-	fmt.Fprintf(o.Out, "%s: %s: webhook succeeded\n", tp.Name, g.Field)
-	return nil
 }
 
 func (o *Options) gateAnalysis(ctx context.Context, c client.Client, tp deployfile.TargetPlan, event string, g deployfile.Gate) error {
 	run := &rampv1.AnalysisRun{ObjectMeta: gateMeta(tp, event), Spec: *g.Analysis.DeepCopy()}
 	run.Spec.Context = o.gateContext(ctx, c, tp)
+	// Nobody judges an inconclusive gate: it fails like a failed one.
+	return o.awaitGate(ctx, c, tp, g, "analysis", "analysisrun", run, func() (bool, bool, string) {
+		s := run.Status
+		return s.Phase.Done(), s.Phase == rampv1.AnalysisSuccessful, fmt.Sprintf("%s: %s", strings.ToLower(string(s.Phase)), s.Message)
+	})
+}
+
+// awaitGate creates a gate's run and waits for its verdict, which reads
+// the run as last fetched: done, passed, and what to say.
+func (o *Options) awaitGate(ctx context.Context, c client.Client, tp deployfile.TargetPlan, g deployfile.Gate,
+	what, resource string, run client.Object, verdict func() (done, passed bool, message string)) error {
 	if err := c.Create(ctx, run); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "%s: %s: analysis running (analysisrun %s/%s)\n", tp.Name, g.Field, run.Namespace, run.Name)
+	fmt.Fprintf(o.Out, "%s: %s: %s running (%s %s/%s)\n", tp.Name, g.Field, what, resource, run.GetNamespace(), run.GetName())
 	err := wait.PollUntilContextCancel(ctx, gatePoll, true, func(ctx context.Context) (bool, error) {
 		err := c.Get(ctx, client.ObjectKeyFromObject(run), run)
-		return err == nil && run.Status.Phase.Done(), client.IgnoreNotFound(err)
+		done, _, _ := verdict()
+		return err == nil && done, client.IgnoreNotFound(err)
 	})
 	if err != nil {
-		return fmt.Errorf("analysis (analysisrun %s): %w", run.Name, err)
+		return fmt.Errorf("%s (%s %s): %w", what, resource, run.GetName(), err)
 	}
-	// Nobody judges an inconclusive gate: it fails like a failed one.
-	if run.Status.Phase != rampv1.AnalysisSuccessful {
-		return fmt.Errorf("analysis %s: %s", strings.ToLower(string(run.Status.Phase)), run.Status.Message)
+	if _, passed, message := verdict(); !passed {
+		return fmt.Errorf("%s %s", what, message)
 	}
-	fmt.Fprintf(o.Out, "%s: %s: analysis passed\n", tp.Name, g.Field)
+	fmt.Fprintf(o.Out, "%s: %s: %s passed\n", tp.Name, g.Field, what)
 	return nil
 }
 

@@ -119,7 +119,7 @@ webhooks:
 	out := deploy()
 	for _, want := range []string{
 		"prod: targets.prod.constraints.beforeDeployment[0]: pausing 1s",
-		"prod: targets.prod.constraints.beforeDeployment[1]: webhook succeeded",
+		"prod: targets.prod.constraints.beforeDeployment[1]: webhook passed",
 		"prod: rollout " + e.NS + "/web is Healthy",
 		"prod: targets.prod.constraints.afterDeployment[0]: analysis passed",
 	} {
