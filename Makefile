@@ -29,7 +29,7 @@ build: ## Build everything in the main module.
 	$(GO) build ./...
 
 .PHONY: cluster-binaries
-cluster-binaries: ## Build the local cluster's binaries (cached by version; ~10 min cold).
+cluster-binaries: ## Build the local cluster's binaries (cached by version; about 13 min cold).
 	$(LOCALCLUSTER) build
 
 .PHONY: test

@@ -38,7 +38,7 @@ func run(ctx context.Context, keep bool) error {
 	out := os.Stdout
 	if !localcluster.BinariesCached() {
 		say("First run: building the local cluster's binaries (etcd, Kubernetes, kwok) from their Go")
-		say("modules. That takes about 15 minutes on 2 cores, once; later runs start in seconds.")
+		say("modules. That takes about 13 minutes on 2 cores, once; later runs start in seconds.")
 	}
 	bins, err := localcluster.EnsureBinaries(ctx, out)
 	if err != nil {

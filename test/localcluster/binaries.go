@@ -412,7 +412,7 @@ func ensureModule(ctx context.Context, m toolModule, tools, cache string, log io
 func buildHint(name string) string {
 	switch name {
 	case "kube":
-		return "about 13 minutes on 2 cores, the others alongside"
+		return "about 13 minutes on 2 cores; etcd alongside, kwok after"
 	case "kubectl":
 		return "under a minute once the cluster's binaries are built"
 	}

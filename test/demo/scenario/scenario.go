@@ -166,13 +166,13 @@ func (s *story) rollout() *rampv1.Rollout {
 				}}},
 			},
 			Strategy: rampv1.Strategy{Canary: rampv1.CanaryStrategy{
-				Steps:                 []rampv1.Step{weight(5), analysis, weight(25), analysis, weight(50), analysis},
-				TrafficRouting:        &rampv1.TrafficRouting{SMI: &rampv1.SMIRouting{}},
+				Steps:          []rampv1.Step{weight(5), analysis, weight(25), analysis, weight(50), analysis},
+				TrafficRouting: &rampv1.TrafficRouting{SMI: &rampv1.SMIRouting{}},
 				// A step's analysis measures once, when the step begins; the
 				// same check in the background measures every 10 s through
 				// the whole canary, so a bad version that slips past one
 				// measurement is caught by the next.
-				Analysis: &rampv1.BackgroundAnalysis{AnalysisStep: check},
+				Analysis:              &rampv1.BackgroundAnalysis{AnalysisStep: check},
 				ScaleDownDelaySeconds: ptr.To[int32](2),
 			}},
 		},
@@ -227,9 +227,8 @@ func (s *story) release(ctx context.Context, version, errorRate string) (Release
 			return r, err
 		}
 	}
-	if !s.opts.Live {
-		s.status(ctx, false)
-	}
+	// How it ended, drawn once: a live view stops a moment after the end.
+	s.status(ctx, false)
 	r.print(s.opts.Out)
 	return r, nil
 }
