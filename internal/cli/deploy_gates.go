@@ -18,6 +18,10 @@ import (
 // gates, so that the next deployment of the target removes them.
 const labelDeployTarget = "ramp.dev/deploy-target"
 
+// labelGateEvent tells a target's beforeDeployment runs from its
+// afterDeployment ones.
+const labelGateEvent = "ramp.dev/deploy-gate"
+
 // gatePoll is how often a gate's run is read while it runs.
 const gatePoll = time.Second
 
@@ -124,10 +128,6 @@ func gateMeta(tp deployfile.TargetPlan, event string) metav1.ObjectMeta {
 		Labels: map[string]string{labelDeployTarget: labelValue(tp.Name), labelGateEvent: event},
 	}
 }
-
-// labelGateEvent tells a target's beforeDeployment runs from its
-// afterDeployment ones.
-const labelGateEvent = "ramp.dev/deploy-gate"
 
 func (o *Options) removeGateRuns(ctx context.Context, c client.Client, tp deployfile.TargetPlan, event string) error {
 	sel := client.MatchingLabels{labelDeployTarget: labelValue(tp.Name), labelGateEvent: event}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -183,15 +184,12 @@ func (s *story) rollout() *rampv1.Rollout {
 // requests, under load, until Ramp promotes it or rolls it back.
 func (s *story) release(ctx context.Context, version, errorRate string) (Release, error) {
 	r := Release{Version: version}
-	loadCtx, stopLoad := context.WithCancel(ctx)
+	loadCtx, cancelLoad := context.WithCancel(ctx)
 	tallied := make(chan *dataplane.Tally, 1)
 	go func() { tallied <- dataplane.Load(loadCtx, s.url, s.opts.Rate, 0) }()
-	defer func() {
-		if loadCtx.Err() == nil {
-			stopLoad()
-			<-tallied
-		}
-	}()
+	// Stops the load once, here or on the way out, and gives its tally.
+	stopLoad := sync.OnceValue(func() *dataplane.Tally { cancelLoad(); return <-tallied })
+	defer stopLoad()
 
 	ro := &rampv1.Rollout{}
 	if err := s.c.Get(ctx, client.ObjectKey{Namespace: s.opts.Namespace, Name: App}, ro); err != nil {
@@ -216,8 +214,7 @@ func (s *story) release(ctx context.Context, version, errorRate string) (Release
 		return r, err
 	}
 	end := time.Now()
-	stopLoad()
-	tally := <-tallied
+	tally := stopLoad()
 	r.Took = end.Sub(start)
 	r.Requests, r.Codes, r.Served = tally.Snapshot()
 	r.Phase, r.Abort = ro.Status.Phase, ro.Status.Abort
