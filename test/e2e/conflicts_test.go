@@ -18,10 +18,12 @@ import (
 // through their steps, writing the Rollout's status several times a
 // second, a user edits the same Rollout back to back: a label each time,
 // the image every third time. Each edit carries the resourceVersion it
-// read; a conflict is read again and retried. The race must happen (edits
-// go on until a few have conflicted), and nothing is lost: every label is
-// there, and the last image is the one rolled out and described by the
-// status.
+// read; a conflict is read again and retried. Left to chance, the race
+// happens on some machines and not on others, so every ninth edit — the
+// one right after a new image, while the controller starts that canary —
+// holds its read until the controller has written the Rollout: that write
+// must be refused. Nothing is lost: every label is there, and the last
+// image is the one rolled out and described by the status.
 func TestUserEditsRaceControllerWrites(t *testing.T) {
 	t.Parallel()
 	e := fixture.New(t)
@@ -32,8 +34,11 @@ func TestUserEditsRaceControllerWrites(t *testing.T) {
 
 	edits, conflicts, image := 0, 0, ""
 	for ; edits < 200 && (edits < 30 || conflicts < 3); edits++ {
-		for {
+		for attempt := 0; ; attempt++ {
 			ro := e.Get("web")
+			if edits%9 == 1 && attempt == 0 {
+				waitForControllerWrite(t, e, ro.ResourceVersion)
+			}
 			if ro.Labels == nil {
 				ro.Labels = map[string]string{}
 			}
@@ -49,6 +54,9 @@ func TestUserEditsRaceControllerWrites(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if edits%9 == 1 && attempt == 0 {
+				t.Fatalf("edit %d wrote over the controller's newer write: resourceVersion was not checked", edits)
 			}
 			break
 		}
@@ -81,4 +89,15 @@ func TestUserEditsRaceControllerWrites(t *testing.T) {
 		t.Errorf("the spec holds image %s, want the last edit's %s", got, image)
 	}
 	t.Logf("%d edits, %d conflicts retried, none lost", edits, conflicts)
+}
+
+// waitForControllerWrite waits until the Rollout's resourceVersion moves
+// past seen. The test makes its edits one at a time, so only the
+// controller can have moved it.
+func waitForControllerWrite(t *testing.T, e *fixture.Env, seen string) {
+	t.Helper()
+	clustertest.Eventually(t, fixture.Wait, "a controller write after resourceVersion "+seen, func(context.Context) (bool, string) {
+		rv := e.Get("web").ResourceVersion
+		return rv != seen, "resourceVersion " + rv
+	})
 }
