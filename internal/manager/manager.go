@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/controller"
@@ -86,15 +87,21 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
 		}
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	id, err := replicaIdentity()
+	if err != nil {
+		return err
+	}
+	cfg = withIdentity(cfg, id)
+	mgrOpts := ctrl.Options{
 		Scheme:                        Scheme(),
 		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.ProbeAddr,
 		LeaderElection:                opts.LeaderElect,
-		LeaderElectionID:              "ramp-controller.ramp.dev",
-		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 ptr.To(leaseDuration),
+		RenewDeadline:                 ptr.To(renewDeadline),
+		RetryPeriod:                   ptr.To(retryPeriod),
 		Controller: config.Controller{
 			MaxConcurrentReconciles: max(1, opts.Concurrency),
 			SkipNameValidation:      ptr.To(opts.InProcessTest),
@@ -104,20 +111,35 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			DisableFor: []client.Object{&corev1.Secret{}, &corev1.Pod{}},
 		}},
 		GracefulShutdownTimeout: ptr.To(10 * time.Second),
-	})
+	}
+	var lock *fence
+	if opts.LeaderElect {
+		if lock, err = leaderFence(cfg, opts.LeaderElectionNamespace, id); err != nil {
+			return err
+		}
+		mgrOpts.LeaderElectionResourceLockInterface = lock
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOpts)
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
+	// The reconcilers write through the fence (when there is a Lease to
+	// lose); the callback server, which runs on every replica, does not.
+	writer, events := mgr.GetClient(), mgr.GetEventRecorder
+	if lock != nil {
+		writer = lock.Client(writer)
+		events = func(name string) recorder.EventRecorder { return lock.Recorder(mgr.GetEventRecorder(name)) }
+	}
 	if err := (&controller.Reconciler{
-		Client:   mgr.GetClient(),
+		Client:   writer,
 		Scheme:   mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("ramp-controller"),
+		Recorder: events("ramp-controller"),
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("set up Rollout controller: %w", err)
 	}
 	if err := (&controller.AnalysisRunReconciler{
-		Client:      mgr.GetClient(),
-		Recorder:    mgr.GetEventRecorder("ramp-analysis"),
+		Client:      writer,
+		Recorder:    events("ramp-analysis"),
 		Concurrency: cmp.Or(opts.AnalysisConcurrency, 10),
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up AnalysisRun controller: %w", err)
@@ -134,9 +156,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		callbackURL = base
 	}
 	if err := (&controller.HookRunReconciler{
-		Client:      mgr.GetClient(),
+		Client:      writer,
 		APIReader:   mgr.GetAPIReader(),
-		Recorder:    mgr.GetEventRecorder("ramp-hooks"),
+		Recorder:    events("ramp-hooks"),
 		CallbackURL: callbackURL,
 		Allowlist:   allowlist,
 		Concurrency: cmp.Or(opts.HookConcurrency, 10),

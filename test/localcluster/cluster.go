@@ -58,6 +58,9 @@ type Options struct {
 	Detach bool
 	// Log receives progress lines (default: discarded).
 	Log io.Writer
+	// AuditWrites makes kube-apiserver record every write request (who,
+	// what, when, answer; no bodies) in AuditLog, one JSON event a line.
+	AuditWrites bool
 }
 
 // Ports are the loopback ports of the components.
@@ -95,6 +98,9 @@ func (c *Cluster) PIDs() []int {
 
 // LogDir is the folder holding one log file per component.
 func (c *Cluster) LogDir() string { return filepath.Join(c.Dir, "logs") }
+
+// AuditLog is kube-apiserver's audit log (written with AuditWrites).
+func (c *Cluster) AuditLog() string { return filepath.Join(c.LogDir(), "audit.log") }
 
 // Stop ends every process the cluster started (newest first, by PID) and
 // removes its folder.

@@ -51,7 +51,11 @@ func (s *starter) run(ctx context.Context) error {
 	if err := s.waitFor(ctx, "etcd health", []string{"etcd"}, s.etcdHealthy); err != nil {
 		return err
 	}
-	if err := s.start("kube-apiserver", s.bins.APIServer, s.apiserverArgs()); err != nil {
+	audit, err := s.auditArgs()
+	if err != nil {
+		return err
+	}
+	if err := s.start("kube-apiserver", s.bins.APIServer, append(s.apiserverArgs(), audit...)); err != nil {
 		return err
 	}
 	if err := s.waitFor(ctx, "kube-apiserver readyz", []string{"kube-apiserver"}, s.apiserverReady); err != nil {

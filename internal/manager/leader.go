@@ -1,0 +1,86 @@
+package manager
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+)
+
+// Leader election timing: controller-runtime's defaults, spelled out
+// because the fence's window is derived from them.
+const (
+	leaseDuration = 15 * time.Second
+	renewDeadline = 10 * time.Second
+	retryPeriod   = 2 * time.Second
+)
+
+// leaseName is the leader-election Lease.
+const leaseName = "ramp-controller.ramp.dev"
+
+// inClusterNamespace names the namespace of the pod the process runs in.
+const inClusterNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// replicaIdentity names this process in the Lease and in its requests'
+// user agent, so the API server's audit log tells the replicas apart.
+func replicaIdentity() (string, error) {
+	host, err := os.Hostname()
+	if err != nil {
+		return "", err
+	}
+	return host + "_" + string(uuid.NewUUID()), nil
+}
+
+// withIdentity adds the replica's identity to cfg's user agent, after the
+// first "/" so that the field manager the API server derives from it (the
+// part before) stays the same on every replica.
+func withIdentity(cfg *rest.Config, id string) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	agent := cfg.UserAgent
+	if agent == "" {
+		agent = "ramp-controller"
+	}
+	if !strings.Contains(agent, "/") {
+		agent += "/"
+	} else {
+		agent += " "
+	}
+	cfg.UserAgent = agent + "replica=" + id
+	return cfg
+}
+
+// leaderFence builds the Lease lock the manager elects a leader with,
+// wrapped in the fence that keeps a deposed leader from writing. The
+// lock records no "became leader" Events: the Lease's holder says it.
+func leaderFence(cfg *rest.Config, namespace, id string) (*fence, error) {
+	if namespace == "" {
+		ns, err := os.ReadFile(inClusterNamespace)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, errors.New("leader election needs a namespace for its Lease: pass --leader-election-namespace (outside a cluster)")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read the controller's namespace: %w", err)
+		}
+		namespace = strings.TrimSpace(string(ns))
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent += " leader-election"
+	// A renewal stuck on a slow server must not outlive the deadline.
+	cfg.Timeout = renewDeadline / 2
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, namespace, leaseName,
+		cs.CoreV1(), cs.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: id})
+	if err != nil {
+		return nil, err
+	}
+	return newFence(lock, renewDeadline), nil
+}

@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/utils/ptr"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/fixture"
+	"github.com/rampcd/ramp/test/localcluster"
+	"github.com/rampcd/ramp/test/localcluster/clustertest"
+)
+
+// TestDeposedLeaderDoesNotWrite: two controller replicas with leader
+// election, on a cluster of its own whose API server records every write
+// with the user agent of the replica that sent it. The leader is frozen
+// (SIGSTOP) while it takes eight canaries through their steps; the other
+// replica takes the Lease and carries on; then the old leader is thawed,
+// with its reconciles half done and its cache stale. It must not send a
+// single write before its elector sees the Lease lost and ends it, and the
+// canaries must all finish under the new leader.
+func TestDeposedLeaderDoesNotWrite(t *testing.T) {
+	t.Parallel()
+	cluster, c := ownCluster(t, localcluster.Options{Nodes: 1, PodCIDR: "127.5.0.0/16", AuditWrites: true})
+	e := &fixture.Env{T: t, NS: "default", C: c, Kubeconfig: cluster.KubeconfigPath}
+	args := []string{"--leader-elect", "--leader-election-namespace", e.NS}
+	first := e.StartControllerProcess(args...)
+	old := leaseHolder(t, e, "")
+	e.StartControllerProcess(args...)
+
+	const n = 8
+	var steps []rampv1.Step
+	for w := int64(10); w <= 90; w += 20 {
+		steps = append(steps, fixture.SetWeight(w), fixture.Pause(2*time.Second))
+	}
+	for i := range n {
+		e.Create(e.Rollout(fmt.Sprintf("web-%d", i), "web:v1", steps...))
+	}
+	for i := range n {
+		e.WaitFor(fmt.Sprintf("web-%d", i), fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	}
+	for i := range n {
+		e.SetImage(fmt.Sprintf("web-%d", i), "web:v2")
+	}
+	at := stepAtLeast(t, e, "web-0", 2)
+
+	first.Freeze()
+	frozen := time.Now()
+	next := leaseHolder(t, e, old)
+	t.Logf("leader %s frozen; %s took over in %s", old, next, time.Since(frozen).Round(100*time.Millisecond))
+	// Thaw the old leader while the new one is at work.
+	stepAtLeast(t, e, "web-0", at+2)
+	thawed := time.Now()
+	first.Thaw()
+	err := first.Exited(30 * time.Second)
+	t.Logf("the deposed leader ended %s after it was thawed: %v", time.Since(thawed).Round(100*time.Millisecond), err)
+
+	for i := range n {
+		e.WaitFor(fmt.Sprintf("web-%d", i), fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
+	}
+
+	writes := auditedWrites(t, cluster.AuditLog())
+	before, after, late := 0, 0, []string{}
+	for _, w := range writes {
+		switch {
+		case strings.Contains(w.UserAgent, "replica="+old) && w.Received.Before(frozen):
+			before++
+		case strings.Contains(w.UserAgent, "replica="+old):
+			late = append(late, w.String())
+		case strings.Contains(w.UserAgent, "replica="+next) && w.Received.After(frozen):
+			after++
+		}
+	}
+	// Without these the log could not have caught a late write.
+	if before == 0 || after == 0 {
+		t.Fatalf("the audit log holds %d writes by the old leader before it froze and %d by the new one after: attribution is broken", before, after)
+	}
+	if len(late) > 0 {
+		t.Errorf("the deposed leader sent %d writes after it was frozen:\n%s", len(late), strings.Join(late[:min(len(late), 20)], "\n"))
+	}
+	t.Logf("audit log: %d writes by the old leader before it froze, %d by the new one after, %d late", before, after, len(late))
+}
+
+// stepAtLeast waits until the Rollout's canary is at step least or later,
+// and returns the step.
+func stepAtLeast(t *testing.T, e *fixture.Env, name string, least int32) int32 {
+	t.Helper()
+	var at int32
+	clustertest.Eventually(t, fixture.Wait, fmt.Sprintf("%s at step %d or later", name, least), func(ctx context.Context) (bool, string) {
+		ro := e.Get(name)
+		at = ptr.Deref(ro.Status.CurrentStepIndex, -1)
+		return at >= least, fmt.Sprintf("step %d, %s", at, ro.Status.Message)
+	})
+	return at
+}
+
+// auditedWrite is the part of an audit event this test reads.
+type auditedWrite struct {
+	Verb      string `json:"verb"`
+	UserAgent string `json:"userAgent"`
+	ObjectRef struct {
+		Resource    string `json:"resource"`
+		Subresource string `json:"subresource"`
+		Name        string `json:"name"`
+	} `json:"objectRef"`
+	ResponseStatus struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+	Received time.Time `json:"requestReceivedTimestamp"`
+}
+
+func (w auditedWrite) String() string {
+	return fmt.Sprintf("%s %s %s/%s %s → %d", w.Received.Format(time.StampMicro), w.Verb,
+		w.ObjectRef.Resource, w.ObjectRef.Subresource, w.ObjectRef.Name, w.ResponseStatus.Code)
+}
+
+func auditedWrites(t *testing.T, path string) []auditedWrite {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var writes []auditedWrite
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var w auditedWrite
+		if err := json.Unmarshal(sc.Bytes(), &w); err != nil {
+			t.Fatalf("audit log %s: %v", path, err)
+		}
+		writes = append(writes, w)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return writes
+}
