@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,8 +32,8 @@ const (
 	failsTest                       // its webhook test fails
 )
 
-// TestCrashCampaign: 50 Rollouts in flight at once (pod ratio, SMI and
-// Gateway API; a third meant to be promoted, a third to fail their
+// TestCrashCampaign: 50 Rollouts in flight at once (pod ratio, SMI,
+// Gateway API and Istio; a third meant to be promoted, a third to fail their
 // analysis, a third their test) while the controller is killed with
 // SIGKILL 100 times at random instants and restarted each time. Every
 // Rollout ends as its script says; each analysis step has exactly one
@@ -69,9 +70,10 @@ func TestCrashCampaign(t *testing.T) {
 	}
 	splits := e.Record(schema.GroupVersionKind{Group: "split.smi-spec.io", Version: "v1alpha4", Kind: "TrafficSplit"})
 	routes := e.Record(schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"})
+	services := e.Record(virtualServiceGVK)
 
 	const n = 50
-	scripts := map[string]crashScript{}
+	scripts, routed := map[string]crashScript{}, map[string]bool{}
 	for i := range n {
 		name, script := fmt.Sprintf("app-%02d", i), crashScript(i%3)
 		scripts[name] = script
@@ -90,13 +92,20 @@ func TestCrashCampaign(t *testing.T) {
 		ro.Spec.Replicas = ptr.To[int32](2)
 		ro.Spec.Selector.MatchLabels = map[string]string{"app": name}
 		ro.Spec.Template.Labels = map[string]string{"app": name}
-		switch (i / 3) % 3 {
+		switch (i / 3) % 4 {
 		case 1:
 			ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{SMI: &rampv1.SMIRouting{}}
 		case 2:
 			ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{GatewayAPI: &rampv1.GatewayAPIRouting{}}
+		case 3:
+			ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{Istio: &rampv1.IstioRouting{
+				VirtualService:  rampv1.IstioVirtualService{Name: name},
+				DestinationRule: rampv1.IstioDestinationRule{Name: name, StableSubsetName: "stable", CanarySubsetName: "canary"},
+			}}
+			createIstioObjects(e, name)
 		}
 		if ro.Spec.Strategy.Canary.TrafficRouting != nil {
+			routed[name] = true
 			ro.Spec.Service = name
 			e.Create(&corev1.Service{
 				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.NS},
@@ -159,7 +168,11 @@ func TestCrashCampaign(t *testing.T) {
 		if script == promoted {
 			limit = 60
 		}
-		for _, w := range append(splits.Writes(name), routes.Writes(name)...) {
+		writes := slices.Concat(splits.Writes(name), routes.Writes(name), services.Writes(name))
+		if routed[name] && len(writes) < 2 {
+			t.Errorf("%s: %d routing writes recorded; the weight check saw nothing", name, len(writes))
+		}
+		for _, w := range writes {
 			c := canaryWeight(w.Object)
 			if c > limit && !(script == promoted && c == 100 && reached) {
 				t.Errorf("%s: a routing write gave the canary %v%% (step limit %v%%): %v", name, c, limit, w.Object.Object["spec"])
@@ -196,8 +209,9 @@ func called(s *fixture.TestSystem, name string) bool {
 }
 
 // canaryWeight reads the canary's share, in percent, from a TrafficSplit
-// (backends) or an HTTPRoute (rules' backendRefs) of a routing write; the
-// share is only known before promotion, when the canary Service is named.
+// (backends), an HTTPRoute (rules' backendRefs) or a VirtualService
+// (http routes' destinations) of a routing write; the share is only known
+// before promotion, when the canary Service or subset is named.
 func canaryWeight(u *unstructured.Unstructured) float64 {
 	var backends []any
 	if b, ok, _ := unstructured.NestedSlice(u.Object, "spec", "backends"); ok {
@@ -209,6 +223,12 @@ func canaryWeight(u *unstructured.Unstructured) float64 {
 			backends = append(backends, refs...)
 		}
 	}
+	http, _, _ := unstructured.NestedSlice(u.Object, "spec", "http")
+	for _, r := range http {
+		if route, ok, _ := unstructured.NestedSlice(r.(map[string]any), "route"); ok {
+			backends = append(backends, route...)
+		}
+	}
 	var canary, total float64
 	for _, b := range backends {
 		m := b.(map[string]any)
@@ -216,9 +236,15 @@ func canaryWeight(u *unstructured.Unstructured) float64 {
 		if name == "" {
 			name, _ = m["name"].(string)
 		}
+		if subset, ok, _ := unstructured.NestedString(m, "destination", "subset"); ok {
+			name = subset
+		}
 		w, _ := strconv.ParseFloat(fmt.Sprint(m["weight"]), 64)
+		if _, weighted := m["weight"]; !weighted && len(backends) == 1 {
+			w = 100 // a VirtualService's single destination takes it all
+		}
 		total += w
-		if strings.HasSuffix(name, "-canary") {
+		if strings.HasSuffix(name, "-canary") || name == "canary" {
 			canary += w
 		}
 	}
@@ -226,4 +252,30 @@ func canaryWeight(u *unstructured.Unstructured) float64 {
 		return 0
 	}
 	return 100 * canary / total
+}
+
+var virtualServiceGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
+
+// createIstioObjects gives an Istio Rollout its VirtualService (one HTTP
+// route, all to the stable subset) and DestinationRule, as its owners
+// would write them.
+func createIstioObjects(e *fixture.Env, name string) {
+	vs := &unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{
+			"hosts": []any{name},
+			"http": []any{map[string]any{"name": "primary", "route": []any{
+				map[string]any{"destination": map[string]any{"host": name, "subset": "stable"}},
+			}}},
+		},
+	}}
+	vs.SetGroupVersionKind(virtualServiceGVK)
+	dr := &unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{"host": name, "subsets": []any{map[string]any{"name": "stable", "labels": map[string]any{"app": name}}}},
+	}}
+	dr.SetGroupVersionKind(schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"})
+	for _, u := range []*unstructured.Unstructured{vs, dr} {
+		u.SetName(name)
+		u.SetNamespace(e.NS)
+		e.Create(u)
+	}
 }

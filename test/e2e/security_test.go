@@ -36,7 +36,8 @@ import (
 // config/rbac bound by a RoleBinding in the watched namespace, the
 // leader-election Role, and reading ClusterAnalysisTemplates (as the Helm
 // chart sets it up). A canary uses every kind of work the controller does
-// (SMI routing, an analysis, a webhook, a Job) with a Secret's value in
+// (SMI routing, an analysis, a webhook, a Job; then a canary through
+// Gateway API and one through Istio) with a Secret's value in
 // the headers of the analysis and the webhook; both servers echo it back in
 // their answers. The canary must be promoted with no request refused, and
 // the Secret's value must appear nowhere but in the requests: not in the
@@ -98,6 +99,31 @@ func TestLeastPrivilegeAndSecrets(t *testing.T) {
 	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, 2*fixture.Wait)
 	if secretSeen.Load() < 2 {
 		t.Fatalf("the servers got the secret %d times: the test proves nothing", secretSeen.Load())
+	}
+	// The other two routers' objects, under the same rights.
+	for name, routing := range map[string]*rampv1.TrafficRouting{
+		"web-gw": {GatewayAPI: &rampv1.GatewayAPIRouting{}},
+		"web-istio": {Istio: &rampv1.IstioRouting{
+			VirtualService:  rampv1.IstioVirtualService{Name: "web-istio"},
+			DestinationRule: rampv1.IstioDestinationRule{Name: "web-istio", StableSubsetName: "stable", CanarySubsetName: "canary"},
+		}},
+	} {
+		e.Create(&corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.NS},
+			Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{Port: 80}}},
+		})
+		if routing.Istio != nil {
+			createIstioObjects(e, name)
+		}
+		ro := e.Rollout(name, "web:v1", fixture.SetWeight(25), fixture.SetWeight(50))
+		ro.Spec.Selector.MatchLabels = map[string]string{"app": name}
+		ro.Spec.Template.Labels = map[string]string{"app": name}
+		ro.Spec.Service = name
+		ro.Spec.Strategy.Canary.TrafficRouting = routing
+		e.Create(ro)
+		e.WaitFor(name, fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+		e.SetImage(name, "web:v2")
+		e.WaitFor(name, fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
 	}
 
 	logData, err := os.ReadFile(ctrl.Log)
