@@ -21,7 +21,7 @@ import (
 func TestControlPlaneRestarts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cluster, c := ownCluster(t, localcluster.Options{Nodes: 1, PodCIDR: "127.4.0.0/16"})
+	cluster, c := fixture.OwnCluster(t, localcluster.Options{Nodes: 1, PodCIDR: "127.4.0.0/16"})
 	e := &fixture.Env{T: t, NS: "default", C: c}
 	mctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)

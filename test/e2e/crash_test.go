@@ -7,15 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -68,9 +64,7 @@ func TestCrashCampaign(t *testing.T) {
 			}}},
 		})
 	}
-	splits := e.Record(schema.GroupVersionKind{Group: "split.smi-spec.io", Version: "v1alpha4", Kind: "TrafficSplit"})
-	routes := e.Record(schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"})
-	services := e.Record(virtualServiceGVK)
+	splits, routes, services := e.Record(fixture.SMI.GVK()), e.Record(fixture.GatewayAPI.GVK()), e.Record(fixture.Istio.GVK())
 
 	const n = 50
 	scripts, routed := map[string]crashScript{}, map[string]bool{}
@@ -90,28 +84,9 @@ func TestCrashCampaign(t *testing.T) {
 		wait := fixture.Pause(30 * time.Second)
 		ro := e.Rollout(name, "app:v1", fixture.SetWeight(20), wait, check, test, wait, fixture.SetWeight(60), wait)
 		ro.Spec.Replicas = ptr.To[int32](2)
-		ro.Spec.Selector.MatchLabels = map[string]string{"app": name}
-		ro.Spec.Template.Labels = map[string]string{"app": name}
-		switch (i / 3) % 4 {
-		case 1:
-			ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{SMI: &rampv1.SMIRouting{}}
-		case 2:
-			ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{GatewayAPI: &rampv1.GatewayAPIRouting{}}
-		case 3:
-			ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{Istio: &rampv1.IstioRouting{
-				VirtualService:  rampv1.IstioVirtualService{Name: name},
-				DestinationRule: rampv1.IstioDestinationRule{Name: name, StableSubsetName: "stable", CanarySubsetName: "canary"},
-			}}
-			createIstioObjects(e, name)
-		}
-		if ro.Spec.Strategy.Canary.TrafficRouting != nil {
-			routed[name] = true
-			ro.Spec.Service = name
-			e.Create(&corev1.Service{
-				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.NS},
-				Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{Port: 80}}},
-			})
-		}
+		router := fixture.Routers[(i/3)%len(fixture.Routers)]
+		e.Route(ro, router)
+		routed[name] = router != fixture.PodRatio
 		e.Create(ro)
 	}
 	ctrl := e.StartControllerProcess("--concurrency", "8")
@@ -173,7 +148,7 @@ func TestCrashCampaign(t *testing.T) {
 			t.Errorf("%s: %d routing writes recorded; the weight check saw nothing", name, len(writes))
 		}
 		for _, w := range writes {
-			c := canaryWeight(w.Object)
+			c := fixture.CanaryWeight(w.Object)
 			if c > limit && !(script == promoted && c == 100 && reached) {
 				t.Errorf("%s: a routing write gave the canary %v%% (step limit %v%%): %v", name, c, limit, w.Object.Object["spec"])
 				break
@@ -206,76 +181,4 @@ func called(s *fixture.TestSystem, name string) bool {
 		}
 	}
 	return false
-}
-
-// canaryWeight reads the canary's share, in percent, from a TrafficSplit
-// (backends), an HTTPRoute (rules' backendRefs) or a VirtualService
-// (http routes' destinations) of a routing write; the share is only known
-// before promotion, when the canary Service or subset is named.
-func canaryWeight(u *unstructured.Unstructured) float64 {
-	var backends []any
-	if b, ok, _ := unstructured.NestedSlice(u.Object, "spec", "backends"); ok {
-		backends = b
-	}
-	rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "rules")
-	for _, r := range rules {
-		if refs, ok, _ := unstructured.NestedSlice(r.(map[string]any), "backendRefs"); ok {
-			backends = append(backends, refs...)
-		}
-	}
-	http, _, _ := unstructured.NestedSlice(u.Object, "spec", "http")
-	for _, r := range http {
-		if route, ok, _ := unstructured.NestedSlice(r.(map[string]any), "route"); ok {
-			backends = append(backends, route...)
-		}
-	}
-	var canary, total float64
-	for _, b := range backends {
-		m := b.(map[string]any)
-		name, _ := m["service"].(string)
-		if name == "" {
-			name, _ = m["name"].(string)
-		}
-		if subset, ok, _ := unstructured.NestedString(m, "destination", "subset"); ok {
-			name = subset
-		}
-		w, _ := strconv.ParseFloat(fmt.Sprint(m["weight"]), 64)
-		if _, weighted := m["weight"]; !weighted && len(backends) == 1 {
-			w = 100 // a VirtualService's single destination takes it all
-		}
-		total += w
-		if strings.HasSuffix(name, "-canary") || name == "canary" {
-			canary += w
-		}
-	}
-	if total == 0 {
-		return 0
-	}
-	return 100 * canary / total
-}
-
-var virtualServiceGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
-
-// createIstioObjects gives an Istio Rollout its VirtualService (one HTTP
-// route, all to the stable subset) and DestinationRule, as its owners
-// would write them.
-func createIstioObjects(e *fixture.Env, name string) {
-	vs := &unstructured.Unstructured{Object: map[string]any{
-		"spec": map[string]any{
-			"hosts": []any{name},
-			"http": []any{map[string]any{"name": "primary", "route": []any{
-				map[string]any{"destination": map[string]any{"host": name, "subset": "stable"}},
-			}}},
-		},
-	}}
-	vs.SetGroupVersionKind(virtualServiceGVK)
-	dr := &unstructured.Unstructured{Object: map[string]any{
-		"spec": map[string]any{"host": name, "subsets": []any{map[string]any{"name": "stable", "labels": map[string]any{"app": name}}}},
-	}}
-	dr.SetGroupVersionKind(schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"})
-	for _, u := range []*unstructured.Unstructured{vs, dr} {
-		u.SetName(name)
-		u.SetNamespace(e.NS)
-		e.Create(u)
-	}
 }

@@ -28,7 +28,7 @@ import (
 // canaries must all finish under the new leader.
 func TestDeposedLeaderDoesNotWrite(t *testing.T) {
 	t.Parallel()
-	cluster, c := ownCluster(t, localcluster.Options{Nodes: 1, PodCIDR: "127.5.0.0/16", AuditWrites: true})
+	cluster, c := fixture.OwnCluster(t, localcluster.Options{Nodes: 1, PodCIDR: "127.5.0.0/16", AuditWrites: true})
 	e := &fixture.Env{T: t, NS: "default", C: c, Kubeconfig: cluster.KubeconfigPath}
 	args := []string{"--leader-elect", "--leader-election-namespace", e.NS}
 	first := e.StartControllerProcess(args...)

@@ -101,25 +101,10 @@ func TestLeastPrivilegeAndSecrets(t *testing.T) {
 		t.Fatalf("the servers got the secret %d times: the test proves nothing", secretSeen.Load())
 	}
 	// The other two routers' objects, under the same rights.
-	for name, routing := range map[string]*rampv1.TrafficRouting{
-		"web-gw": {GatewayAPI: &rampv1.GatewayAPIRouting{}},
-		"web-istio": {Istio: &rampv1.IstioRouting{
-			VirtualService:  rampv1.IstioVirtualService{Name: "web-istio"},
-			DestinationRule: rampv1.IstioDestinationRule{Name: "web-istio", StableSubsetName: "stable", CanarySubsetName: "canary"},
-		}},
-	} {
-		e.Create(&corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.NS},
-			Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{Port: 80}}},
-		})
-		if routing.Istio != nil {
-			createIstioObjects(e, name)
-		}
+	for _, router := range []fixture.Router{fixture.GatewayAPI, fixture.Istio} {
+		name := strings.ToLower(strings.ReplaceAll(string(router), " ", "-"))
 		ro := e.Rollout(name, "web:v1", fixture.SetWeight(25), fixture.SetWeight(50))
-		ro.Spec.Selector.MatchLabels = map[string]string{"app": name}
-		ro.Spec.Template.Labels = map[string]string{"app": name}
-		ro.Spec.Service = name
-		ro.Spec.Strategy.Canary.TrafficRouting = routing
+		e.Route(ro, router)
 		e.Create(ro)
 		e.WaitFor(name, fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 		e.SetImage(name, "web:v2")

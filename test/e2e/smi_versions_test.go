@@ -21,6 +21,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/manager"
+	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/localcluster"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
@@ -30,7 +31,7 @@ import (
 // v1alpha2, the newest of those, for the split at rest and during a canary.
 func TestSMIOldVersions(t *testing.T) {
 	ctx := context.Background()
-	cluster, c := ownCluster(t, localcluster.Options{Nodes: 1, PodCIDR: "127.3.0.0/16"})
+	cluster, c := fixture.OwnCluster(t, localcluster.Options{Nodes: 1, PodCIDR: "127.3.0.0/16"})
 	if err := apiextensionsv1.AddToScheme(c.Scheme()); err != nil {
 		t.Fatal(err)
 	}
