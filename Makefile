@@ -37,6 +37,10 @@ test: ## Run all tests against one local cluster (built on first use), then the 
 	$(LOCALCLUSTER) exec -- $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz
 
+.PHONY: bench
+bench: ## Measure shifts, rollbacks, 1,000 Rollouts and analysis load on the local cluster: bench/REPORT.md (about 30 minutes).
+	$(LOCALCLUSTER) exec -- $(GO) test -count=1 -timeout 120m -run '^$$' -bench . -benchtime 1x ./test/bench
+
 # Each fuzz target, as package:function. Their seed corpora (f.Add, and
 # testdata/fuzz for inputs that once failed) also run in every go test.
 # New inputs are minimized for 2s at most (the default minute would eat a

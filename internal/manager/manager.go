@@ -33,6 +33,8 @@ type Options struct {
 	MetricsAddr string
 	// ProbeAddr serves /healthz and /readyz ("0" turns them off).
 	ProbeAddr string
+	// PprofAddr serves Go's profiles under /debug/pprof/ ("" or "0": off).
+	PprofAddr string
 	// LeaderElect makes replicas elect one leader through a Lease.
 	LeaderElect bool
 	// LeaderElectionNamespace holds the Lease (default: in-cluster namespace).
@@ -97,6 +99,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.ProbeAddr,
+		PprofBindAddress:              opts.PprofAddr,
 		LeaderElection:                opts.LeaderElect,
 		LeaderElectionReleaseOnCancel: true,
 		LeaseDuration:                 ptr.To(leaseDuration),

@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -59,14 +56,17 @@ func TestDeposedLeaderDoesNotWrite(t *testing.T) {
 	stepAtLeast(t, e, "web-0", at+2)
 	thawed := time.Now()
 	first.Thaw()
-	err := first.Exited(30 * time.Second)
-	t.Logf("the deposed leader ended %s after it was thawed: %v", time.Since(thawed).Round(100*time.Millisecond), err)
+	ended := first.Exited(30 * time.Second)
+	t.Logf("the deposed leader ended %s after it was thawed: %v", time.Since(thawed).Round(100*time.Millisecond), ended)
 
 	for i := range n {
 		e.WaitFor(fmt.Sprintf("web-%d", i), fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
 	}
 
-	writes := auditedWrites(t, cluster.AuditLog())
+	writes, err := cluster.AuditedWrites()
+	if err != nil {
+		t.Fatal(err)
+	}
 	before, after, late := 0, 0, []string{}
 	for _, w := range writes {
 		switch {
@@ -99,47 +99,4 @@ func stepAtLeast(t *testing.T, e *fixture.Env, name string, least int32) int32 {
 		return at >= least, fmt.Sprintf("step %d, %s", at, ro.Status.Message)
 	})
 	return at
-}
-
-// auditedWrite is the part of an audit event this test reads.
-type auditedWrite struct {
-	Verb      string `json:"verb"`
-	UserAgent string `json:"userAgent"`
-	ObjectRef struct {
-		Resource    string `json:"resource"`
-		Subresource string `json:"subresource"`
-		Name        string `json:"name"`
-	} `json:"objectRef"`
-	ResponseStatus struct {
-		Code int `json:"code"`
-	} `json:"responseStatus"`
-	Received time.Time `json:"requestReceivedTimestamp"`
-}
-
-func (w auditedWrite) String() string {
-	return fmt.Sprintf("%s %s %s/%s %s → %d", w.Received.Format(time.StampMicro), w.Verb,
-		w.ObjectRef.Resource, w.ObjectRef.Subresource, w.ObjectRef.Name, w.ResponseStatus.Code)
-}
-
-func auditedWrites(t *testing.T, path string) []auditedWrite {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var writes []auditedWrite
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var w auditedWrite
-		if err := json.Unmarshal(sc.Bytes(), &w); err != nil {
-			t.Fatalf("audit log %s: %v", path, err)
-		}
-		writes = append(writes, w)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return writes
 }

@@ -62,6 +62,7 @@ again: it continues every canary where it stood.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", `address of the Prometheus metrics endpoint ("0" disables it)`)
 	f.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables them)`)
+	f.StringVar(&opts.PprofAddr, "pprof-bind-address", "", "address of Go's profiles, /debug/pprof/ (e.g. 127.0.0.1:6060; default: off)")
 	f.BoolVar(&opts.LeaderElect, "leader-elect", false, "elect a single active replica through a Lease")
 	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the controller's own)")
 	f.StringSliceVar(&opts.Namespaces, "watch-namespace", nil, "namespaces to watch, comma-separated or repeated (default: all)")

@@ -1,0 +1,228 @@
+package bench
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Report is bench/results.json: each benchmark fills its part, so one can
+// be rerun alone and the rest of the report kept.
+type Report struct {
+	Machine Machine `json:"machine"`
+	// Shift: promote asked → the routing object's new weight seen by a
+	// watch, by router.
+	Shift map[string]Latency `json:"shift,omitempty"`
+	// Rollback: abort asked → canary weight 0 seen, by router.
+	Rollback map[string]Latency `json:"rollback,omitempty"`
+	// RollbackInController: rollback decided → weight 0 written, from the
+	// controller's ramp_rollback_route_seconds histogram, by router.
+	RollbackInController map[string]Latency `json:"rollbackInController,omitempty"`
+	// RollbackOnAnalysis: the failing measurement answered → weight 0
+	// seen (SMI).
+	RollbackOnAnalysis *Latency      `json:"rollbackOnAnalysis,omitempty"`
+	Scale              *Scale        `json:"scale,omitempty"`
+	Analysis           *AnalysisLoad `json:"analysis,omitempty"`
+}
+
+// Machine is where the benchmarks ran.
+type Machine struct {
+	CPU        string `json:"cpu"`
+	Cores      int    `json:"cores"`
+	MemoryGiB  int    `json:"memoryGiB"`
+	Kernel     string `json:"kernel"`
+	Go         string `json:"go"`
+	Kubernetes string `json:"kubernetes"`
+	Date       string `json:"date"`
+}
+
+// Scale is the 1,000-Rollout run.
+type Scale struct {
+	Rollouts        int                `json:"rollouts"`
+	Steps           int                `json:"steps"`
+	Concurrency     int                `json:"concurrency"`
+	WallSeconds     float64            `json:"wallSeconds"`
+	ReconcileP50Ms  float64            `json:"reconcileP50Ms"`
+	ReconcileP99Ms  float64            `json:"reconcileP99Ms"`
+	Reconciles      float64            `json:"reconciles"`
+	RequestsPerStep float64            `json:"requestsPerRolloutStep"`
+	WritesPerStep   float64            `json:"writesPerRolloutStep"`
+	WritesByVerb    map[string]float64 `json:"writesByVerb"`
+	// WritesByResource, per Rollout per step, from the audit log: "patch
+	// rollouts/status".
+	WritesByResource  map[string]float64 `json:"writesByResource"`
+	CPUSeconds        float64            `json:"cpuSeconds"`
+	PeakRSSMiB        float64            `json:"peakRSSMiB"`
+	CreateWallSeconds float64            `json:"createWallSeconds"`
+}
+
+// AnalysisLoad is the run of many analyses at once against Prometheus.
+type AnalysisLoad struct {
+	Analyses         int     `json:"analyses"`
+	IntervalSeconds  float64 `json:"intervalSeconds"`
+	WindowSeconds    float64 `json:"windowSeconds"`
+	QueriesPerSecond float64 `json:"queriesPerSecond"`
+	CPUCoresPer100   float64 `json:"cpuCoresPer100"`
+	MeasurementsDone float64 `json:"measurements"`
+}
+
+var reportMu sync.Mutex
+
+// Update reads bench/results.json (if any), lets change fill its part, and
+// writes it back with bench/REPORT.md.
+func Update(dir string, machine Machine, change func(*Report)) error {
+	reportMu.Lock()
+	defer reportMu.Unlock()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "results.json")
+	var r Report
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal(data, &r); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	r.Machine = machine
+	change(&r)
+	if data, err = json.MarshalIndent(r, "", "  "); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	notes, _ := os.ReadFile(filepath.Join(dir, "NOTES.md"))
+	return os.WriteFile(filepath.Join(dir, "REPORT.md"), []byte(Markdown(r, string(notes))), 0o644)
+}
+
+// ThisMachine describes the machine from /proc.
+func ThisMachine(kubernetes string) Machine {
+	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), Kubernetes: kubernetes, Date: time.Now().UTC().Format(time.DateOnly)}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int
+		if _, err := fmt.Sscanf(string(data), "MemTotal: %d kB", &kb); err == nil {
+			m.MemoryGiB = (kb + 1<<19) >> 20
+		}
+	}
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(data))
+	}
+	return m
+}
+
+// Markdown renders the report with its targets, then the notes (the
+// hand-written reading of the numbers, bench/NOTES.md).
+func Markdown(r Report, notes string) string {
+	var b bytes.Buffer
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("# Ramp benchmarks\n\n")
+	p("Written by `make bench` (test/bench); the numbers are in results.json. Everything runs on\n")
+	p("the local cluster (test/localcluster: real kube-apiserver and etcd, kwok nodes), with the\n")
+	p("controller as its own process, on this machine:\n\n")
+	m := r.Machine
+	p("| CPU | cores | memory | kernel | Go | Kubernetes | date |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	p("| %s | %d | %d GiB | %s | %s | %s | %s |\n\n", m.CPU, m.Cores, m.MemoryGiB, m.Kernel, m.Go, m.Kubernetes, m.Date)
+
+	latencies := func(title, what string, rows map[string]Latency) {
+		if len(rows) == 0 {
+			return
+		}
+		p("## %s\n\n%s\n\n| router | n | p50 | p99 | max |\n| --- | --- | --- | --- | --- |\n", title, what)
+		for _, router := range []string{"pod ratio", "SMI", "Gateway API", "Istio"} {
+			if l, ok := rows[router]; ok {
+				p("| %s | %d | %s | %s | %s |\n", router, l.N, ms(l.P50Ms), ms(l.P99Ms), ms(l.MaxMs))
+			}
+		}
+		p("\n")
+	}
+	latencies("Shift latency", "From `ramp promote` (the annotation written) to the routing object's next weight seen by a\n"+
+		"watch, over consecutive steps of 10% (pod ratio: the canary ReplicaSet's next replica count).", r.Shift)
+	latencies("Rollback latency", "From `ramp abort` (the annotation written) to the canary's weight 0 seen by a watch (pod\n"+
+		"ratio: the canary ReplicaSet's 0 replicas).", r.Rollback)
+	latencies("Rollback inside the controller", "From the rollback decided (reconcile start) to weight 0 written, from the\n"+
+		"controller's `ramp_rollback_route_seconds` histogram (interpolated in its buckets). Target: p50 under 10 ms.", r.RollbackInController)
+	if l := r.RollbackOnAnalysis; l != nil {
+		p("## Rollback on a failed analysis\n\nFrom the metric server's failing answer to the canary's weight 0 seen (SMI): one\n")
+		p("measurement, its run failing, the Rollout aborting, the weights written.\n\n")
+		p("| n | p50 | p99 | max |\n| --- | --- | --- | --- |\n| %d | %s | %s | %s |\n\n", l.N, ms(l.P50Ms), ms(l.P99Ms), ms(l.MaxMs))
+	}
+	if s := r.Scale; s != nil {
+		p("## Scale\n\n%d Rollouts of 2 replicas (SMI), all given a new image at once, each going through %d\n", s.Rollouts, s.Steps)
+		p("weighted steps to promotion; one controller (`--concurrency %d`).\n\n", s.Concurrency)
+		p("| measure | value | target |\n| --- | --- | --- |\n")
+		p("| wall time, new image to all promoted | %.1f s | |\n", s.WallSeconds)
+		p("| reconciles | %.0f | |\n", s.Reconciles)
+		p("| reconcile p50 / p99 | %s / %s | p99 < 100 ms %s |\n", ms(s.ReconcileP50Ms), ms(s.ReconcileP99Ms), verdict(s.ReconcileP99Ms < 100))
+		p("| API requests per Rollout per step | %.1f | |\n", s.RequestsPerStep)
+		p("| API writes per Rollout per step | %.2f (%s) | ≤ 3 %s |\n", s.WritesPerStep, verbs(s.WritesByVerb), verdict(s.WritesPerStep <= 3))
+		p("| controller CPU | %.1f s | |\n", s.CPUSeconds)
+		p("| controller peak RSS | %.0f MiB | < 300 MiB %s |\n", s.PeakRSSMiB, verdict(s.PeakRSSMiB < 300))
+		p("| (creating the %d Rollouts and their first revision) | %.1f s | |\n\n", s.Rollouts, s.CreateWallSeconds)
+		if len(s.WritesByResource) > 0 {
+			p("The controller's writes per Rollout per step, from the API server's audit log:\n\n| write | per Rollout per step |\n| --- | --- |\n")
+			keys := make([]string, 0, len(s.WritesByResource))
+			for k := range s.WritesByResource {
+				keys = append(keys, k)
+			}
+			slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(s.WritesByResource[b], s.WritesByResource[a]) })
+			for _, k := range keys {
+				p("| %s | %.2f |\n", k, s.WritesByResource[k])
+			}
+			p("\n")
+		}
+	}
+	if a := r.Analysis; a != nil {
+		p("## Analysis load\n\n%d AnalysisRuns measuring at once on a real Prometheus, one query every %.0f s each,\n", a.Analyses, a.IntervalSeconds)
+		p("watched for %.0f s.\n\n| measure | value |\n| --- | --- |\n", a.WindowSeconds)
+		p("| Prometheus queries per second | %.1f |\n| measurements recorded | %.0f |\n", a.QueriesPerSecond, a.MeasurementsDone)
+		p("| controller CPU per 100 active analyses | %.3f cores |\n\n", a.CPUCoresPer100)
+	}
+	b.WriteString(notes)
+	return b.String()
+}
+
+func ms(v float64) string {
+	if v < 10 {
+		return fmt.Sprintf("%.2f ms", v)
+	}
+	return fmt.Sprintf("%.0f ms", v)
+}
+
+func verdict(met bool) string {
+	if met {
+		return "(met)"
+	}
+	return "(**missed**)"
+}
+
+func verbs(m map[string]float64) string {
+	var parts []string
+	for _, v := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		if m[v] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.2f", v, m[v]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,215 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/dataplane"
+	"github.com/rampcd/ramp/test/fixture"
+	"github.com/rampcd/ramp/test/localcluster"
+	"github.com/rampcd/ramp/test/localcluster/clustertest"
+)
+
+// BenchmarkScale runs 1,000 Rollouts (2 replicas each, SMI) through three
+// weighted steps at once, with one controller at its shipped settings, on
+// a cluster of its own. It reads the controller's reconcile histogram and
+// its client's request counters before and after, and /proc for its CPU
+// time and peak memory.
+func BenchmarkScale(b *testing.B) {
+	n := count("RAMP_BENCH_ROLLOUTS", 1000)
+	const concurrency, steps = 4, 3
+	cluster, c := fixture.OwnCluster(b, localcluster.Options{PodCIDR: "127.6.0.0/16", AuditWrites: true})
+	e := &fixture.Env{T: b, NS: "default", C: c, Kubeconfig: cluster.KubeconfigPath}
+	ctrl := startController(b, e, "--concurrency", strconv.Itoa(concurrency))
+	ctx := context.Background()
+
+	created := time.Now()
+	for i := range n {
+		ro := e.Rollout(fmt.Sprintf("app-%04d", i), "app:v1", fixture.SetWeight(25), fixture.SetWeight(50), fixture.SetWeight(75))
+		ro.Spec.Replicas = ptr.To[int32](2)
+		e.Route(ro, fixture.SMI)
+		e.Create(ro)
+	}
+	stable := map[string]string{}
+	allSettled(b, e, n, 15*time.Minute, func(ro *rampv1.Rollout) bool {
+		stable[ro.Name] = ro.Status.StableRevision
+		return ro.Status.StableRevision != ""
+	})
+	createWall := time.Since(created)
+
+	m0, p0, start := ctrl.scrape(b), ctrl.process(b), time.Now()
+	for i := range n {
+		name := fmt.Sprintf("app-%04d", i)
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			ro := &rampv1.Rollout{}
+			if err := c.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: name}, ro); err != nil {
+				return err
+			}
+			ro.Spec.Template.Spec.Containers[0].Image = "app:v2"
+			return c.Update(ctx, ro)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	allSettled(b, e, n, 30*time.Minute, func(ro *rampv1.Rollout) bool {
+		return ro.Status.StableRevision != stable[ro.Name]
+	})
+	end := time.Now()
+	wall := end.Sub(start)
+	m1, p1 := ctrl.scrape(b), ctrl.process(b)
+	writes, err := cluster.AuditedWrites()
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	const reconcile = "controller_runtime_reconcile_time_seconds"
+	before, after := m0.Buckets(reconcile, "controller", "rollout"), m1.Buckets(reconcile, "controller", "rollout")
+	perStep := float64(n * (steps + 1)) // the three weights and the promotion
+	s := &Scale{
+		Rollouts: n, Steps: steps, Concurrency: concurrency,
+		WallSeconds:       wall.Seconds(),
+		ReconcileP50Ms:    1000 * Quantile(0.5, before, after),
+		ReconcileP99Ms:    1000 * Quantile(0.99, before, after),
+		Reconciles:        after[inf] - before[inf],
+		RequestsPerStep:   (m1.Sum("rest_client_requests_total") - m0.Sum("rest_client_requests_total")) / perStep,
+		WritesByVerb:      map[string]float64{},
+		CPUSeconds:        p1.CPUSeconds - p0.CPUSeconds,
+		PeakRSSMiB:        p1.PeakRSSMiB,
+		CreateWallSeconds: createWall.Seconds(),
+	}
+	for _, verb := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		w := (m1.Sum("rest_client_requests_total", "method", verb) - m0.Sum("rest_client_requests_total", "method", verb)) / perStep
+		s.WritesByVerb[verb] = w
+		s.WritesPerStep += w
+	}
+	// The API server's audit log says what was written.
+	s.WritesByResource = map[string]float64{}
+	for _, w := range writes {
+		if strings.Contains(w.UserAgent, "replica=") && !w.Received.Before(start) && !w.Received.After(end) {
+			s.WritesByResource[w.Verb+" "+w.Resource()] += 1 / perStep
+		}
+	}
+	b.ReportMetric(s.ReconcileP99Ms, "reconcile-p99-ms")
+	b.ReportMetric(s.PeakRSSMiB, "peak-rss-MiB")
+	b.ReportMetric(s.WritesPerStep, "writes/rollout-step")
+	record(b, cluster.Config(), func(r *Report) { r.Scale = s })
+}
+
+// allSettled waits until all n Rollouts are Healthy with no canary, their
+// status current, and done says each is where it should be.
+func allSettled(b *testing.B, e *fixture.Env, n int, timeout time.Duration, done func(*rampv1.Rollout) bool) {
+	b.Helper()
+	clustertest.Eventually(b, timeout, fmt.Sprintf("%d Rollouts settled", n), func(ctx context.Context) (bool, string) {
+		var list rampv1.RolloutList
+		if err := e.C.List(ctx, &list, client.InNamespace(e.NS)); err != nil {
+			return false, err.Error()
+		}
+		settled := 0
+		for i := range list.Items {
+			ro := &list.Items[i]
+			if ro.Status.Phase == rampv1.PhaseHealthy && ro.Status.CanaryRevision == "" &&
+				ro.Status.ObservedGeneration == ro.Generation && done(ro) {
+				settled++
+			}
+		}
+		return settled == n, fmt.Sprintf("%d of %d settled", settled, len(list.Items))
+	})
+}
+
+// BenchmarkAnalysisLoad runs 100 background AnalysisRuns at once, each
+// querying a real Prometheus every second, and measures over 30 s the
+// queries Prometheus answered and the controller's CPU time.
+func BenchmarkAnalysisLoad(b *testing.B) {
+	n := count("RAMP_BENCH_ANALYSES", 100)
+	const interval, window = time.Second, 30 * time.Second
+	e := fixture.New(b)
+	ctrl := startController(b, e)
+	dir := b.TempDir()
+	targets := filepath.Join(dir, "targets.json")
+	if err := os.WriteFile(targets, []byte("[]"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	// Prometheus scrapes a port nothing listens on: `up` is 0, a series to
+	// query all the same.
+	prom, err := dataplane.StartPrometheus(context.Background(), dir, targets, "127.0.0.1:9")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = prom.Stop() })
+
+	for i := range n {
+		e.Create(&rampv1.AnalysisRun{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("load-%03d", i), Namespace: e.NS},
+			Spec: rampv1.AnalysisRunSpec{
+				Metrics: []rampv1.Metric{{
+					// The query's cost is the load; the verdict never ends the run.
+					Name: "up", Interval: &metav1.Duration{Duration: interval}, SuccessCondition: "true",
+					Provider: rampv1.MetricProvider{Prometheus: &rampv1.PrometheusMetric{Address: prom.URL, Query: "sum(up) or vector(0)"}},
+				}},
+				Context:         rampv1.AnalysisContext{Rollout: "load", StableRevision: "a", CanaryRevision: "b"},
+				UntilTerminated: true,
+			},
+		})
+	}
+	clustertest.Eventually(b, fixture.Wait, "every run measuring", func(ctx context.Context) (bool, string) {
+		var runs rampv1.AnalysisRunList
+		if err := e.C.List(ctx, &runs, client.InNamespace(e.NS)); err != nil {
+			return false, err.Error()
+		}
+		measuring := 0
+		for _, r := range runs.Items {
+			if r.Status.Phase.Done() {
+				return false, fmt.Sprintf("%s ended: %s %s", r.Name, r.Status.Phase, r.Status.Message)
+			}
+			if len(r.Status.MetricResults) > 0 && r.Status.MetricResults[0].Count > 0 {
+				measuring++
+			}
+		}
+		return measuring == n, fmt.Sprintf("%d of %d measuring", measuring, n)
+	})
+
+	const queries = "prometheus_http_requests_total"
+	q0, m0, p0, start := promScrape(b, prom.URL), ctrl.scrape(b), ctrl.process(b), time.Now()
+	// A measuring window, not a wait for anything.
+	time.Sleep(window)
+	q1, m1, p1, took := promScrape(b, prom.URL), ctrl.scrape(b), ctrl.process(b), time.Since(start)
+
+	a := &AnalysisLoad{
+		Analyses: n, IntervalSeconds: interval.Seconds(), WindowSeconds: took.Seconds(),
+		QueriesPerSecond: (q1.Sum(queries, "handler", "/api/v1/query") - q0.Sum(queries, "handler", "/api/v1/query")) / took.Seconds(),
+		CPUCoresPer100:   (p1.CPUSeconds - p0.CPUSeconds) / took.Seconds() * 100 / float64(n),
+		MeasurementsDone: m1.Sum("ramp_analysis_measurements_total") - m0.Sum("ramp_analysis_measurements_total"),
+	}
+	if a.MeasurementsDone == 0 || a.QueriesPerSecond == 0 {
+		var names []string
+		for name := range m1 {
+			names = append(names, name)
+		}
+		b.Fatalf("no measurements (%v) or no queries (%v) counted: the benchmark reads the wrong series? controller has %v", a.MeasurementsDone, a.QueriesPerSecond, names)
+	}
+	b.ReportMetric(a.QueriesPerSecond, "queries/s")
+	b.ReportMetric(a.CPUCoresPer100, "cores/100-analyses")
+	record(b, clustertest.Config(b), func(r *Report) { r.Analysis = a })
+}
+
+func promScrape(b *testing.B, url string) Metrics {
+	b.Helper()
+	m, err := Scrape(url + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
