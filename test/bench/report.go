@@ -63,6 +63,15 @@ type Scale struct {
 	CPUSeconds        float64            `json:"cpuSeconds"`
 	PeakRSSMiB        float64            `json:"peakRSSMiB"`
 	CreateWallSeconds float64            `json:"createWallSeconds"`
+	// APIServerWriteMs: kube-apiserver's own time per write, over the run.
+	APIServerWriteMs []VerbLatency `json:"apiserverWriteMs"`
+}
+
+// VerbLatency is kube-apiserver's time for one verb.
+type VerbLatency struct {
+	Verb  string  `json:"verb"`
+	P50Ms float64 `json:"p50Ms"`
+	P99Ms float64 `json:"p99Ms"`
 }
 
 // AnalysisLoad is the run of many analyses at once against Prometheus.
@@ -152,7 +161,11 @@ func Markdown(r Report, notes string) string {
 		p("## %s\n\n%s\n\n| router | n | p50 | p99 | max |\n| --- | --- | --- | --- | --- |\n", title, what)
 		for _, router := range []string{"pod ratio", "SMI", "Gateway API", "Istio"} {
 			if l, ok := rows[router]; ok {
-				p("| %s | %d | %s | %s | %s |\n", router, l.N, ms(l.P50Ms), ms(l.P99Ms), ms(l.MaxMs))
+				most := "—"
+				if l.MaxMs > 0 {
+					most = ms(l.MaxMs)
+				}
+				p("| %s | %d | %s | %s | %s |\n", router, l.N, ms(l.P50Ms), ms(l.P99Ms), most)
 			}
 		}
 		p("\n")
@@ -161,8 +174,10 @@ func Markdown(r Report, notes string) string {
 		"watch, over consecutive steps of 10% (pod ratio: the canary ReplicaSet's next replica count).", r.Shift)
 	latencies("Rollback latency", "From `ramp abort` (the annotation written) to the canary's weight 0 seen by a watch (pod\n"+
 		"ratio: the canary ReplicaSet's 0 replicas).", r.Rollback)
-	latencies("Rollback inside the controller", "From the rollback decided (reconcile start) to weight 0 written, from the\n"+
-		"controller's `ramp_rollback_route_seconds` histogram (interpolated in its buckets). Target: p50 under 10 ms.", r.RollbackInController)
+	latencies("Rollback inside the controller", "From the pass's rollback decision to the canary's weight 0 written (the write answered),\n"+
+		"from the controller's `ramp_rollback_route_seconds` histogram, interpolated in its buckets (no max:\n"+
+		"a histogram keeps none). n counts passes that decided a rollback: one whose status write\n"+
+		"conflicted decides again. Target: p50 under 10 ms.", r.RollbackInController)
 	if l := r.RollbackOnAnalysis; l != nil {
 		p("## Rollback on a failed analysis\n\nFrom the metric server's failing answer to the canary's weight 0 seen (SMI): one\n")
 		p("measurement, its run failing, the Rollout aborting, the weights written.\n\n")
@@ -177,6 +192,9 @@ func Markdown(r Report, notes string) string {
 		p("| reconcile p50 / p99 | %s / %s | p99 < 100 ms %s |\n", ms(s.ReconcileP50Ms), ms(s.ReconcileP99Ms), verdict(s.ReconcileP99Ms < 100))
 		p("| API requests per Rollout per step | %.1f | |\n", s.RequestsPerStep)
 		p("| API writes per Rollout per step | %.2f (%s) | ≤ 3 %s |\n", s.WritesPerStep, verbs(s.WritesByVerb), verdict(s.WritesPerStep <= 3))
+		for _, v := range s.APIServerWriteMs {
+			p("| kube-apiserver's time per %s, p50 / p99 | %s / %s | |\n", v.Verb, ms(v.P50Ms), ms(v.P99Ms))
+		}
 		p("| controller CPU | %.1f s | |\n", s.CPUSeconds)
 		p("| controller peak RSS | %.0f MiB | < 300 MiB %s |\n", s.PeakRSSMiB, verdict(s.PeakRSSMiB < 300))
 		p("| (creating the %d Rollouts and their first revision) | %.1f s | |\n\n", s.Rollouts, s.CreateWallSeconds)

@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -49,7 +56,9 @@ func BenchmarkScale(b *testing.B) {
 	})
 	createWall := time.Since(created)
 
-	m0, p0, start := ctrl.scrape(b), ctrl.process(b), time.Now()
+	api := apiserverMetrics(b, cluster.Config())
+	a0, m0, p0, start := api(), ctrl.scrape(b), ctrl.process(b), time.Now()
+	profile := captureProfile(ctrl, 30*time.Second)
 	for i := range n {
 		name := fmt.Sprintf("app-%04d", i)
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -69,7 +78,7 @@ func BenchmarkScale(b *testing.B) {
 	})
 	end := time.Now()
 	wall := end.Sub(start)
-	m1, p1 := ctrl.scrape(b), ctrl.process(b)
+	m1, p1, a1 := ctrl.scrape(b), ctrl.process(b), api()
 	writes, err := cluster.AuditedWrites()
 	if err != nil {
 		b.Fatal(err)
@@ -95,6 +104,15 @@ func BenchmarkScale(b *testing.B) {
 		s.WritesByVerb[verb] = w
 		s.WritesPerStep += w
 	}
+	const requestSeconds = "apiserver_request_duration_seconds"
+	for _, verb := range []string{"PATCH", "POST"} {
+		before, after := a0.Buckets(requestSeconds, "verb", verb), a1.Buckets(requestSeconds, "verb", verb)
+		s.APIServerWriteMs = append(s.APIServerWriteMs, VerbLatency{Verb: verb,
+			P50Ms: 1000 * Quantile(0.5, before, after), P99Ms: 1000 * Quantile(0.99, before, after)})
+	}
+	if err := <-profile; err != nil {
+		b.Logf("CPU profile: %v", err)
+	}
 	// The API server's audit log says what was written.
 	s.WritesByResource = map[string]float64{}
 	for _, w := range writes {
@@ -106,6 +124,51 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(s.PeakRSSMiB, "peak-rss-MiB")
 	b.ReportMetric(s.WritesPerStep, "writes/rollout-step")
 	record(b, cluster.Config(), func(r *Report) { r.Scale = s })
+}
+
+// apiserverMetrics returns a scraper of kube-apiserver's own metrics.
+func apiserverMetrics(b *testing.B, cfg *rest.Config) func() Metrics {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func() Metrics {
+		data, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		m, err := p.TextToMetricFamilies(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return m
+	}
+}
+
+// captureProfile takes a CPU profile of the controller over d, from its
+// pprof port, into bench/scale-cpu.pprof (`go tool pprof -top` reads it).
+func captureProfile(c controller, d time.Duration) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		done <- func() error {
+			repo, err := localcluster.RepoDir()
+			if err != nil {
+				return err
+			}
+			resp, err := http.Get(fmt.Sprintf("%sprofile?seconds=%d", c.Pprof, int(d.Seconds())))
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			data, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(repo, "bench", "scale-cpu.pprof"), data, 0o644)
+		}()
+	}()
+	return done
 }
 
 // allSettled waits until all n Rollouts are Healthy with no canary, their
