@@ -37,7 +37,6 @@ const replicas = 10
 // and not a wait for pods; pod ratio's shift is the canary's next scale.
 func BenchmarkShift(b *testing.B) {
 	n := count("RAMP_BENCH_TRANSITIONS", 100)
-	results := map[string]Latency{}
 	for _, router := range fixture.Routers {
 		b.Run(slug(router), func(b *testing.B) {
 			e := fixture.New(b)
@@ -71,7 +70,6 @@ func BenchmarkShift(b *testing.B) {
 				healthy(b, e, "shift")
 			}
 			l := Summarise(ds)
-			results[string(router)] = l
 			b.ReportMetric(l.P50Ms, "p50-ms")
 			b.ReportMetric(l.P99Ms, "p99-ms")
 			record(b, clustertest.Config(b), func(r *Report) {

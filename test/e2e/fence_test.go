@@ -21,8 +21,9 @@ import (
 // with the user agent of the replica that sent it. The leader is frozen
 // (SIGSTOP) while it takes eight canaries through their steps; the other
 // replica takes the Lease and carries on; then the old leader is thawed,
-// with its reconciles half done and its cache stale. It must not send a
-// single write before its elector sees the Lease lost and ends it, and the
+// with its reconciles half done and its cache stale. Until its elector
+// sees the Lease lost and ends it, it must make no write of its own (only
+// the bookkeeping described below may reach the API server), and the
 // canaries must all finish under the new leader.
 func TestDeposedLeaderDoesNotWrite(t *testing.T) {
 	t.Parallel()
