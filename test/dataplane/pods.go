@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -131,6 +130,7 @@ func startPodServer(pod *corev1.Pod) (*podServer, error) {
 		env[e.Name] = e.Value
 	}
 	errorRate, _ := strconv.ParseFloat(env[EnvErrorRate], 64)
+	failures := &errorSpread{rate: errorRate}
 	latencyMS, _ := strconv.Atoi(env[EnvLatencyMS])
 	version := env[EnvVersion]
 	if version == "" {
@@ -155,7 +155,7 @@ func startPodServer(pod *corev1.Pod) (*podServer, error) {
 			time.Sleep(time.Duration(latencyMS) * time.Millisecond) // the pod's configured slowness
 		}
 		code := http.StatusOK
-		if errorRate > 0 && rand.Float64() < errorRate {
+		if failures.fail() {
 			code = http.StatusInternalServerError
 		}
 		w.Header().Set("X-Version", version)
@@ -191,3 +191,27 @@ func ready(pod *corev1.Pod) bool {
 }
 
 var _ = context.Background
+
+// errorSpread fails exactly its rate of the requests, evenly spread and
+// starting with the first, so that even a handful of requests shows the
+// rate: drawn at random, a bad version's first few dozen requests could
+// all succeed and its first measurement pass by luck.
+type errorSpread struct {
+	mu   sync.Mutex
+	rate float64
+	owed float64 // failures due and not yet given
+}
+
+func (e *errorSpread) fail() bool {
+	if e.rate <= 0 {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.owed += e.rate
+	if e.owed > 0 {
+		e.owed--
+		return true
+	}
+	return false
+}
