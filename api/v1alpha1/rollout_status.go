@@ -147,6 +147,15 @@ type RolloutStatus struct {
 	// +optional
 	Weight WeightStatus `json:"weight,omitempty"`
 
+	// StepHistory records the steps of the current canary, or of the last
+	// one once it was promoted or rolled back: when each began and ended,
+	// and how. It starts afresh with each canary (and each retry), so it
+	// is the timeline tools such as the dashboard draw.
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	// +optional
+	StepHistory []StepRecord `json:"stepHistory,omitempty"`
+
 	// StepLabel shows the current step for people, e.g. "2/4".
 	// +optional
 	StepLabel string `json:"stepLabel,omitempty"`
@@ -159,6 +168,39 @@ type RolloutStatus struct {
 	// Handled records the control tokens already acted upon.
 	// +optional
 	Handled HandledRequests `json:"handled,omitempty"`
+}
+
+// StepOutcome is how a step ended.
+// +kubebuilder:validation:Enum=Passed;Promoted;PromotedFull;RolledBack
+type StepOutcome string
+
+// Step outcomes.
+const (
+	// StepPassed: the step did what it asked (its weight reached, its
+	// pause over, its analysis or test passed).
+	StepPassed StepOutcome = "Passed"
+	// StepPromoted: a promote request ended the step.
+	StepPromoted StepOutcome = "Promoted"
+	// StepPromotedFull: a promote-full request ended the step and skipped
+	// the rest.
+	StepPromotedFull StepOutcome = "PromotedFull"
+	// StepRolledBack: the canary was rolled back during the step.
+	StepRolledBack StepOutcome = "RolledBack"
+)
+
+// StepRecord is one step of a canary as it happened.
+type StepRecord struct {
+	// Index of the step in spec.strategy.canary.steps.
+	Index int32 `json:"index"`
+	// StartedAt is when the step began.
+	StartedAt metav1.MicroTime `json:"startedAt"`
+	// EndedAt is when it ended; absent while it runs. Time held by
+	// spec.paused counts.
+	// +optional
+	EndedAt *metav1.MicroTime `json:"endedAt,omitempty"`
+	// Outcome is how it ended; absent while it runs.
+	// +optional
+	Outcome StepOutcome `json:"outcome,omitempty"`
 }
 
 // AbortStatus says why a canary revision was rolled back.

@@ -146,6 +146,8 @@ func startCanary(s *rampv1.RolloutStatus, hash string, now time.Time) {
 	s.Abort = nil
 	s.Weight = rampv1.WeightStatus{} // a new canary starts with no traffic
 	s.PausedAt = nil
+	s.StepHistory = nil
+	beginStep(s, 0, now)
 }
 
 // resumeClocks moves the step's clocks forward by the time spec.paused
@@ -173,9 +175,13 @@ func clearCanary(s *rampv1.RolloutStatus) {
 }
 
 // nextStep moves the canary to its next step.
-func (r *Reconciler) nextStep(st *rolloutState, why string) {
+func (r *Reconciler) nextStep(st *rolloutState, outcome rampv1.StepOutcome, why string) {
 	s := &st.ro.Status
 	i := *s.CurrentStepIndex
+	endStep(s, st.now, outcome)
+	if int(i+1) < len(st.steps()) {
+		beginStep(s, i+1, st.now)
+	}
 	if s.StepStartedAt != nil {
 		stepSeconds.WithLabelValues(stepKind(st.steps()[i])).Observe(st.now.Sub(s.StepStartedAt.Time).Seconds())
 	}
@@ -191,6 +197,7 @@ func (r *Reconciler) abort(st *rolloutState, reason, message string) {
 	st.ro.Status.Abort = &rampv1.AbortStatus{
 		Revision: st.canary.hash, Reason: reason, Message: message, At: metav1.NewMicroTime(st.now),
 	}
+	endStep(&st.ro.Status, st.now, rampv1.StepRolledBack)
 	st.mode = modeAborted
 	st.abortedAt = time.Now()
 	rollbacks.WithLabelValues(reason).Inc()
@@ -252,7 +259,7 @@ func (r *Reconciler) runSteps(ctx context.Context, st *rolloutState) error {
 				return err
 			}
 		}
-		r.nextStep(st, "done")
+		r.nextStep(st, rampv1.StepPassed, "done")
 	}
 }
 

@@ -23,13 +23,14 @@ func (r *Reconciler) handleRequests(st *rolloutState) {
 	if token, ok := newRequest(st.ro, rampv1.AnnotationPromoteFull, &s.Handled.PromoteFull); ok {
 		if st.mode == modeCanary {
 			s.CurrentStepIndex = ptr.To(int32(len(st.steps())))
+			endStep(s, st.now, rampv1.StepPromotedFull)
 			r.event(st.ro, corev1.EventTypeNormal, "PromotedFull", "Promote",
 				"Remaining steps skipped: revision %d is promoted (request %s)", st.canary.number, token)
 		}
 	}
 	if token, ok := newRequest(st.ro, rampv1.AnnotationPromote, &s.Handled.Promote); ok {
 		if st.mode == modeCanary && int(*s.CurrentStepIndex) < len(st.steps()) {
-			r.nextStep(st, "promoted (request "+token+")")
+			r.nextStep(st, rampv1.StepPromoted, "promoted (request "+token+")")
 		}
 	}
 	if token, ok := newRequest(st.ro, rampv1.AnnotationAbort, &s.Handled.Abort); ok {

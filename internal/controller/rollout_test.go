@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +60,14 @@ func TestCanarySteps(t *testing.T) {
 		t.Errorf("after promotion: stable %s (v1 %s), canary %q, step %v",
 			got.Status.StableRevision, v1, got.Status.CanaryRevision, got.Status.CurrentStepIndex)
 	}
+	// The timeline of the promoted canary stays: four steps, the pause
+	// about 2s long, the last ended by the request.
+	if got := history(got.Status.StepHistory); got != "0:Passed 1:Passed 2:Passed 3:Promoted" {
+		t.Errorf("step history: %s", got)
+	}
+	if h := got.Status.StepHistory; len(h) == 4 && h[1].EndedAt.Sub(h[1].StartedAt.Time) < 1500*time.Millisecond {
+		t.Errorf("the 2s pause is recorded as %s", h[1].EndedAt.Sub(h[1].StartedAt.Time))
+	}
 	if since := time.Since(promotedAt); since < 2*time.Second {
 		t.Errorf("v1 was gone %s after promotion, before the 2s scale-down delay", since)
 	}
@@ -66,6 +75,20 @@ func TestCanarySteps(t *testing.T) {
 	want := []string{"RevisionCreated", "ScalingReplicaSet", "RevisionCreated", "CanaryStarted", "StepCompleted",
 		"StepCompleted", "StepCompleted", "StepCompleted", "Promoted", "ScalingReplicaSet", "RevisionPruned"}
 	e.WaitForEvents("web", want...)
+}
+
+// history shows a step history as "index:outcome ...", a running step
+// with the outcome "running".
+func history(h []rampv1.StepRecord) string {
+	var parts []string
+	for _, r := range h {
+		outcome := string(r.Outcome)
+		if r.EndedAt == nil {
+			outcome = "running"
+		}
+		parts = append(parts, fmt.Sprintf("%d:%s", r.Index, outcome))
+	}
+	return strings.Join(parts, " ")
 }
 
 // TestDeleteCollectsOwnedObjects: deleting a Rollout deletes its

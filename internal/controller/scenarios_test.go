@@ -51,12 +51,18 @@ func TestAbortThenRetry(t *testing.T) {
 	if ro.Status.Weight != (rampv1.WeightStatus{}) || ro.Status.Abort == nil {
 		t.Errorf("after abort: weight %+v, abort %+v", ro.Status.Weight, ro.Status.Abort)
 	}
+	if got := history(ro.Status.StepHistory); got != "0:Passed 1:RolledBack" {
+		t.Errorf("step history after abort: %s", got)
+	}
 	// A retry starts the canary over from its first step; the abort
 	// annotation, still there with its old token, does not abort it again.
 	e.Request("web", rampv1.AnnotationRetry)
 	ro = e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, fixture.Wait)
 	if ro.Status.Abort != nil {
 		t.Errorf("abort still recorded after retry: %+v", ro.Status.Abort)
+	}
+	if got := history(ro.Status.StepHistory); got != "0:Passed 1:running" {
+		t.Errorf("step history after retry: %s", got)
 	}
 	e.WaitForEvents("web", "Aborted", "Retry")
 }
