@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	appsv1 "k8s.io/api/apps/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	kwatch "k8s.io/apimachinery/pkg/watch"
@@ -20,6 +19,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/cli/render"
+	"github.com/rampcd/ramp/internal/snapshot"
 )
 
 // ExitError ends the process with Code after printing its message.
@@ -108,52 +108,11 @@ type statusView struct {
 }
 
 // snapshot reads the rollout and what it owns.
-func (s *statusView) snapshot(ctx context.Context) (*render.Snapshot, error) {
-	ro := &rampv1.Rollout{}
-	if err := s.c.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: s.name}, ro); err != nil {
+func (s *statusView) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
+	snap, err := snapshot.Read(ctx, s.c, client.ObjectKey{Namespace: s.ns, Name: s.name})
+	if err != nil {
 		return nil, notFound(err, "Rollout", s.ns, s.name)
 	}
-	snap := &render.Snapshot{Rollout: ro}
-	owned := client.MatchingLabels{"ramp.dev/rollout": ro.Name}
-	var rss appsv1.ReplicaSetList
-	if err := s.c.List(ctx, &rss, client.InNamespace(s.ns)); err != nil {
-		return nil, err
-	}
-	for _, rs := range rss.Items {
-		if ref := metav1.GetControllerOfNoCopy(&rs); ref != nil && ref.UID == ro.UID {
-			snap.ReplicaSets = append(snap.ReplicaSets, rs)
-		}
-	}
-	var ars rampv1.AnalysisRunList
-	if err := s.c.List(ctx, &ars, client.InNamespace(s.ns), owned); err != nil {
-		return nil, err
-	}
-	var hrs rampv1.HookRunList
-	if err := s.c.List(ctx, &hrs, client.InNamespace(s.ns), owned); err != nil {
-		return nil, err
-	}
-	// Only the runs of the canary in flight, or of the last one.
-	rev := ro.Status.CanaryRevision
-	if rev == "" && ro.Status.Abort != nil {
-		rev = ro.Status.Abort.Revision
-	}
-	for _, r := range ars.Items {
-		if r.Labels[rampv1.LabelRevision] == rev {
-			snap.AnalysisRuns = append(snap.AnalysisRuns, r)
-		}
-	}
-	for _, r := range hrs.Items {
-		if r.Labels[rampv1.LabelRevision] == rev {
-			snap.HookRuns = append(snap.HookRuns, r)
-		}
-	}
-	var evs eventsv1.EventList
-	sel := fields.SelectorFromSet(fields.Set{"regarding.kind": "Rollout", "regarding.name": ro.Name})
-	if err := s.c.List(ctx, &evs, client.InNamespace(s.ns), client.MatchingFieldsSelector{Selector: sel}); err != nil {
-		return nil, err
-	}
-	snap.Events = evs.Items
-	render.SortEvents(snap.Events)
 	return snap, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/snapshot"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -53,7 +54,7 @@ func replicaSet(number, hash, image string, want, ready int32) appsv1.ReplicaSet
 
 // canary is web in the middle of a canary: step 3 of 4, an analysis
 // running, a webhook passed, a few events.
-func canary() *Snapshot {
+func canary() *snapshot.Snapshot {
 	ro := &rampv1.Rollout{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", CreationTimestamp: ago(72 * time.Hour)},
 		Spec: rampv1.RolloutSpec{Strategy: rampv1.Strategy{Canary: rampv1.CanaryStrategy{Steps: []rampv1.Step{
@@ -68,7 +69,7 @@ func canary() *Snapshot {
 			Weight: rampv1.WeightStatus{Asked: rampv1.Percent(25), Reached: rampv1.Percent(25)},
 		},
 	}
-	return &Snapshot{
+	return &snapshot.Snapshot{
 		Rollout: ro,
 		ReplicaSets: []appsv1.ReplicaSet{
 			replicaSet("1", "5d8c7f9b4a", "web:v1", 0, 0),
@@ -97,7 +98,7 @@ func canary() *Snapshot {
 }
 
 // rolledBack is web after its canary failed analysis.
-func rolledBack() *Snapshot {
+func rolledBack() *snapshot.Snapshot {
 	snap := canary()
 	s := &snap.Rollout.Status
 	s.Phase, s.Message = rampv1.PhaseDegraded, "revision 3 rolled back"
@@ -114,7 +115,7 @@ func rolledBack() *Snapshot {
 func TestStatus(t *testing.T) {
 	tests := []struct {
 		name  string
-		snap  *Snapshot
+		snap  *snapshot.Snapshot
 		style Style
 	}{
 		{"canary.golden", canary(), Style{Width: 100, Now: now}},

@@ -8,27 +8,17 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
-	eventsv1 "k8s.io/api/events/v1"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/snapshot"
 )
-
-// Snapshot is one Rollout and what it owns, as `ramp status` shows them.
-type Snapshot struct {
-	Rollout      *rampv1.Rollout
-	ReplicaSets  []appsv1.ReplicaSet
-	AnalysisRuns []rampv1.AnalysisRun
-	HookRuns     []rampv1.HookRun
-	// Events about the Rollout, oldest first.
-	Events []eventsv1.Event
-}
 
 // shownEvents is how many of the latest events the tree lists.
 const shownEvents = 5
 
 // Status writes the tree of a rollout: its phase, revisions, traffic,
 // steps, analyses, hooks and latest events.
-func Status(w io.Writer, snap *Snapshot, st Style) {
+func Status(w io.Writer, snap *snapshot.Snapshot, st Style) {
 	ro := snap.Rollout
 	s := &ro.Status
 	p := &printer{w: w, st: st}
@@ -118,7 +108,7 @@ func Status(w io.Writer, snap *Snapshot, st Style) {
 			if ev.Type == "Warning" {
 				reason = st.paint(red, reason)
 			}
-			p.line(1, "%s  %s  %s", pad(st.age(eventTime(&ev)), 4), reason, ev.Note)
+			p.line(1, "%s  %s  %s", pad(st.age(snapshot.EventTime(&ev)), 4), reason, ev.Note)
 		}
 	}
 }
@@ -164,7 +154,7 @@ func (p *printer) bar(canary rampv1.Weight) string {
 	return p.st.paint(green, strings.Repeat("░", n-c)) + p.st.paint(yellow, strings.Repeat("█", c))
 }
 
-func revisions(snap *Snapshot) []appsv1.ReplicaSet {
+func revisions(snap *snapshot.Snapshot) []appsv1.ReplicaSet {
 	rss := slices.Clone(snap.ReplicaSets)
 	num := func(rs appsv1.ReplicaSet) int {
 		n, _ := strconv.Atoi(rs.Annotations[rampv1.AnnotationRevisionNumber])
