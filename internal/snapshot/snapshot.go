@@ -6,6 +6,8 @@ package snapshot
 import (
 	"context"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -102,6 +104,29 @@ func IndexEvents(ctx context.Context, indexer client.FieldIndexer) error {
 		}
 	}
 	return nil
+}
+
+// Revisions are the ReplicaSets, newest revision first.
+func (s *Snapshot) Revisions() []appsv1.ReplicaSet {
+	rss := slices.Clone(s.ReplicaSets)
+	slices.SortFunc(rss, func(a, b appsv1.ReplicaSet) int { return RevisionNumber(&b) - RevisionNumber(&a) })
+	return rss
+}
+
+// RevisionNumber is the Rollout revision a ReplicaSet was created as (1,
+// 2, ...); 0 if unknown.
+func RevisionNumber(rs *appsv1.ReplicaSet) int {
+	n, _ := strconv.Atoi(rs.Annotations[rampv1.AnnotationRevisionNumber])
+	return n
+}
+
+// Images are a ReplicaSet's container images, comma-separated.
+func Images(rs *appsv1.ReplicaSet) string {
+	var images []string
+	for _, c := range rs.Spec.Template.Spec.Containers {
+		images = append(images, c.Image)
+	}
+	return strings.Join(images, ",")
 }
 
 // EventTime is when an event last happened.

@@ -3,11 +3,7 @@ package render
 import (
 	"fmt"
 	"io"
-	"slices"
-	"strconv"
 	"strings"
-
-	appsv1 "k8s.io/api/apps/v1"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/snapshot"
@@ -33,7 +29,7 @@ func Status(w io.Writer, snap *snapshot.Snapshot, st Style) {
 	}
 
 	p.line(0, "Revisions")
-	for _, rs := range revisions(snap) {
+	for _, rs := range snap.Revisions() {
 		role := ""
 		switch rs.Labels[rampv1.LabelRevision] {
 		case s.StableRevision:
@@ -49,7 +45,7 @@ func Status(w io.Writer, snap *snapshot.Snapshot, st Style) {
 			continue // history
 		}
 		p.line(1, "#%s  %s  %s  %d/%d ready  %s", orDash(rs.Annotations[rampv1.AnnotationRevisionNumber]),
-			rs.Labels[rampv1.LabelRevision], pad(role, 6), rs.Status.ReadyReplicas, want, st.paint(dim, image(&rs)))
+			rs.Labels[rampv1.LabelRevision], pad(role, 6), rs.Status.ReadyReplicas, want, st.paint(dim, snapshot.Images(&rs)))
 	}
 
 	if s.CanaryRevision != "" {
@@ -152,24 +148,6 @@ func (p *printer) bar(canary rampv1.Weight) string {
 		c = 1 // a sliver of traffic is still traffic
 	}
 	return p.st.paint(green, strings.Repeat("░", n-c)) + p.st.paint(yellow, strings.Repeat("█", c))
-}
-
-func revisions(snap *snapshot.Snapshot) []appsv1.ReplicaSet {
-	rss := slices.Clone(snap.ReplicaSets)
-	num := func(rs appsv1.ReplicaSet) int {
-		n, _ := strconv.Atoi(rs.Annotations[rampv1.AnnotationRevisionNumber])
-		return n
-	}
-	slices.SortFunc(rss, func(a, b appsv1.ReplicaSet) int { return num(b) - num(a) })
-	return rss
-}
-
-func image(rs *appsv1.ReplicaSet) string {
-	var images []string
-	for _, c := range rs.Spec.Template.Spec.Containers {
-		images = append(images, c.Image)
-	}
-	return strings.Join(images, ",")
 }
 
 // condition shows what a metric must meet.
