@@ -34,3 +34,14 @@ func (s Step) Summary() string {
 	}
 	return "step"
 }
+
+// WeightAt is the canary weight in force at step i: that of the last
+// setWeight at or before it.
+func WeightAt(steps []Step, i int) Weight {
+	for i = min(i, len(steps)-1); i >= 0; i-- {
+		if w := steps[i].SetWeight; w != nil {
+			return *w
+		}
+	}
+	return 0
+}

@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"k8s.io/utils/ptr"
+
 	"encoding/json"
 	"testing"
 )
@@ -48,5 +50,18 @@ func TestWeightString(t *testing.T) {
 		if got := w.String(); got != want {
 			t.Errorf("Weight(%d).String() = %q, want %q", int64(w), got, want)
 		}
+	}
+}
+
+func TestWeightAt(t *testing.T) {
+	w := func(p int64) Step { return Step{SetWeight: ptr.To(Percent(p))} }
+	steps := []Step{w(10), {Pause: &PauseStep{}}, w(50), {Pause: &PauseStep{}}}
+	for i, want := range []Weight{Percent(10), Percent(10), Percent(50), Percent(50), Percent(50)} {
+		if got := WeightAt(steps, i); got != want {
+			t.Errorf("WeightAt(steps, %d) = %s, want %s", i, got, want)
+		}
+	}
+	if got := WeightAt([]Step{{Pause: &PauseStep{}}}, 0); got != 0 {
+		t.Errorf("before any setWeight: %s", got)
 	}
 }

@@ -230,10 +230,10 @@ func (r *Reconciler) runSteps(ctx context.Context, st *rolloutState) error {
 		if i >= len(steps) {
 			// Traffic stays where the last step left it until the
 			// promotion moves it.
-			st.weight = weightAt(steps, len(steps)-1)
+			st.weight = rampv1.WeightAt(steps, len(steps)-1)
 			return r.promoteWhenReady(ctx, st)
 		}
-		st.weight = weightAt(steps, i)
+		st.weight = rampv1.WeightAt(steps, i)
 		if i == 0 {
 			passed, err := r.beforeCanary(ctx, st)
 			if err != nil || !passed {
@@ -386,15 +386,4 @@ func (r *Reconciler) promote(st *rolloutState) {
 	r.event(st.ro, corev1.EventTypeNormal, "Promoted", "Promote",
 		"Revision %d promoted to stable; revision %d scales down after %ds", st.stable.number, old.number,
 		ptr.Deref(st.ro.Spec.Strategy.Canary.ScaleDownDelaySeconds, 30))
-}
-
-// weightAt is the canary weight in force at step i: that of the last
-// setWeight at or before it.
-func weightAt(steps []rampv1.Step, i int) rampv1.Weight {
-	for ; i >= 0; i-- {
-		if w := steps[i].SetWeight; w != nil {
-			return *w
-		}
-	}
-	return 0
 }
