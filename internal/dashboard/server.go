@@ -47,6 +47,13 @@ type Options struct {
 	Log *slog.Logger
 }
 
+func (o Options) logger() *slog.Logger {
+	if o.Log == nil {
+		return slog.Default()
+	}
+	return o.Log
+}
+
 // Server is the dashboard's HTTP handler.
 type Server struct {
 	reader client.Reader
@@ -66,9 +73,7 @@ func NewServer(reader client.Reader, writer client.Client, opts Options) *Server
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Log == nil {
-		opts.Log = slog.Default()
-	}
+	opts.Log = opts.logger()
 	s := &Server{reader: reader, writer: writer, hub: newHub(), opts: opts, mux: http.NewServeMux()}
 	static, err := fs.Sub(assets, "assets")
 	if err != nil {

@@ -28,10 +28,10 @@ type Row struct {
 	// Weight is the canary's share of traffic reached, Asked the step's.
 	Weight float64 `json:"weight"`
 	Asked  float64 `json:"asked"`
-	Ready  int32   `json:"ready"`
-	// Replicas wanted.
-	Replicas int32 `json:"replicas"`
-	Paused   bool  `json:"paused"`
+	// Ready pods of all revisions, and all pods.
+	Ready  int32 `json:"ready"`
+	Pods   int32 `json:"pods"`
+	Paused bool  `json:"paused"`
 }
 
 // List is the list page.
@@ -142,10 +142,7 @@ func rowOf(ro *rampv1.Rollout) Row {
 	r := Row{
 		Namespace: ro.Namespace, Name: ro.Name, Phase: s.Phase, Message: s.Message,
 		Router: router(ro), Weight: s.Weight.Reached.Float(), Asked: s.Weight.Asked.Float(),
-		Ready: s.ReadyReplicas, Paused: ro.Spec.Paused,
-	}
-	if ro.Spec.Replicas != nil {
-		r.Replicas = *ro.Spec.Replicas
+		Ready: s.ReadyReplicas, Pods: s.Replicas, Paused: ro.Spec.Paused,
 	}
 	if s.CanaryRevision != "" {
 		r.Step = s.StepLabel
@@ -170,7 +167,8 @@ func router(ro *rampv1.Rollout) string {
 
 func detailOf(snap *snapshot.Snapshot) *Detail {
 	ro := snap.Rollout
-	d := &Detail{Row: rowOf(ro), Abort: ro.Status.Abort}
+	// Empty lists, not null: the page maps over them.
+	d := &Detail{Row: rowOf(ro), Abort: ro.Status.Abort, Revisions: []Revision{}, Analyses: []Analysis{}, Hooks: []Hook{}, Events: []Event{}}
 	for _, rs := range snap.Revisions() {
 		rev := Revision{
 			Number: snapshot.RevisionNumber(&rs), Hash: rs.Labels[rampv1.LabelRevision], Images: snapshot.Images(&rs),
@@ -243,22 +241,29 @@ func steps(ro *rampv1.Rollout) []Step {
 	return out
 }
 
-// weightPlot is the canary's weight over time as the steps asked it, from
-// the recorded history, ending with the rollback or promotion. While a
-// canary is in flight the page adds the weight reached, as it sees it live.
+// weightPlot is the canary's weight over time as the recorded history
+// tells it: 0 when the canary started, each setWeight step's weight from
+// when the step ended (it ends once the weight is reached), then 0 at a
+// rollback or 100 at the promotion. The page adds the weights it sees live.
 func weightPlot(ro *rampv1.Rollout) []Point {
 	s := &ro.Status
 	spec := ro.Spec.Strategy.Canary.Steps
-	var pts []Point
-	for _, rec := range s.StepHistory {
-		pts = append(pts, Point{At: rec.StartedAt.Time, Weight: rampv1.WeightAt(spec, int(rec.Index)).Float()})
+	h := s.StepHistory
+	pts := []Point{}
+	if len(h) == 0 {
+		return pts
+	}
+	pts = append(pts, Point{At: h[0].StartedAt.Time})
+	for _, rec := range h {
+		if rec.EndedAt != nil && int(rec.Index) < len(spec) && spec[rec.Index].SetWeight != nil {
+			pts = append(pts, Point{At: rec.EndedAt.Time, Weight: spec[rec.Index].SetWeight.Float()})
+		}
 	}
 	switch {
-	case len(pts) == 0:
 	case s.Abort != nil:
 		pts = append(pts, Point{At: s.Abort.At.Time, Weight: 0})
 	case s.CanaryRevision == "": // promoted: the canary took all traffic
-		if end := s.StepHistory[len(s.StepHistory)-1].EndedAt; end != nil {
+		if end := h[len(h)-1].EndedAt; end != nil {
 			pts = append(pts, Point{At: end.Time, Weight: 100})
 		}
 	}
@@ -278,7 +283,7 @@ func analysisOf(run *rampv1.AnalysisRun) Analysis {
 		results[run.Status.MetricResults[i].Name] = &run.Status.MetricResults[i]
 	}
 	for _, m := range run.Spec.Metrics {
-		mv := Metric{Name: m.Name, Condition: conditionText(&m)}
+		mv := Metric{Name: m.Name, Condition: conditionText(&m), Measurements: []Measurement{}}
 		if t, ok := analysis.FindThreshold(m.SuccessCondition, args); ok {
 			mv.Success = &t
 		}
