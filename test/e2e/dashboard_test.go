@@ -16,12 +16,14 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/localcluster"
-	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
 // TestDashboard runs `ramp dashboard` against the local cluster and drives
@@ -75,7 +77,15 @@ func TestDashboard(t *testing.T) {
 	e.Create(ro)
 	e.WaitFor("shop", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 
-	url := startDashboard(t, "--kubeconfig", clustertest.Kubeconfig(t), "-n", e.NS, "--port", "0")
+	// Two more Rollouts for the list: one at rest, one canary held at 25%.
+	e.Create(e.Rollout("cart", "cart:v1", fixture.SetWeight(50), fixture.Pause(0)))
+	e.Create(e.Rollout("search", "search:v1", fixture.SetWeight(25), fixture.Pause(0)))
+	e.WaitFor("search", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	e.SetImage("search", "search:v2")
+
+	// The dashboard runs with the rights the Helm chart gives it.
+	kubeconfig := dashboardKubeconfig(t, e)
+	url := startDashboard(t, "--kubeconfig", kubeconfig, "-n", e.NS, "--port", "0")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -122,6 +132,52 @@ func TestDashboard(t *testing.T) {
 	for _, shot := range []string{"dashboard-rollout.png", "dashboard-list.png", "dashboard-phone.png"} {
 		if st, err := os.Stat(filepath.Join(shots, shot)); err != nil || st.Size() < 10_000 {
 			t.Errorf("screenshot %s: %v", shot, err)
+		}
+	}
+}
+
+// dashboardKubeconfig makes the Helm chart's ramp-dashboard ServiceAccount
+// and rights in the test's namespace and returns a kubeconfig acting as it.
+func dashboardKubeconfig(t *testing.T, e *fixture.Env) string {
+	t.Helper()
+	chart := renderChart(t, map[string]any{"dashboard": map[string]any{"enabled": true, "namespace": e.NS}})
+	role := &rbacv1.ClusterRole{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(chart["ClusterRole /ramp-dashboard"].Object, role); err != nil {
+		t.Fatal(err)
+	}
+	if chart["RoleBinding "+e.NS+"/ramp-dashboard"] == nil {
+		t.Fatal("the chart does not bind the dashboard's role in its namespace")
+	}
+	name := "ramp-dashboard-" + e.NS // cluster-scoped: one per test
+	e.Create(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "ramp-dashboard", Namespace: e.NS}})
+	cr := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: role.Rules}
+	e.Create(cr)
+	t.Cleanup(func() { _ = e.C.Delete(context.Background(), cr) })
+	e.Create(&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "ramp-dashboard", Namespace: e.NS},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "ramp-dashboard", Namespace: e.NS}}})
+	return tokenKubeconfig(t, e, "ramp-dashboard")
+}
+
+// TestDashboardWithoutRights: credentials that may not read Rollouts get
+// one clear error at start, naming what is missing and what to do, not a
+// page that never fills.
+func TestDashboardWithoutRights(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	e.Create(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "nobody", Namespace: e.NS}})
+	kubeconfig := tokenKubeconfig(t, e, "nobody")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-n", e.NS}, "may not list rollouts.ramp.dev, watch rollouts.ramp.dev, list analysisruns.ramp.dev"},
+		{nil, "in all namespaces: give -n NAMESPACE"},
+	} {
+		cmd := exec.Command(fixture.RampBinary(t), append([]string{"dashboard", "--kubeconfig", kubeconfig, "--port", "0"}, tc.args...)...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("ramp dashboard %v: %v\n%s\nwant the message to say %q", tc.args, err, out, tc.want)
 		}
 	}
 }

@@ -160,7 +160,6 @@ func plantedSecret(t *testing.T) string {
 // rights, namespaced, and writes a kubeconfig with its token.
 func serviceAccountKubeconfig(t *testing.T, e *fixture.Env) string {
 	t.Helper()
-	ctx := context.Background()
 	repo, err := localcluster.RepoDir()
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +199,14 @@ func serviceAccountKubeconfig(t *testing.T, e *fixture.Env) string {
 			t.Cleanup(func() { _ = e.C.Delete(context.Background(), obj) })
 		}
 	}
-	tok, err := clustertest.Clientset(t).CoreV1().ServiceAccounts(e.NS).CreateToken(ctx, "ramp-controller",
+	return tokenKubeconfig(t, e, "ramp-controller")
+}
+
+// tokenKubeconfig writes a kubeconfig that acts as the ServiceAccount sa
+// of the test's namespace, with a token of an hour.
+func tokenKubeconfig(t *testing.T, e *fixture.Env, sa string) string {
+	t.Helper()
+	tok, err := clustertest.Clientset(t).CoreV1().ServiceAccounts(e.NS).CreateToken(context.Background(), sa,
 		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -214,10 +220,10 @@ func serviceAccountKubeconfig(t *testing.T, e *fixture.Env) string {
 	}
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: admin.Host, CertificateAuthorityData: ca}
-	cfg.AuthInfos["ramp-controller"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	cfg.Contexts["ramp-controller"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "ramp-controller", Namespace: e.NS}
-	cfg.CurrentContext = "ramp-controller"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
+	cfg.AuthInfos[sa] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	cfg.Contexts[sa] = &clientcmdapi.Context{Cluster: "local", AuthInfo: sa, Namespace: e.NS}
+	cfg.CurrentContext = sa
+	path := filepath.Join(t.TempDir(), sa+".kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		t.Fatal(err)
 	}

@@ -11,3 +11,9 @@ app.kubernetes.io/component: controller
 {{- define "ramp.callbackURL" -}}
 {{ .Values.callbacks.url | default (printf "http://ramp-callbacks.%s.svc:9443" .Release.Namespace) }}
 {{- end -}}
+
+{{/* Labels of the dashboard's objects and the selector of its pods. */}}
+{{- define "ramp.dashboardLabels" -}}
+app.kubernetes.io/name: ramp
+app.kubernetes.io/component: dashboard
+{{- end -}}
