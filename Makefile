@@ -6,6 +6,9 @@ GO ?= go
 TOOL := $(GO) tool -modfile=hack/tools/go.mod
 LOCALCLUSTER := $(GO) run ./test/localcluster/cmd
 TEST_TIMEOUT ?= 30m
+# The dashboard's browser test drives Debian's chromium with playwright-core,
+# pinned in test/browser/package-lock.json.
+BROWSER_DEPS := test/browser/node_modules/.package-lock.json
 
 .DEFAULT_GOAL := help
 
@@ -33,9 +36,16 @@ cluster-binaries: ## Build the local cluster's binaries (cached by version; abou
 	$(LOCALCLUSTER) build
 
 .PHONY: test
-test: ## Run all tests against one local cluster (built on first use), then the fuzzers briefly.
+test: $(BROWSER_DEPS) ## Run all tests against one local cluster (built on first use), then the fuzzers briefly.
 	$(LOCALCLUSTER) exec -- $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz
+
+$(BROWSER_DEPS): test/browser/package-lock.json
+	npm ci --prefix test/browser --no-audit --no-fund
+
+.PHONY: screenshots
+screenshots: $(BROWSER_DEPS) ## Retake the dashboard's screenshots in docs/images (its browser test, about a minute).
+	RAMP_SCREENSHOTS=docs/images $(LOCALCLUSTER) exec -- $(GO) test -count=1 -run '^TestDashboard$$' ./test/e2e
 
 .PHONY: bench
 bench: ## Measure shifts, rollbacks, 1,000 Rollouts and analysis load on the local cluster: bench/REPORT.md (about 30 minutes).

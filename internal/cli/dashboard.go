@@ -6,7 +6,9 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/rampcd/ramp/internal/dashboard"
 )
@@ -38,7 +40,10 @@ can. It watches all namespaces, or only the one given with -n.`,
 			if err != nil {
 				return fmt.Errorf("kubeconfig: %w", err)
 			}
-			opts := dashboard.Options{ReadOnly: readOnly, Log: slog.New(slog.NewTextHandler(o.ErrOut, nil)), Now: o.Now}
+			log := slog.New(slog.NewTextHandler(o.ErrOut, nil))
+			// client-go and controller-runtime log through logr: to the same place.
+			ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+			opts := dashboard.Options{ReadOnly: readOnly, Log: log, Now: o.Now}
 			if cmd.Flags().Changed("namespace") {
 				if opts.Namespace, err = o.Namespace(); err != nil {
 					return err
@@ -49,11 +54,7 @@ can. It watches all namespaces, or only the one given with -n.`,
 			if err != nil {
 				return fmt.Errorf("--address/--port: %w", err)
 			}
-			if ip := net.ParseIP(address); address == "localhost" || (ip != nil && ip.IsLoopback()) {
-				// Only this machine's pages, by the names it is reached by.
-				p := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-				opts.AllowedHosts = []string{net.JoinHostPort(address, p), "localhost:" + p, "127.0.0.1:" + p, "[::1]:" + p}
-			}
+			opts.AllowedHosts = dashboard.LoopbackHosts(address, ln.Addr().(*net.TCPAddr).Port)
 			return dashboard.Run(cmd.Context(), cfg, ln, opts, func(url string) {
 				fmt.Fprintf(o.Out, "Ramp dashboard on %s (Ctrl-C to stop)\n", url)
 			})

@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/rampcd/ramp/internal/manager"
 )
@@ -20,8 +18,6 @@ import (
 // with cfg's rights. ready is called once the cache has synced, with the
 // page's address.
 func Run(ctx context.Context, cfg *rest.Config, ln net.Listener, opts Options, ready func(url string)) error {
-	// client-go and controller-runtime log through logr: to the same place.
-	ctrllog.SetLogger(logr.FromSlogHandler(opts.logger().Handler()))
 	cfg = rest.CopyConfig(cfg)
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "ramp-dashboard"

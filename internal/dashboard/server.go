@@ -15,8 +15,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -52,6 +54,24 @@ func (o Options) logger() *slog.Logger {
 		return slog.Default()
 	}
 	return o.Log
+}
+
+// LoopbackHosts are the Host headers a dashboard listening on a loopback
+// address at port is reached by: the address itself, localhost,
+// 127.0.0.1 and [::1]. Elsewhere (in a cluster, behind a proxy) it returns
+// nil: any Host is served.
+func LoopbackHosts(address string, port int) []string {
+	if ip := net.ParseIP(address); address != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil
+	}
+	p := strconv.Itoa(port)
+	hosts := []string{net.JoinHostPort(address, p)}
+	for _, h := range []string{"localhost", "127.0.0.1", "::1"} {
+		if h != address {
+			hosts = append(hosts, net.JoinHostPort(h, p))
+		}
+	}
+	return hosts
 }
 
 // Server is the dashboard's HTTP handler.

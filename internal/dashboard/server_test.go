@@ -286,3 +286,21 @@ func TestStreamOfAMissingRollout(t *testing.T) {
 		t.Fatalf("after it was created: %+v", msg)
 	}
 }
+
+func TestLoopbackHosts(t *testing.T) {
+	for _, tc := range []struct {
+		address string
+		want    string
+	}{
+		{"127.0.0.1", "127.0.0.1:8089 localhost:8089 [::1]:8089"},
+		{"localhost", "localhost:8089 127.0.0.1:8089 [::1]:8089"},
+		{"127.0.0.2", "127.0.0.2:8089 localhost:8089 127.0.0.1:8089 [::1]:8089"},
+		{"::1", "[::1]:8089 localhost:8089 127.0.0.1:8089"},
+		{"0.0.0.0", ""},
+		{"10.0.0.5", ""},
+	} {
+		if got := strings.Join(LoopbackHosts(tc.address, 8089), " "); got != tc.want {
+			t.Errorf("LoopbackHosts(%s) = %q, want %q", tc.address, got, tc.want)
+		}
+	}
+}

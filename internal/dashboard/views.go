@@ -330,10 +330,10 @@ func measurementOf(ms rampv1.Measurement) Measurement {
 // firstOfVector reads a vector result as analysis.Format records it,
 // "[0.02]" or "[0.02, 1]", as its first element.
 func firstOfVector(s string) (float64, bool) {
-	inner, ok := strings.CutPrefix(s, "[")
-	if inner, ok = strings.CutSuffix(inner, "]"); !ok {
+	if !strings.HasPrefix(s, "[") || !strings.HasSuffix(s, "]") {
 		return 0, false
 	}
+	inner := s[1 : len(s)-1]
 	first, _, _ := strings.Cut(inner, ",")
 	v, err := strconv.ParseFloat(strings.TrimSpace(first), 64)
 	return v, err == nil

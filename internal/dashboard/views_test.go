@@ -23,7 +23,9 @@ func ended(i int32, from, to int, outcome rampv1.StepOutcome) rampv1.StepRecord 
 	return rampv1.StepRecord{Index: i, StartedAt: at(from), EndedAt: ptr.To(at(to)), Outcome: outcome}
 }
 
-func running(i int32, from int) rampv1.StepRecord { return rampv1.StepRecord{Index: i, StartedAt: at(from)} }
+func running(i int32, from int) rampv1.StepRecord {
+	return rampv1.StepRecord{Index: i, StartedAt: at(from)}
+}
 
 // rollout has four steps: 20%, pause, 50%, pause.
 func rollout(status rampv1.RolloutStatus) *rampv1.Rollout {
@@ -137,6 +139,8 @@ func TestMeasurementOf(t *testing.T) {
 		{rampv1.Measurement{Value: "0.02"}, ptr.To(0.02), "0.02"},
 		{rampv1.Measurement{Value: "[0.5, 1]"}, ptr.To(0.5), "[0.5, 1]"},
 		{rampv1.Measurement{Value: "[]"}, nil, "[]"},
+		{rampv1.Measurement{Value: "0.5]"}, nil, "0.5]"},
+		{rampv1.Measurement{Value: "]"}, nil, "]"},
 		{rampv1.Measurement{Value: `{"a":1}`}, nil, `{"a":1}`},
 		{rampv1.Measurement{Message: "provider down"}, nil, "provider down"},
 	} {
@@ -180,4 +184,6 @@ func TestAnalysisOf(t *testing.T) {
 	}
 }
 
-func analysisThreshold(op string, v float64) analysis.Threshold { return analysis.Threshold{Op: op, Value: v} }
+func analysisThreshold(op string, v float64) analysis.Threshold {
+	return analysis.Threshold{Op: op, Value: v}
+}

@@ -8,15 +8,19 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"golang.org/x/term"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/rampcd/ramp/internal/dashboard"
 	"github.com/rampcd/ramp/internal/manager"
 	"github.com/rampcd/ramp/test/demo/scenario"
 	"github.com/rampcd/ramp/test/localcluster"
@@ -24,16 +28,17 @@ import (
 
 func main() {
 	keep := flag.Bool("keep", false, "leave the cluster running at the end and print how to use it")
+	dash := flag.String("dashboard", "", "also serve the web dashboard during the demo on this loopback address, e.g. 127.0.0.1:8089")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *keep); err != nil {
+	if err := run(ctx, *keep, *dash); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, keep bool) error {
+func run(ctx context.Context, keep bool, dash string) error {
 	start := time.Now()
 	out := os.Stdout
 	if !localcluster.BinariesCached() {
@@ -69,6 +74,12 @@ func run(ctx context.Context, keep bool) error {
 		}
 	}()
 
+	if dash != "" {
+		if err := serveDashboard(mctx, cluster.Config(), dash); err != nil {
+			return err
+		}
+	}
+
 	report, err := scenario.Run(ctx, scenario.Options{
 		Config: cluster.Config(), Kubeconfig: cluster.KubeconfigPath, Namespace: "default",
 		Rate: 200, Window: "30s", Out: out, Live: term.IsTerminal(int(out.Fd())),
@@ -92,8 +103,37 @@ func run(ctx context.Context, keep bool) error {
 		say("  export KUBECONFIG=%s", cluster.KubeconfigPath)
 		say("  %s get rollouts,replicasets,trafficsplits", kubectl)
 		say("  go run ./cmd/ramp status %s", scenario.App)
+		say("  go run ./cmd/ramp dashboard      # the web dashboard on http://127.0.0.1:8089/")
 		say("  go run ./cmd/ramp controller --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:0")
 		say("Stop it with: go run ./test/localcluster/cmd down --dir %s", cluster.Dir)
+	}
+	return nil
+}
+
+// serveDashboard serves the web dashboard on address while the demo runs.
+func serveDashboard(ctx context.Context, cfg *rest.Config, address string) error {
+	ln, err := net.Listen("tcp", address)
+	if err != nil {
+		return fmt.Errorf("--dashboard: %w", err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	opts := dashboard.Options{
+		AllowedHosts: dashboard.LoopbackHosts(addr.IP.String(), addr.Port),
+		Log:          slog.New(slog.NewTextHandler(discard{}, nil)),
+	}
+	ready := make(chan struct{})
+	go func() {
+		err := dashboard.Run(ctx, cfg, ln, opts, func(url string) {
+			say("The dashboard follows the demo on %s", url)
+			close(ready)
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "dashboard:", err)
+		}
+	}()
+	select {
+	case <-ready:
+	case <-ctx.Done():
 	}
 	return nil
 }

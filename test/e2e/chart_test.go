@@ -155,4 +155,34 @@ func TestChart(t *testing.T) {
 			t.Errorf("ServiceMonitor labels %v", l)
 		}
 	})
+
+	t.Run("dashboard", func(t *testing.T) {
+		got := renderChart(t, map[string]any{"dashboard": map[string]any{"enabled": true, "readOnly": true, "namespace": "shop"}})
+		d := got["Deployment ramp-system/ramp-dashboard"]
+		if d == nil {
+			t.Fatal("no dashboard Deployment")
+		}
+		containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+		args := fmt.Sprint(containers[0].(map[string]any)["args"])
+		if args != "[dashboard --address=0.0.0.0 --port=8080 --read-only --namespace=shop]" {
+			t.Errorf("dashboard args %s", args)
+		}
+		// Its pods are not the controller's: the controller's Services
+		// must not send them traffic.
+		if sel, _, _ := unstructured.NestedStringMap(d.Object, "spec", "selector", "matchLabels"); sel["app.kubernetes.io/component"] != "dashboard" {
+			t.Errorf("dashboard selector %v", sel)
+		}
+		rules, _, _ := unstructured.NestedSlice(got["ClusterRole /ramp-dashboard"].Object, "rules")
+		if strings.Contains(fmt.Sprint(rules), "patch") {
+			t.Errorf("a read-only dashboard may patch: %v", rules)
+		}
+		for _, key := range []string{"Service ramp-system/ramp-dashboard", "ServiceAccount ramp-system/ramp-dashboard", "RoleBinding shop/ramp-dashboard"} {
+			if got[key] == nil {
+				t.Errorf("no %s", key)
+			}
+		}
+		if got["ClusterRoleBinding /ramp-dashboard"] != nil {
+			t.Error("a dashboard of one namespace is bound cluster-wide")
+		}
+	})
 }
