@@ -109,6 +109,7 @@ func (r *Reconciler) trackRevisions(st *rolloutState) {
 		if s.CanaryRevision != "" {
 			r.event(st.ro, corev1.EventTypeNormal, "CanaryReverted", "Rollback",
 				"Pod template is back to the stable revision %d: canary %s rolled back without steps", st.stable.number, s.CanaryRevision)
+			endStep(s, st.now, rampv1.StepRolledBack)
 		}
 		clearCanary(s)
 		s.Abort = nil

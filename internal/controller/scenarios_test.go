@@ -77,6 +77,9 @@ func TestTemplateRevertedMidCanary(t *testing.T) {
 	if ro.Status.CanaryRevision != "" || ro.Status.CurrentStepIndex != nil {
 		t.Errorf("canary left after revert: %q at %v", ro.Status.CanaryRevision, ro.Status.CurrentStepIndex)
 	}
+	if got := history(ro.Status.StepHistory); got != "0:Passed 1:RolledBack" {
+		t.Errorf("step history after the revert: %s (no step may be left running)", got)
+	}
 	e.WaitForEvents("web", "CanaryStarted", "CanaryReverted")
 }
 

@@ -244,7 +244,7 @@ func steps(ro *rampv1.Rollout) []Step {
 // weightPlot is the canary's weight over time as the recorded history
 // tells it: 0 when the canary started, each setWeight step's weight from
 // when the step ended (it ends once the weight is reached), then 0 at a
-// rollback or 100 at the promotion. The page adds the weights it sees live.
+// rollback (an abort, or the template put back) or 100 at the promotion. The page adds the weights it sees live.
 func weightPlot(ro *rampv1.Rollout) []Point {
 	s := &ro.Status
 	spec := ro.Spec.Strategy.Canary.Steps
@@ -259,13 +259,15 @@ func weightPlot(ro *rampv1.Rollout) []Point {
 			pts = append(pts, Point{At: rec.EndedAt.Time, Weight: spec[rec.Index].SetWeight.Float()})
 		}
 	}
+	last := h[len(h)-1]
 	switch {
 	case s.Abort != nil:
 		pts = append(pts, Point{At: s.Abort.At.Time, Weight: 0})
-	case s.CanaryRevision == "": // promoted: the canary took all traffic
-		if end := h[len(h)-1].EndedAt; end != nil {
-			pts = append(pts, Point{At: end.Time, Weight: 100})
-		}
+	case last.EndedAt == nil || s.CanaryRevision != "": // in flight
+	case last.Outcome == rampv1.StepRolledBack: // the template was reverted
+		pts = append(pts, Point{At: last.EndedAt.Time, Weight: 0})
+	default: // promoted: the canary took all traffic
+		pts = append(pts, Point{At: last.EndedAt.Time, Weight: 100})
 	}
 	return pts
 }

@@ -89,6 +89,8 @@ func TestWeightPlot(t *testing.T) {
 		{"in flight", rampv1.RolloutStatus{CanaryRevision: "b", StepHistory: history}, "0s:0 5s:20 1m10s:50"},
 		{"rolled back", rampv1.RolloutStatus{CanaryRevision: "b", StepHistory: history[:2],
 			Abort: &rampv1.AbortStatus{Revision: "b", At: at(66)}}, "0s:0 5s:20 1m6s:0"},
+		{"reverted after a rollback", rampv1.RolloutStatus{StableRevision: "a", StepHistory: []rampv1.StepRecord{
+			ended(0, 0, 5, rampv1.StepPassed), ended(1, 5, 66, rampv1.StepRolledBack)}}, "0s:0 5s:20 1m6s:0"},
 		{"promoted", rampv1.RolloutStatus{StableRevision: "b", StepHistory: append(history[:3:3], ended(3, 70, 80, rampv1.StepPromoted))},
 			"0s:0 5s:20 1m10s:50 1m20s:100"},
 	} {
