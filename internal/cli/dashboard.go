@@ -15,9 +15,10 @@ import (
 
 func newCmdDashboard(o *Options) *cobra.Command {
 	var (
-		address  string
-		port     int
-		readOnly bool
+		address      string
+		port         int
+		readOnly     bool
+		allowedHosts []string
 	)
 	cmd := &cobra.Command{
 		Use:   "dashboard",
@@ -30,7 +31,9 @@ promote, abort, retry, pause and resume.
 
 The dashboard reads and acts with your kubeconfig's rights, and listens on
 127.0.0.1 only unless told otherwise: anyone who can reach it can do what you
-can. It watches all namespaces, or only the one given with -n.`,
+can. It answers only to the names this machine is reached by (so another web
+site cannot rebind its name to it), and takes requests only from its own
+pages. It watches all namespaces, or only the one given with -n.`,
 		Example: `  ramp dashboard                 # http://127.0.0.1:8089/
   ramp dashboard -n shop --port 9000
   ramp dashboard --read-only     # no buttons`,
@@ -54,7 +57,7 @@ can. It watches all namespaces, or only the one given with -n.`,
 			if err != nil {
 				return fmt.Errorf("--address/--port: %w", err)
 			}
-			opts.AllowedHosts = dashboard.LoopbackHosts(address, ln.Addr().(*net.TCPAddr).Port)
+			opts.HostNames = dashboard.HostNames(address, allowedHosts)
 			return dashboard.Run(cmd.Context(), cfg, ln, opts, func(url string) {
 				fmt.Fprintf(o.Out, "Ramp dashboard on %s (Ctrl-C to stop)\n", url)
 			})
@@ -64,5 +67,7 @@ can. It watches all namespaces, or only the one given with -n.`,
 	f.StringVar(&address, "address", "127.0.0.1", "address to listen on; anything but loopback lets others act with your rights")
 	f.IntVar(&port, "port", 8089, "port to listen on (0: any free port)")
 	f.BoolVar(&readOnly, "read-only", false, "show the pages without the buttons, and refuse requests")
+	f.StringSliceVar(&allowedHosts, "allowed-hosts", nil,
+		"host names the pages may be reached by, besides localhost, 127.0.0.1, ::1 and --address (an ingress's name, say); * for any, behind a proxy that checks them")
 	return cmd
 }

@@ -38,8 +38,8 @@ func (s *Server) postRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := client.ObjectKey{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
-	if s.opts.Namespace != "" && key.Namespace != s.opts.Namespace {
-		fail(w, errOutside(s.opts.Namespace))
+	if err := s.inScope(key.Namespace); err != nil {
+		fail(w, err)
 		return
 	}
 	token := strconv.FormatInt(s.opts.Now().UnixNano(), 10)

@@ -18,7 +18,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,10 +37,11 @@ type Options struct {
 	Namespace string
 	// ReadOnly hides the buttons and refuses requests.
 	ReadOnly bool
-	// AllowedHosts, when set, are the only Host headers served (host:port):
-	// a page of another site that resolves its own name to 127.0.0.1 (DNS
-	// rebinding) must not read the cluster through a local dashboard.
-	AllowedHosts []string
+	// HostNames, when set, are the only host names the dashboard answers
+	// to (see HostNames): a page of another site that resolves its own name
+	// to 127.0.0.1 (DNS rebinding) must not read the cluster, or steer it,
+	// through a dashboard on this machine or a port-forward to one.
+	HostNames []string
 	// Heartbeat is how often an idle stream sends a comment, so proxies
 	// keep it open. Default 15s.
 	Heartbeat time.Duration
@@ -56,22 +57,33 @@ func (o Options) logger() *slog.Logger {
 	return o.Log
 }
 
-// LoopbackHosts are the Host headers a dashboard listening on a loopback
-// address at port is reached by: the address itself, localhost,
-// 127.0.0.1 and [::1]. Elsewhere (in a cluster, behind a proxy) it returns
-// nil: any Host is served.
-func LoopbackHosts(address string, port int) []string {
-	if ip := net.ParseIP(address); address != "localhost" && (ip == nil || !ip.IsLoopback()) {
+// HostNames are the host names a dashboard answers to: this machine's
+// loopback names (a browser on it, or through kubectl port-forward), the
+// address it listens on unless that is every address, and extra (an
+// ingress's name, say). "*" in extra answers to any name, for a proxy that
+// checks the Host header itself.
+func HostNames(address string, extra []string) []string {
+	if slices.Contains(extra, "*") {
 		return nil
 	}
-	p := strconv.Itoa(port)
-	hosts := []string{net.JoinHostPort(address, p)}
-	for _, h := range []string{"localhost", "127.0.0.1", "::1"} {
-		if h != address {
-			hosts = append(hosts, net.JoinHostPort(h, p))
+	names := []string{"localhost", "127.0.0.1", "::1"}
+	if ip := net.ParseIP(address); ip == nil || !ip.IsUnspecified() {
+		extra = append([]string{address}, extra...)
+	}
+	for _, n := range extra {
+		if n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
 		}
 	}
-	return hosts
+	return names
+}
+
+// hostName is the name in a Host header, without port or brackets.
+func hostName(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.Trim(host, "[]")
 }
 
 // Server is the dashboard's HTTP handler.
@@ -102,7 +114,14 @@ func NewServer(reader client.Reader, writer client.Client, opts Options) *Server
 	page := func(w http.ResponseWriter, r *http.Request) { http.ServeFileFS(w, r, static, "index.html") }
 	s.mux.HandleFunc("GET /{$}", page)
 	s.mux.HandleFunc("GET /rollouts/{namespace}/{name}", page)
-	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(static)))
+	files := http.StripPrefix("/assets/", http.FileServerFS(static))
+	s.mux.HandleFunc("GET /assets/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no listings
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 	s.mux.HandleFunc("GET /api/rollouts", s.getList)
 	s.mux.HandleFunc("GET /api/rollouts/{namespace}/{name}", s.getDetail)
 	s.mux.HandleFunc("GET /api/stream", s.streamList)
@@ -117,8 +136,10 @@ func (s *Server) Changed(namespace string) { s.hub.notify(namespace) }
 
 // ServeHTTP checks the Host header, sets the security headers and serves.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if len(s.opts.AllowedHosts) > 0 && !slices.Contains(s.opts.AllowedHosts, r.Host) {
-		http.Error(w, "unknown host "+r.Host+": the dashboard answers to "+s.opts.AllowedHosts[0], http.StatusMisdirectedRequest)
+	// Probes (the kubelet's, by pod IP) need no name.
+	if len(s.opts.HostNames) > 0 && !slices.Contains(s.opts.HostNames, hostName(r.Host)) && r.URL.Path != "/healthz" {
+		http.Error(w, "unknown host "+r.Host+": the dashboard answers to "+strings.Join(s.opts.HostNames, ", ")+
+			" (ramp dashboard --allowed-hosts adds names)", http.StatusMisdirectedRequest)
 		return
 	}
 	h := w.Header()
@@ -155,8 +176,8 @@ func (s *Server) list(r *http.Request, namespace string) (*List, error) {
 // detail reads one Rollout's view.
 func (s *Server) detail(r *http.Request) (*Detail, error) {
 	key := client.ObjectKey{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
-	if s.opts.Namespace != "" && key.Namespace != s.opts.Namespace {
-		return nil, errOutside(s.opts.Namespace)
+	if err := s.inScope(key.Namespace); err != nil {
+		return nil, err
 	}
 	snap, err := snapshot.Read(r.Context(), s.reader, key)
 	if err != nil {
@@ -197,7 +218,7 @@ func reply(w http.ResponseWriter, code int, v any) {
 func fail(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	var status apierrors.APIStatus
-	var outside errOutside
+	var outside outsideError
 	var he httpError
 	switch {
 	case errors.As(err, &he):
@@ -218,10 +239,18 @@ type httpError struct {
 
 func (e httpError) Error() string { return e.message }
 
-// errOutside: a page asked for a namespace the dashboard does not watch.
-type errOutside string
+// inScope refuses a namespace the dashboard does not watch.
+func (s *Server) inScope(namespace string) error {
+	if s.opts.Namespace != "" && namespace != s.opts.Namespace {
+		return outsideError(s.opts.Namespace)
+	}
+	return nil
+}
 
-func (e errOutside) Error() string {
+// outsideError: a page asked for a namespace the dashboard does not watch.
+type outsideError string
+
+func (e outsideError) Error() string {
 	return "this dashboard shows namespace " + string(e) + " only (ramp dashboard -n " + string(e) + ")"
 }
 

@@ -55,7 +55,7 @@ func do(s http.Handler, method, target string, header map[string]string) *httpte
 }
 
 func TestPages(t *testing.T) {
-	s, _ := newTestServer(t, Options{AllowedHosts: []string{"127.0.0.1:8089", "localhost:8089"}})
+	s, _ := newTestServer(t, Options{HostNames: HostNames("127.0.0.1", nil)})
 	for _, tc := range []struct {
 		target, host string
 		code         int
@@ -67,9 +67,13 @@ func TestPages(t *testing.T) {
 		{"/assets/app.js", "127.0.0.1:8089", 200, "text/javascript", "EventSource"},
 		{"/assets/style.css", "127.0.0.1:8089", 200, "text/css", "prefers-color-scheme"},
 		{"/assets/nope.js", "127.0.0.1:8089", 404, "", ""},
+		{"/api/rollouts", "[::1]:8089", 200, "application/json", `"rollouts":[]`},
 		{"/healthz", "127.0.0.1:8089", 200, "text/plain", "ok"},
+		{"/healthz", "10.0.0.7:8080", 200, "text/plain", "ok"}, // the kubelet's probe
+		{"/assets/", "127.0.0.1:8089", 404, "", ""},            // no listing
 		// Another name that resolves to this machine (DNS rebinding).
 		{"/api/rollouts", "evil.example:8089", 421, "", "unknown host evil.example:8089"},
+		{"/", "evil.example", 421, "", "answers to localhost, 127.0.0.1, ::1"},
 	} {
 		r := httptest.NewRequest("GET", tc.target, nil)
 		r.Host = tc.host
@@ -148,6 +152,8 @@ func TestRequests(t *testing.T) {
 		{"unknown request", Options{}, "/api/rollouts/shop/web/explode", json, 404, nil},
 		{"missing Rollout", Options{}, "/api/rollouts/shop/nope/abort", json, 404, nil},
 		{"outside the namespace", Options{Namespace: "pay"}, "/api/rollouts/shop/web/abort", json, 403, nil},
+		{"another port of this host", Options{}, "/api/rollouts/shop/web/abort", map[string]string{"Content-Type": "application/json", "Origin": "http://example.com:8080"}, 403, nil},
+		{"a rebound name", Options{HostNames: HostNames("127.0.0.1", nil)}, "/api/rollouts/shop/web/abort", json, 421, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, c := newTestServer(t, tc.opts, named("shop", "web"))
@@ -287,20 +293,21 @@ func TestStreamOfAMissingRollout(t *testing.T) {
 	}
 }
 
-func TestLoopbackHosts(t *testing.T) {
+func TestHostNames(t *testing.T) {
 	for _, tc := range []struct {
 		address string
+		extra   []string
 		want    string
 	}{
-		{"127.0.0.1", "127.0.0.1:8089 localhost:8089 [::1]:8089"},
-		{"localhost", "localhost:8089 127.0.0.1:8089 [::1]:8089"},
-		{"127.0.0.2", "127.0.0.2:8089 localhost:8089 127.0.0.1:8089 [::1]:8089"},
-		{"::1", "[::1]:8089 localhost:8089 127.0.0.1:8089"},
-		{"0.0.0.0", ""},
-		{"10.0.0.5", ""},
+		{"127.0.0.1", nil, "localhost 127.0.0.1 ::1"},
+		{"127.0.0.2", nil, "localhost 127.0.0.1 ::1 127.0.0.2"},
+		{"0.0.0.0", nil, "localhost 127.0.0.1 ::1"}, // in a cluster: port-forward's names
+		{"0.0.0.0", []string{"ramp.example.com", "localhost"}, "localhost 127.0.0.1 ::1 ramp.example.com"},
+		{"10.0.0.5", nil, "localhost 127.0.0.1 ::1 10.0.0.5"},
+		{"0.0.0.0", []string{"*"}, ""},
 	} {
-		if got := strings.Join(LoopbackHosts(tc.address, 8089), " "); got != tc.want {
-			t.Errorf("LoopbackHosts(%s) = %q, want %q", tc.address, got, tc.want)
+		if got := strings.Join(HostNames(tc.address, tc.extra), " "); got != tc.want {
+			t.Errorf("HostNames(%s, %v) = %q, want %q", tc.address, tc.extra, got, tc.want)
 		}
 	}
 }

@@ -116,26 +116,24 @@ func serveDashboard(ctx context.Context, cfg *rest.Config, address string) error
 	if err != nil {
 		return fmt.Errorf("--dashboard: %w", err)
 	}
-	addr := ln.Addr().(*net.TCPAddr)
+	host, _, _ := net.SplitHostPort(address)
 	opts := dashboard.Options{
-		AllowedHosts: dashboard.LoopbackHosts(addr.IP.String(), addr.Port),
-		Log:          slog.New(slog.NewTextHandler(discard{}, nil)),
+		HostNames: dashboard.HostNames(host, nil),
+		Log:       slog.New(slog.NewTextHandler(discard{}, nil)),
 	}
-	ready := make(chan struct{})
+	ready, failed := make(chan struct{}), make(chan error, 1)
 	go func() {
-		err := dashboard.Run(ctx, cfg, ln, opts, func(url string) {
+		failed <- dashboard.Run(ctx, cfg, ln, opts, func(url string) {
 			say("The dashboard follows the demo on %s", url)
 			close(ready)
 		})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "dashboard:", err)
-		}
 	}()
 	select {
 	case <-ready:
-	case <-ctx.Done():
+		return nil
+	case err := <-failed:
+		return fmt.Errorf("dashboard: %w", err)
 	}
-	return nil
 }
 
 func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }

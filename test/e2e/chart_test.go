@@ -157,14 +157,15 @@ func TestChart(t *testing.T) {
 	})
 
 	t.Run("dashboard", func(t *testing.T) {
-		got := renderChart(t, map[string]any{"dashboard": map[string]any{"enabled": true, "readOnly": true, "namespace": "shop"}})
+		got := renderChart(t, map[string]any{"dashboard": map[string]any{
+			"enabled": true, "readOnly": true, "namespace": "shop", "allowedHosts": []any{"ramp.example.com", "ramp.internal"}}})
 		d := got["Deployment ramp-system/ramp-dashboard"]
 		if d == nil {
 			t.Fatal("no dashboard Deployment")
 		}
 		containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
 		args := fmt.Sprint(containers[0].(map[string]any)["args"])
-		if args != "[dashboard --address=0.0.0.0 --port=8080 --read-only --namespace=shop]" {
+		if args != "[dashboard --address=0.0.0.0 --port=8080 --read-only --namespace=shop --allowed-hosts=ramp.example.com,ramp.internal]" {
 			t.Errorf("dashboard args %s", args)
 		}
 		// Its pods are not the controller's: the controller's Services
