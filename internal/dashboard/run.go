@@ -22,6 +22,7 @@ func Run(ctx context.Context, cfg *rest.Config, ln net.Listener, opts Options, r
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "ramp-dashboard"
 	}
+	defer ln.Close() // also on an early return
 	scheme := manager.Scheme()
 	writer, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
@@ -34,6 +35,7 @@ func Run(ctx context.Context, cfg *rest.Config, ln net.Listener, opts Options, r
 	}
 	srv = NewServer(c, writer, opts)
 
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cacheDone := make(chan error, 1)
@@ -44,6 +46,9 @@ func Run(ctx context.Context, cfg *rest.Config, ln net.Listener, opts Options, r
 		cancel()
 		if err := <-cacheDone; err != nil {
 			return fmt.Errorf("reading the cluster: %w", err)
+		}
+		if parent.Err() != nil {
+			return nil // stopped (Ctrl-C) before it was ready
 		}
 		return errors.New("reading the cluster: the watches did not sync within a minute")
 	}

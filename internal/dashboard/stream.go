@@ -17,8 +17,10 @@ type message struct {
 }
 
 func (s *Server) streamList(w http.ResponseWriter, r *http.Request) {
+	// Told of every namespace's changes, filtered or not: the filter's
+	// list of namespaces follows them too.
 	namespace := r.URL.Query().Get("namespace")
-	s.stream(w, r, namespace, func() (any, error) { return s.list(r, namespace) })
+	s.stream(w, r, "", func() (any, error) { return s.list(r, namespace) })
 }
 
 func (s *Server) streamDetail(w http.ResponseWriter, r *http.Request) {

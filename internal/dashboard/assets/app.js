@@ -5,23 +5,41 @@ import { rolloutPage } from "./rollout.js";
 
 // follow opens a server-sent event stream and calls draw with each view.
 // EventSource reconnects by itself; the header shows whether it is live.
+// A hidden tab closes its stream (browsers allow about six connections to
+// one host, and a dashboard left open in many tabs must not use them up)
+// and opens it again when shown; the first message brings it up to date.
 function follow(url, draw) {
   const live = document.getElementById("live");
-  const es = new EventSource(url);
-  es.onopen = () => {
-    live.textContent = "live";
-    live.className = "live on";
+  let es = null;
+  const open = () => {
+    es = new EventSource(url);
+    es.onopen = () => {
+      live.textContent = "live";
+      live.className = "live on";
+    };
+    es.onerror = () => {
+      live.textContent = "reconnecting…";
+      live.className = "live off";
+    };
+    es.onmessage = (e) => {
+      const msg = JSON.parse(e.data);
+      syncClock(msg.serverTime);
+      draw(msg.view, msg.error);
+    };
   };
-  es.onerror = () => {
-    live.textContent = "reconnecting…";
-    live.className = "live off";
+  const close = () => {
+    es?.close();
+    es = null;
   };
-  es.onmessage = (e) => {
-    const msg = JSON.parse(e.data);
-    syncClock(msg.serverTime);
-    draw(msg.view, msg.error);
+  const onVisibility = () => (document.hidden ? close() : es || open());
+  document.addEventListener("visibilitychange", onVisibility);
+  if (!document.hidden) open();
+  return {
+    close() {
+      document.removeEventListener("visibilitychange", onVisibility);
+      close();
+    },
   };
-  return es;
 }
 
 function route() {
@@ -39,7 +57,7 @@ function route() {
   const ns = new URLSearchParams(location.search).get("namespace") || "";
   document.title = "Rollouts · Ramp";
   crumbs.innerHTML = `<span aria-current="page">Rollouts</span>`;
-  const page = listPage(main, ns, (next) => {
+  const page = listPage(main, (next) => {
     const url = next ? `/?namespace=${encodeURIComponent(next)}` : "/";
     history.replaceState(null, "", url);
     stream.close();

@@ -57,14 +57,21 @@ export function weightChart(plot, samples, end) {
   const y = scale(0, 100, H - B, T);
   const label = `Canary weight over time, from ${clockTime(pts[0].t)}: now ${percent(last.v)} canary, ${percent(100 - last.v)} stable.`;
   const stable = line.map((p) => ({ t: p.t, v: 100 - p.v }));
-  const rows = plot.map((p) => `<tr><td>${esc(clockTime(Date.parse(p.at)))}</td><td class="num">${percent(p.weight)}</td><td class="num">${percent(100 - p.weight)}</td></tr>`).join("");
   return `<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(label)}">
       ${frame(weightBox, pts[0].t, x1, [0, 50, 100], y, (v) => `${v}%`)}
       <path class="stable" d="${stepPath(stable, x, y)}"/>
       <path class="canary" d="${stepPath(line, x, y)}"/>
     </svg>
-    <div class="legend"><span><span class="swatch stable"></span>stable</span><span><span class="swatch canary"></span>canary</span></div>
-    <details id="weight-table"><summary>Weights as recorded, as a table</summary>
+    <div class="legend"><span><span class="swatch stable"></span>stable</span><span><span class="swatch canary"></span>canary</span></div>`;
+}
+
+// weightTable: the recorded weights, the chart's text alternative. It is
+// drawn apart from the chart, which runs on every second, so focus and a
+// screen reader's place in it stay put.
+export function weightTable(plot) {
+  if (plot.length === 0) return "";
+  const rows = plot.map((p) => `<tr><td>${esc(clockTime(Date.parse(p.at)))}</td><td class="num">${percent(p.weight)}</td><td class="num">${percent(100 - p.weight)}</td></tr>`).join("");
+  return `<details id="weight-table"><summary>Weights as recorded, as a table</summary>
       <table><thead><tr><th scope="col">From</th><th scope="col" class="num">Canary</th><th scope="col" class="num">Stable</th></tr></thead><tbody>${rows}</tbody></table>
     </details>`;
 }

@@ -1,7 +1,7 @@
 // The list page: every Rollout, with its phase, step and weight.
 import { esc, badge, percent, setHTML } from "./util.js";
 
-export function listPage(main, namespace, onFilter) {
+export function listPage(main, onFilter) {
   main.innerHTML = `
     <h1>Rollouts</h1>
     <div class="filters">
@@ -18,8 +18,9 @@ export function listPage(main, namespace, onFilter) {
       setHTML(main.querySelector("#rows"), `<p class="error" role="alert">${esc(error)}</p>`);
       return;
     }
+    // The filter's own namespace stays listed while it has no Rollouts.
     const options = ["", ...view.namespaces];
-    if (namespace && !options.includes(namespace)) options.push(namespace);
+    if (view.namespace && !options.includes(view.namespace)) options.push(view.namespace);
     const optionsHTML = options
       .map((ns) => `<option value="${esc(ns)}"${ns === (view.namespace || "") ? " selected" : ""}>${ns ? esc(ns) : "All namespaces"}</option>`)
       .join("");

@@ -1,7 +1,7 @@
 // One Rollout's page: traffic, steps, analyses, revisions, hooks, events,
 // and the buttons that steer it.
 import { esc, badge, percent, duration, clockTime, now, setHTML, toast } from "./util.js";
-import { weightChart, metricChart } from "./charts.js";
+import { weightChart, weightTable, metricChart } from "./charts.js";
 
 const buttons = [
   { request: "promote", label: "Promote", cls: "",
@@ -33,7 +33,8 @@ export function rolloutPage(main, ns, name) {
     <div id="head"></div>
     <div id="actions" class="actions" role="group" aria-label="Steer the rollout"></div>
     <div class="grid">
-      <section class="panel" aria-labelledby="traffic-h"><h2 id="traffic-h">Traffic</h2><div id="traffic"></div></section>
+      <section class="panel" aria-labelledby="traffic-h"><h2 id="traffic-h">Traffic</h2>
+        <div id="traffic"></div><div id="traffic-chart"></div><div id="traffic-table"></div></section>
       <section class="panel" aria-labelledby="steps-h"><h2 id="steps-h">Steps</h2><div id="steps"></div></section>
     </div>
     <section class="panel" aria-labelledby="analysis-h"><h2 id="analysis-h">Analysis</h2><div id="analysis"></div></section>
@@ -47,20 +48,27 @@ export function rolloutPage(main, ns, name) {
   let samples = [];
   let canary = "";
 
-  // The weight the page sees live, between the steps' recorded starts.
+  // The weight the page sees live, between the steps' recorded ends: a
+  // point when it changes (and a bounded number of them).
   function sample(v) {
     const hash = v.canary ? v.canary.hash : "";
     if (hash !== canary) {
       samples = [];
       canary = hash;
     }
-    if (v.step && !v.abort) samples.push({ t: now(), v: v.weight });
+    if (!v.step || v.abort) return;
+    if (samples.length === 0 || samples[samples.length - 1].v !== v.weight) samples.push({ t: now(), v: v.weight });
+    if (samples.length > 1000) samples.splice(0, samples.length - 1000);
   }
 
-  function drawTraffic() {
-    const v = view;
-    // A rolled-back canary still shows its 0%; only a live one runs on.
-    const inFlight = !!v.step && !v.abort;
+  // A rolled-back canary still shows its 0%; only a live one runs on.
+  const live = () => view && view.step && !view.abort;
+
+  function drawChart() {
+    setHTML($("traffic-chart"), weightChart(view.weightPlot, samples, live() ? now() : undefined));
+  }
+
+  function drawTraffic(v) {
     const figures = v.step
       ? `<div class="figures">
           <div class="figure canary">Canary <b id="weight">${percent(v.weight)}</b>${v.asked !== v.weight ? `<span class="muted">asked ${percent(v.asked)}</span>` : ""}</div>
@@ -69,11 +77,31 @@ export function rolloutPage(main, ns, name) {
           <div class="figure">Traffic <b>${esc(v.router)}</b></div>
         </div>`
       : `<div class="figures"><div class="figure stable">Stable <b id="weight">100%</b></div><div class="figure">Traffic <b>${esc(v.router)}</b></div></div>`;
-    setHTML($("traffic"), figures + weightChart(v.weightPlot, samples, inFlight ? now() : undefined));
+    setHTML($("traffic"), figures);
+    drawChart();
+    setHTML($("traffic-table"), weightTable(v.weightPlot));
+  }
+
+  // The buttons are drawn once and then only enabled or disabled, so one
+  // that has focus keeps it; if it is disabled under it, focus moves to
+  // the first one still enabled rather than to the page.
+  function drawButtons(v) {
+    const group = $("actions");
+    if (v.readOnly) {
+      setHTML(group, `<span class="muted">Read-only dashboard.</span>`);
+      return;
+    }
+    if (!group.querySelector("button")) {
+      group.innerHTML = buttons.map((b) => `<button type="button" class="${b.cls}" data-request="${b.request}">${b.label}</button>`).join("");
+    }
+    const focused = document.activeElement;
+    for (const btn of group.querySelectorAll("button")) btn.disabled = !v.requests.includes(btn.dataset.request);
+    if (group.contains(focused) && focused.disabled) group.querySelector("button:enabled")?.focus();
   }
 
   function draw(v, error) {
     if (error) {
+      view = null; // nothing runs on for a Rollout that is gone
       setHTML($("head"), `<h1>${esc(name)}</h1><p class="error" role="alert">${esc(error)}</p>`);
       return;
     }
@@ -83,11 +111,8 @@ export function rolloutPage(main, ns, name) {
     setHTML($("head"), `<h1>${esc(v.name)} ${badge(v.phase)}${paused}</h1>
       <p class="message" id="message">${esc(v.message)}</p>
       ${v.abort ? `<p class="error">Rolled back (${esc(v.abort.reason)}): ${esc(v.abort.message)}</p>` : ""}`);
-    setHTML($("actions"), v.readOnly ? `<span class="muted">Read-only dashboard.</span>` : buttons.map((b) => {
-      const ok = v.requests.includes(b.request);
-      return `<button type="button" class="${b.cls}" data-request="${b.request}"${ok ? "" : " disabled"}>${b.label}</button>`;
-    }).join(""));
-    drawTraffic();
+    drawButtons(v);
+    drawTraffic(v);
     setHTML($("steps"), steps(v));
     setHTML($("analysis"), analyses(v));
     setHTML($("revisions"), revisions(v));
@@ -96,7 +121,7 @@ export function rolloutPage(main, ns, name) {
   }
 
   // The chart runs on to now while a canary is in flight.
-  setInterval(() => view && view.step && !view.abort && drawTraffic(), 1000);
+  setInterval(() => live() && drawChart(), 1000);
 
   $("actions").addEventListener("click", async (e) => {
     const btn = e.target.closest("button[data-request]");
@@ -112,7 +137,7 @@ export function rolloutPage(main, ns, name) {
     } catch (err) {
       toast(`${b.label} failed: ${err.message}`);
     }
-    btn.focus();
+    if (!btn.disabled) btn.focus();
   });
 
   return { draw };
