@@ -77,7 +77,7 @@ try {
   await text(page, "#step", "4/6");
   await page.locator("#steps li.running").getByText("pause until promoted").waitFor({ timeout });
   await page.locator("#steps li.done").first().getByText("Passed").waitFor({ timeout });
-  await page.locator("#traffic svg.chart path.canary").waitFor({ timeout });
+  await page.locator("#traffic-chart svg.chart path.canary").waitFor({ timeout });
   await page.locator("#analysis svg.chart circle.pt-Successful").first().waitFor({ timeout });
   await page.locator("#analysis svg.chart line.limit").waitFor({ state: "attached", timeout }); // a flat line has no height: "attached", not "visible"
   if (navigations !== 0) throw new Error(`the page was loaded again ${navigations} times; it should update in place`);
@@ -85,8 +85,14 @@ try {
 
   step("Promote asks, then moves the canary to its next step (60%)");
   await confirm(page, "Promote", /to its next step\?/);
+  const focusInActions = () => !!document.activeElement?.closest("#actions button");
+  await page.waitForFunction(focusInActions, null, { timeout }); // the dialog gives focus back
   await text(page, "#weight", "60%");
   await text(page, "#step", "6/6");
+  // The live redraws since did not take focus from the buttons.
+  if (!(await page.evaluate(focusInActions))) {
+    throw new Error(`focus left the buttons during live updates: now on ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80))}`);
+  }
 
   step("the list, in a second tab, shows the canary's step and weight");
   const list = await browser.newPage({ viewport: { width: 1280, height: 600 } });
