@@ -38,12 +38,20 @@ func TestBeforeCanaryHook(t *testing.T) {
 		e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 		e.SetImage("web", "web:v2")
 		url := fmt.Sprint(sys.WaitForCalls(1)[0].Body["callback"])
-		// While the hook waits, the canary has no pods and no weight.
-		state, ro, err := e.Observe(context.Background(), "web")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if state.Step != "0" || ro.Status.Weight.Asked != 0 || strings.Contains(state.Replicas, "2:1") {
+		// While the hook waits for its callback, the canary has started
+		// (the webhook may be called before the pass that started it has
+		// written the status) but has no pods and no weight.
+		var state fixture.State
+		var ro *rampv1.Rollout
+		clustertest.Eventually(t, fixture.Wait, "the canary started", func(ctx context.Context) (bool, string) {
+			s, r, err := e.Observe(ctx, "web")
+			if err != nil {
+				return false, err.Error()
+			}
+			state, ro = s, r
+			return s.Step == "0", s.String()
+		})
+		if ro.Status.Weight.Asked != 0 || strings.Contains(state.Replicas, "2:1") {
 			t.Errorf("while the BeforeCanary hook runs: %s, weight %s", state, ro.Status.Weight.Asked)
 		}
 		if code, err := fixture.CallBack(url, true, "environment ready"); err != nil || code != http.StatusOK {
