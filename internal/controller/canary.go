@@ -30,7 +30,7 @@ const (
 // cluster, and the decisions it takes. Nothing in it outlives the pass.
 type rolloutState struct {
 	ro     *rampv1.Rollout
-	news   *announcements // events about its decisions, told once they are written
+	news   *news // what the pass has to tell (see news)
 	now    time.Time
 	router traffic.Router
 	budget budget
@@ -101,14 +101,14 @@ func (r *Reconciler) trackRevisions(st *rolloutState) {
 		// there is nothing to compare with, so it is stable at once.
 		st.stable = st.current
 		if s.StableRevision != "" {
-			st.announce(corev1.EventTypeWarning, "StableRevisionMissing", "Recover",
+			st.news.decided(corev1.EventTypeWarning, "StableRevisionMissing", "Recover",
 				"ReplicaSet of stable revision %s is gone; revision %d becomes stable", s.StableRevision, st.current.number)
 		}
 		s.StableRevision = st.current.hash
 	}
 	if st.current == st.stable {
 		if s.CanaryRevision != "" {
-			st.announce(corev1.EventTypeNormal, "CanaryReverted", "Rollback",
+			st.news.decided(corev1.EventTypeNormal, "CanaryReverted", "Rollback",
 				"Pod template is back to the stable revision %d: canary %s rolled back without steps", st.stable.number, s.CanaryRevision)
 			endStep(s, st.now, rampv1.StepRolledBack)
 		}
@@ -120,10 +120,10 @@ func (r *Reconciler) trackRevisions(st *rolloutState) {
 	st.canary = st.current
 	if s.CanaryRevision != st.canary.hash {
 		if s.CanaryRevision != "" {
-			st.announce(corev1.EventTypeNormal, "CanaryReplaced", "Restart",
+			st.news.decided(corev1.EventTypeNormal, "CanaryReplaced", "Restart",
 				"New pod template: unfinished canary %s dropped; canary of revision %d starts at step 1", s.CanaryRevision, st.canary.number)
 		} else {
-			st.announce(corev1.EventTypeNormal, "CanaryStarted", "Start",
+			st.news.decided(corev1.EventTypeNormal, "CanaryStarted", "Start",
 				"Canary of revision %d (%s) starts; stable is revision %d", st.canary.number, st.canary.hash, st.stable.number)
 		}
 		startCanary(s, st.canary.hash, st.now)
@@ -190,7 +190,7 @@ func (r *Reconciler) nextStep(st *rolloutState, outcome rampv1.StepOutcome, why 
 	s.CurrentStepIndex = ptr.To(i + 1)
 	s.StepStartedAt = ptr.To(metav1.NewMicroTime(st.now))
 	s.ProgressAt = ptr.To(*s.StepStartedAt) // a copy: resumeClocks moves each
-	st.announce(corev1.EventTypeNormal, "StepCompleted", "Step",
+	st.news.decided(corev1.EventTypeNormal, "StepCompleted", "Step",
 		"Step %d/%d (%s) %s", i+1, len(st.steps()), st.steps()[i].Summary(), why)
 }
 
@@ -203,7 +203,7 @@ func (r *Reconciler) abort(st *rolloutState, reason, message string) {
 	st.mode = modeAborted
 	st.abortedAt = time.Now()
 	rollbacks.WithLabelValues(reason).Inc()
-	st.announce(corev1.EventTypeWarning, reason, "Rollback",
+	st.news.decided(corev1.EventTypeWarning, reason, "Rollback",
 		"Canary of revision %d rolled back: %s", st.canary.number, message)
 }
 
@@ -273,7 +273,7 @@ func (r *Reconciler) warnApproximation(ctx context.Context, st *rolloutState) er
 		return err
 	}
 	if reached != st.weight {
-		st.announce(corev1.EventTypeWarning, "WeightApproximated", "SetWeight",
+		st.news.decided(corev1.EventTypeWarning, "WeightApproximated", "SetWeight",
 			"Asked %s%% for the canary; %d canary and %d stable pods give it %s%%",
 			st.weight, st.canary.available(), st.stable.available(), reached)
 	}
@@ -385,7 +385,7 @@ func (r *Reconciler) promote(st *rolloutState) {
 	st.stable, st.canary = st.current, nil
 	st.mode = modeStable
 	st.weight, st.reached, st.promoting = 0, 0, false
-	st.announce(corev1.EventTypeNormal, "Promoted", "Promote",
+	st.news.decided(corev1.EventTypeNormal, "Promoted", "Promote",
 		"Revision %d promoted to stable; revision %d scales down after %ds", st.stable.number, old.number,
 		ptr.Deref(st.ro.Spec.Strategy.Canary.ScaleDownDelaySeconds, 30))
 }

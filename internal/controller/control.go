@@ -16,7 +16,7 @@ func (r *Reconciler) handleRequests(st *rolloutState) {
 		if st.mode == modeAborted {
 			startCanary(s, st.canary.hash, st.now)
 			st.mode = modeCanary
-			st.announce(corev1.EventTypeNormal, "Retry", "Retry",
+			st.news.decided(corev1.EventTypeNormal, "Retry", "Retry",
 				"Canary of revision %d starts again at step 1 (request %s)", st.canary.number, token)
 		}
 	}
@@ -24,7 +24,7 @@ func (r *Reconciler) handleRequests(st *rolloutState) {
 		if st.mode == modeCanary {
 			s.CurrentStepIndex = ptr.To(int32(len(st.steps())))
 			endStep(s, st.now, rampv1.StepPromotedFull)
-			st.announce(corev1.EventTypeNormal, "PromotedFull", "Promote",
+			st.news.decided(corev1.EventTypeNormal, "PromotedFull", "Promote",
 				"Remaining steps skipped: revision %d is promoted (request %s)", st.canary.number, token)
 		}
 	}

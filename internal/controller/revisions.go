@@ -86,11 +86,11 @@ func findRevision(revs []*revision, hash string) *revision {
 // at zero replicas if needed. When another template already holds the
 // hash's name, it bumps status.collisionCount and reports errCollision so
 // the next pass hashes again.
-func (r *Reconciler) ensureRevision(ctx context.Context, ro *rampv1.Rollout, tmpl *corev1.PodTemplateSpec, revs []*revision) (*revision, []*revision, error) {
+func (r *Reconciler) ensureRevision(ctx context.Context, ro *rampv1.Rollout, n *news, tmpl *corev1.PodTemplateSpec, revs []*revision) (*revision, []*revision, error) {
 	hash := TemplateHash(tmpl, ro.Status.CollisionCount)
 	if rev := findRevision(revs, hash); rev != nil {
 		if !sameTemplate(rev.rs, tmpl) {
-			return nil, revs, r.collision(ro, rev.rs.Name)
+			return nil, revs, r.collision(ro, n, rev.rs.Name)
 		}
 		return rev, revs, nil
 	}
@@ -112,11 +112,11 @@ func (r *Reconciler) ensureRevision(ctx context.Context, ro *rampv1.Rollout, tmp
 			return nil, revs, err
 		}
 		if !metav1.IsControlledBy(existing, ro) || !sameTemplate(existing, tmpl) {
-			return nil, revs, r.collision(ro, existing.Name)
+			return nil, revs, r.collision(ro, n, existing.Name)
 		}
 		rs = existing
 	} else {
-		r.event(ro, corev1.EventTypeNormal, "RevisionCreated", "Created",
+		n.done(corev1.EventTypeNormal, "RevisionCreated", "Created",
 			"Created ReplicaSet %s for revision %d", rs.Name, next)
 	}
 	rev := &revision{rs: rs, hash: hash, number: next}
@@ -124,9 +124,9 @@ func (r *Reconciler) ensureRevision(ctx context.Context, ro *rampv1.Rollout, tmp
 }
 
 // collision records that two templates hash alike: the next hash differs.
-func (r *Reconciler) collision(ro *rampv1.Rollout, name string) error {
+func (r *Reconciler) collision(ro *rampv1.Rollout, n *news, name string) error {
 	ro.Status.CollisionCount = ptr.To(ptr.Deref(ro.Status.CollisionCount, 0) + 1)
-	r.event(ro, corev1.EventTypeWarning, "HashCollision", "Rehash",
+	n.decided(corev1.EventTypeWarning, "HashCollision", "Rehash",
 		"ReplicaSet %s exists with another pod template; collision count is now %d", name, *ro.Status.CollisionCount)
 	return errCollision
 }

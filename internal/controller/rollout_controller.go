@@ -90,25 +90,25 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, err
 	}
 	orig := ro.DeepCopy()
-	var news announcements
+	n := &news{}
 	defer func() {
 		patchErr := r.patchStatus(ctx, orig, ro)
+		r.tell(ro, n, patchErr == nil)
 		switch {
 		case patchErr == nil:
 			recordRollout(ro)
-			r.announce(ro, news)
 		case apierrors.IsConflict(patchErr):
 			// Someone wrote the Rollout meanwhile: start over from
 			// their version rather than overwrite it. This pass's
 			// decisions did not take; the next pass takes its own.
-			log.FromContext(ctx).V(1).Info("status write refused, the Rollout changed meanwhile; retrying", "untold", news.reasons())
+			log.FromContext(ctx).V(1).Info("status write refused, the Rollout changed meanwhile; retrying", "untold", n.untold())
 			result, err = ctrl.Result{RequeueAfter: retryDelay}, nil
 		default:
 			err = errors.Join(err, patchErr)
 		}
 	}()
 
-	requeue, err := r.reconcile(ctx, ro, &news)
+	requeue, err := r.reconcile(ctx, ro, n)
 	var routeFault *traffic.ConfigError
 	if errors.As(err, &routeFault) {
 		err = &specError{reason: routeFault.Reason, message: routeFault.Message, retry: true}
@@ -116,10 +116,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	var spec *specError
 	switch {
 	case errors.As(err, &spec) && spec.retry:
-		r.specFault(ro, spec, &news)
+		r.specFault(ro, spec, n)
 		return ctrl.Result{RequeueAfter: configRetry}, nil
 	case errors.As(err, &spec):
-		r.specFault(ro, spec, &news)
+		r.specFault(ro, spec, n)
 		return ctrl.Result{}, nil // a change to the Rollout or its workload triggers the next pass
 	case errors.Is(err, errCollision):
 		return ctrl.Result{RequeueAfter: retryDelay}, nil
@@ -135,8 +135,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 }
 
 // reconcile runs one pass: observe, decide, act, summarise.
-// Events about its decisions go to news (see announcement).
-func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, news *announcements) (time.Duration, error) {
+// What it has to tell goes to n.
+func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news) (time.Duration, error) {
 	tmpl, workload, err := r.podTemplate(ctx, ro)
 	if err != nil {
 		return 0, err
@@ -154,11 +154,11 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, news *an
 	if err != nil {
 		return 0, err
 	}
-	current, revs, err := r.ensureRevision(ctx, ro, tmpl, revs)
+	current, revs, err := r.ensureRevision(ctx, ro, n, tmpl, revs)
 	if err != nil {
 		return 0, err
 	}
-	st := &rolloutState{ro: ro, news: news, now: r.Clock.Now(), router: r.routerFor(ro), mesh: isMesh(ro), budget: b, revs: revs, current: current}
+	st := &rolloutState{ro: ro, news: n, now: r.Clock.Now(), router: r.routerFor(ro), mesh: isMesh(ro), budget: b, revs: revs, current: current}
 
 	r.trackRevisions(st)
 	if err := r.observeRouting(ctx, st); err != nil {
@@ -223,7 +223,7 @@ func (r *Reconciler) noteProgress(st *rolloutState) {
 
 // specFault reports a fault in the spec on the Rollout and keeps whatever
 // runs running.
-func (r *Reconciler) specFault(ro *rampv1.Rollout, err *specError, news *announcements) {
+func (r *Reconciler) specFault(ro *rampv1.Rollout, err *specError, n *news) {
 	ro.Status.ObservedGeneration = ro.Generation
 	for _, typ := range []string{rampv1.ConditionReady, rampv1.ConditionProgressing} {
 		meta.SetStatusCondition(&ro.Status.Conditions, metav1.Condition{
@@ -234,7 +234,7 @@ func (r *Reconciler) specFault(ro *rampv1.Rollout, err *specError, news *announc
 		Type: rampv1.ConditionDegraded, Status: metav1.ConditionTrue, Reason: err.reason, Message: err.message, ObservedGeneration: ro.Generation,
 	})
 	if ro.Status.Phase != rampv1.PhaseDegraded || ro.Status.Message != err.message {
-		news.add(corev1.EventTypeWarning, err.reason, "Validate", "%s", err.message)
+		n.decided(corev1.EventTypeWarning, err.reason, "Validate", "%s", err.message)
 	}
 	ro.Status.Phase, ro.Status.Message = rampv1.PhaseDegraded, err.message
 }

@@ -96,14 +96,14 @@ func (r *Reconciler) reportChanges(st *rolloutState, changes []traffic.Change) {
 	for _, c := range changes {
 		switch {
 		case c.Created && st.canary != nil:
-			r.event(st.ro, corev1.EventTypeWarning, "RouteRecreated", "Route", "%s was missing; created: %s", c.Object, c.Detail)
+			st.news.done(corev1.EventTypeWarning, "RouteRecreated", "Route", "%s was missing; created: %s", c.Object, c.Detail)
 		case c.Created:
-			r.event(st.ro, corev1.EventTypeNormal, "RouteCreated", "Route", "Created %s: %s", c.Object, c.Detail)
+			st.news.done(corev1.EventTypeNormal, "RouteCreated", "Route", "Created %s: %s", c.Object, c.Detail)
 		case st.drifted:
-			r.event(st.ro, corev1.EventTypeWarning, "RouteRepaired", "Route",
+			st.news.done(corev1.EventTypeWarning, "RouteRepaired", "Route",
 				"%s was changed by hand during the canary; set back: %s", c.Object, c.Detail)
 		default:
-			r.event(st.ro, corev1.EventTypeNormal, "RouteUpdated", "Route", "%s: %s", c.Object, c.Detail)
+			st.news.done(corev1.EventTypeNormal, "RouteUpdated", "Route", "%s: %s", c.Object, c.Detail)
 		}
 	}
 }
@@ -139,9 +139,11 @@ func (r *Reconciler) finalize(ctx context.Context, ro *rampv1.Rollout) error {
 		return nil
 	}
 	changes, err := r.routerFor(ro).Cleanup(ctx)
+	n := &news{}
 	for _, c := range changes {
-		r.event(ro, corev1.EventTypeNormal, "RouteReleased", "Cleanup", "%s given back: %s", c.Object, c.Detail)
+		n.done(corev1.EventTypeNormal, "RouteReleased", "Cleanup", "%s given back: %s", c.Object, c.Detail)
 	}
+	r.tell(ro, n, false)
 	var cfg *traffic.ConfigError
 	if err != nil && !errors.As(err, &cfg) { // a config fault: nothing of ours is there
 		return err

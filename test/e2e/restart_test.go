@@ -107,16 +107,19 @@ func killedAtEveryStep(t *testing.T, router string) {
 	if !slices.Equal(seen(), want) {
 		t.Errorf("step indexes seen %q, want %q (each step once, in order)", seen(), want)
 	}
-	// Events are sent at least once: a kill between an event and the
-	// status write repeats the event, never the step.
+	// An Event about a step is told once its status is written, so a
+	// kill between the two may lose it but never repeats it (one Event
+	// may tell of several steps of one pass). The steps themselves are
+	// checked above.
 	completed, promoted := stepEvents(t, e, "web")
 	for i := 1; i <= len(steps); i++ {
-		if !slices.ContainsFunc(completed, func(m string) bool { return strings.HasPrefix(m, fmt.Sprintf("Step %d/%d ", i, len(steps))) }) {
-			t.Errorf("no StepCompleted event for step %d; got %q", i, completed)
+		step := fmt.Sprintf("Step %d/%d ", i, len(steps))
+		if n := strings.Count(strings.Join(completed, "\n"), step); n > 1 {
+			t.Errorf("step %d told %d times: %q", i, n, completed)
 		}
 	}
-	if promoted == 0 {
-		t.Error("no Promoted event")
+	if len(completed) == 0 || promoted > 1 {
+		t.Errorf("%d StepCompleted Events (%q), %d Promoted: want some, and one promotion at most", len(completed), completed, promoted)
 	}
 	if split != nil {
 		canaryWeights := split.Values("web", func(u *unstructured.Unstructured) string {

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/util/retry"
@@ -83,6 +85,38 @@ func TestStaleReadTellsNothingTwice(t *testing.T) {
 	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, fixture.Wait)
 	if got := history(ro.Status.StepHistory); got != "0:Passed 1:Promoted 2:Passed 3:running" {
 		t.Errorf("step history %s", got)
+	}
+}
+
+// TestOnePassTellsAllItsSteps: a promotion that lets the next step finish
+// in the same pass tells of both steps. The events.k8s.io recorder would
+// fold two Events of one reason about the same version of the Rollout
+// into a series that keeps only the first note.
+func TestOnePassTellsAllItsSteps(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	e.StartController()
+	// The second setWeight asks what the first reached: done at once.
+	canaryAt25(t, e, "web", fixture.SetWeight(25), fixture.Pause(0), fixture.SetWeight(25), fixture.Pause(0))
+	e.Request("web", rampv1.AnnotationPromote)
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:3 2:1"}, fixture.Wait)
+	for _, want := range []string{"Step 2/4 (pause until promoted) promoted (request ", "Step 3/4 (setWeight 25%) done"} {
+		clustertest.Eventually(t, 10*time.Second, "an Event that tells "+want, func(ctx context.Context) (bool, string) {
+			var list eventsv1.EventList
+			if err := e.C.List(ctx, &list, client.InNamespace(e.NS)); err != nil {
+				return false, err.Error()
+			}
+			var notes []string
+			for _, ev := range list.Items {
+				if ev.Reason == "StepCompleted" {
+					if strings.Contains(ev.Note, want) {
+						return true, ""
+					}
+					notes = append(notes, ev.Note)
+				}
+			}
+			return false, fmt.Sprintf("StepCompleted notes: %q", notes)
+		})
 	}
 }
 
