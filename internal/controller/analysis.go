@@ -104,7 +104,7 @@ func (r *Reconciler) ensureRun(ctx context.Context, st *rolloutState, name strin
 	if err := r.Create(ctx, run); err != nil {
 		return nil, fmt.Errorf("create AnalysisRun %s: %w", name, err)
 	}
-	st.news.done(corev1.EventTypeNormal, "AnalysisStarted", "Analyze", "Started AnalysisRun %s (%s)", name, templateNames(step))
+	st.news.done(run, corev1.EventTypeNormal, "AnalysisStarted", "Analyze", "Started AnalysisRun %s (%s)", name, templateNames(step))
 	return run, nil
 }
 

@@ -30,7 +30,7 @@ func (r *Reconciler) pruneHistory(ctx context.Context, st *rolloutState) error {
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("prune ReplicaSet %s: %w", rev.rs.Name, err)
 		}
-		st.news.done(corev1.EventTypeNormal, "RevisionPruned", "Prune",
+		st.news.done(rev.rs, corev1.EventTypeNormal, "RevisionPruned", "Prune",
 			"Deleted ReplicaSet %s of revision %d (revisionHistoryLimit %d)", rev.rs.Name, rev.number, limit)
 	}
 	return nil

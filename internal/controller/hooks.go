@@ -65,7 +65,7 @@ func (r *Reconciler) ensureHookRun(ctx context.Context, st *rolloutState, name, 
 	if err := r.Create(ctx, run); err != nil {
 		return nil, fmt.Errorf("create HookRun %s: %w", name, err)
 	}
-	st.news.done(corev1.EventTypeNormal, "HookStarted", "Test", "Started HookRun %s (step %s)", name, step)
+	st.news.done(run, corev1.EventTypeNormal, "HookStarted", "Test", "Started HookRun %s (step %s)", name, step)
 	return run, nil
 }
 

@@ -5,30 +5,39 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 )
 
-// notesRecorder keeps "reason: note" of each Event.
+// notesRecorder keeps "reason (related object): note" of each Event.
 type notesRecorder struct {
 	recorder.EventRecorder
 	got []string
 }
 
-func (r *notesRecorder) Eventf(_, _ runtime.Object, _, reason, _, note string, args ...any) {
-	r.got = append(r.got, reason+": "+fmt.Sprintf(note, args...))
+func (r *notesRecorder) Eventf(_, related runtime.Object, _, reason, _, note string, args ...any) {
+	about := ""
+	if o, ok := related.(metav1.Object); ok {
+		about = " (" + o.GetName() + " at " + o.GetResourceVersion() + ")"
+	}
+	r.got = append(r.got, reason+about+": "+fmt.Sprintf(note, args...))
 }
 
 func TestTell(t *testing.T) {
 	const normal = corev1.EventTypeNormal
 	pass := func() *news {
 		n := &news{}
-		n.done(normal, "ScalingReplicaSet", "Scale", "Scaled %s from %d to %d", "web-b", 1, 2)
+		rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-b", ResourceVersion: "7"}}
+		n.done(rs, normal, "ScalingReplicaSet", "Scale", "Scaled %s from %d to %d", "web-b", 1, 2)
+		rs.ResourceVersion = "9" // written again later in the pass
 		n.decided(normal, "StepCompleted", "Step", "Step %d/4 done", 2)
-		n.done(normal, "ScalingReplicaSet", "Scale", "Scaled %s from %d to %d", "web-a", 3, 2)
+		n.done(&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-a", ResourceVersion: "8"}},
+			normal, "ScalingReplicaSet", "Scale", "Scaled %s from %d to %d", "web-a", 3, 2)
 		n.decided(normal, "StepCompleted", "Step", "Step %d/4 done", 3)
 		return n
 	}
@@ -38,11 +47,13 @@ func TestTell(t *testing.T) {
 		written bool
 		want    []string
 	}{
-		{"written: one Event per reason, notes in order", pass(), true, []string{
-			"ScalingReplicaSet: Scaled web-b from 1 to 2; Scaled web-a from 3 to 2",
-			"StepCompleted: Step 2/4 done; Step 3/4 done"}},
+		{"written: each write about its object as written, the decisions of a reason as one", pass(), true, []string{
+			"ScalingReplicaSet (web-b at 7): Scaled web-b from 1 to 2",
+			"StepCompleted: Step 2/4 done; Step 3/4 done",
+			"ScalingReplicaSet (web-a at 8): Scaled web-a from 3 to 2"}},
 		{"not written: what was done, not what was decided", pass(), false, []string{
-			"ScalingReplicaSet: Scaled web-b from 1 to 2; Scaled web-a from 3 to 2"}},
+			"ScalingReplicaSet (web-b at 7): Scaled web-b from 1 to 2",
+			"ScalingReplicaSet (web-a at 8): Scaled web-a from 3 to 2"}},
 		{"nothing", &news{}, true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -116,7 +116,7 @@ func (r *Reconciler) ensureRevision(ctx context.Context, ro *rampv1.Rollout, n *
 		}
 		rs = existing
 	} else {
-		n.done(corev1.EventTypeNormal, "RevisionCreated", "Created",
+		n.done(rs, corev1.EventTypeNormal, "RevisionCreated", "Created",
 			"Created ReplicaSet %s for revision %d", rs.Name, next)
 	}
 	rev := &revision{rs: rs, hash: hash, number: next}

@@ -7,7 +7,6 @@ package controller
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -250,10 +249,10 @@ func (r *Reconciler) patchStatus(ctx context.Context, orig, ro *rampv1.Rollout) 
 }
 
 // event records a transition as a Kubernetes event and a structured log line.
-func (r *Reconciler) event(ro *rampv1.Rollout, typ, reason, action, note string, args ...any) {
-	r.Recorder.Eventf(ro, nil, typ, reason, action, note, args...)
-	ctrl.Log.WithName("rollout").Info(fmt.Sprintf(note, args...),
-		"rollout", klog.KObj(ro), "reason", reason, "type", typ)
+// The related object, if any, is the one a write was made to.
+func (r *Reconciler) event(ro *rampv1.Rollout, related runtime.Object, typ, reason, action, note string) {
+	r.Recorder.Eventf(ro, related, typ, reason, action, "%s", note)
+	ctrl.Log.WithName("rollout").Info(note, "rollout", klog.KObj(ro), "reason", reason, "type", typ)
 }
 
 // SetupWithManager registers the reconciler and the indexes it uses.

@@ -95,15 +95,17 @@ func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Targ
 func (r *Reconciler) reportChanges(st *rolloutState, changes []traffic.Change) {
 	for _, c := range changes {
 		switch {
+		case c.RecordOnly:
+			// Ramp's own bookkeeping: no traffic moved, nothing to tell.
 		case c.Created && st.canary != nil:
-			st.news.done(corev1.EventTypeWarning, "RouteRecreated", "Route", "%s was missing; created: %s", c.Object, c.Detail)
+			st.news.done(c.Written, corev1.EventTypeWarning, "RouteRecreated", "Route", "%s was missing; created: %s", c.Object, c.Detail)
 		case c.Created:
-			st.news.done(corev1.EventTypeNormal, "RouteCreated", "Route", "Created %s: %s", c.Object, c.Detail)
+			st.news.done(c.Written, corev1.EventTypeNormal, "RouteCreated", "Route", "Created %s: %s", c.Object, c.Detail)
 		case st.drifted:
-			st.news.done(corev1.EventTypeWarning, "RouteRepaired", "Route",
+			st.news.done(c.Written, corev1.EventTypeWarning, "RouteRepaired", "Route",
 				"%s was changed by hand during the canary; set back: %s", c.Object, c.Detail)
 		default:
-			st.news.done(corev1.EventTypeNormal, "RouteUpdated", "Route", "%s: %s", c.Object, c.Detail)
+			st.news.done(c.Written, corev1.EventTypeNormal, "RouteUpdated", "Route", "%s: %s", c.Object, c.Detail)
 		}
 	}
 }
@@ -141,7 +143,7 @@ func (r *Reconciler) finalize(ctx context.Context, ro *rampv1.Rollout) error {
 	changes, err := r.routerFor(ro).Cleanup(ctx)
 	n := &news{}
 	for _, c := range changes {
-		n.done(corev1.EventTypeNormal, "RouteReleased", "Cleanup", "%s given back: %s", c.Object, c.Detail)
+		n.done(c.Written, corev1.EventTypeNormal, "RouteReleased", "Cleanup", "%s given back: %s", c.Object, c.Detail)
 	}
 	r.tell(ro, n, false)
 	var cfg *traffic.ConfigError

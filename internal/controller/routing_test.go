@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -206,8 +207,53 @@ func TestRouters(t *testing.T) {
 			if zero < 0 || scaledDown < 0 || zero > scaledDown {
 				t.Errorf("rollback order: weight 0 at revision %d, canary scaled down at %d; want the weight first", zero, scaledDown)
 			}
+
+			// Every write that changed the routing object's spec is told,
+			// with the object as written as the Event's related object,
+			// and no other: a write of Ramp's record of the weight alone
+			// moves no traffic.
+			writes := weights.Writes(mc.object)
+			var changed, recordOnly []string // resourceVersions
+			for i := 1; i < len(writes); i++ {
+				rv := writes[i].Object.GetResourceVersion()
+				if fmt.Sprint(writes[i].Object.Object["spec"]) != fmt.Sprint(writes[i-1].Object.Object["spec"]) {
+					changed = append(changed, rv)
+				} else {
+					recordOnly = append(recordOnly, rv)
+				}
+			}
+			clustertest.Eventually(t, 10*time.Second, "an Event for each change", func(context.Context) (bool, string) {
+				told := routeEvents(e, mc.gvk.Kind, mc.object)
+				for _, rv := range changed {
+					if told[rv] == "" {
+						return false, fmt.Sprintf("the write at %s is not told; told %v", rv, told)
+					}
+				}
+				for _, rv := range recordOnly {
+					if told[rv] != "" {
+						return false, fmt.Sprintf("the write at %s only recorded the weight, and is told: %s", rv, told[rv])
+					}
+				}
+				return true, ""
+			})
 		})
 	}
+}
+
+// routeEvents maps the resourceVersions of the routing object's writes
+// that the Rollout's Events tell of to their notes.
+func routeEvents(e *fixture.Env, kind, name string) map[string]string {
+	var list eventsv1.EventList
+	if err := e.C.List(context.Background(), &list, client.InNamespace(e.NS)); err != nil {
+		e.T.Fatal(err)
+	}
+	told := map[string]string{}
+	for _, ev := range list.Items {
+		if r := ev.Related; r != nil && r.Kind == kind && r.Name == name && ev.Regarding.Kind == "Rollout" {
+			told[r.ResourceVersion] = ev.Reason + ": " + ev.Note
+		}
+	}
+	return told
 }
 
 // meshRollout creates the root Service, the case's user-owned objects

@@ -119,7 +119,7 @@ func (r *Reconciler) scale(ctx context.Context, st *rolloutState) error {
 			return fmt.Errorf("scale ReplicaSet %s: %w", rs.Name, err)
 		}
 		if from := ptr.Deref(orig.Spec.Replicas, 0); from != next[i] {
-			st.news.done(corev1.EventTypeNormal, "ScalingReplicaSet", "Scale",
+			st.news.done(rs, corev1.EventTypeNormal, "ScalingReplicaSet", "Scale",
 				"Scaled ReplicaSet %s (revision %d) from %d to %d", rs.Name, t.rev.number, from, next[i])
 		}
 	}

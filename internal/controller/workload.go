@@ -75,7 +75,7 @@ func (r *Reconciler) scaleDownWorkload(ctx context.Context, st *rolloutState, de
 	if err := r.Patch(ctx, dep, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("scale down Deployment %s: %w", dep.Name, err)
 	}
-	st.news.done(corev1.EventTypeNormal, "WorkloadScaledDown", "Adopt",
+	st.news.done(dep, corev1.EventTypeNormal, "WorkloadScaledDown", "Adopt",
 		"Deployment %s scaled to 0: revision %d runs its pods now", dep.Name, st.stable.number)
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 )
@@ -107,10 +108,15 @@ func WeightFirst(now rampv1.Weight, t Target) bool {
 type Change struct {
 	// Object names what was written, e.g. "TrafficSplit web".
 	Object string
+	// Written is the object as written, for the Event's related object.
+	Written client.Object
 	// Created is true when the object was missing.
 	Created bool
 	// Detail says what changed, for events.
 	Detail string
+	// RecordOnly: only Ramp's record of the weight it wrote
+	// (AnnotationWeight) changed; traffic goes where it went.
+	RecordOnly bool
 }
 
 // Router shapes traffic for one Rollout.

@@ -96,7 +96,7 @@ func ensureService(ctx context.Context, k Kube, ro *rampv1.Rollout, root *corev1
 		if err := k.Client.Create(ctx, svc); err != nil {
 			return nil, fmt.Errorf("create Service %s: %w", name, err)
 		}
-		return &Change{Object: "Service " + name, Created: true, Detail: "selects revision " + hash}, nil
+		return &Change{Object: "Service " + name, Written: svc, Created: true, Detail: "selects revision " + hash}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func ensureService(ctx context.Context, k Kube, ro *rampv1.Rollout, root *corev1
 	if err := k.Client.Patch(ctx, svc, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return nil, fmt.Errorf("update Service %s: %w", name, err)
 	}
-	return &Change{Object: "Service " + name, Detail: "selects revision " + hash}, nil
+	return &Change{Object: "Service " + name, Written: svc, Detail: "selects revision " + hash}, nil
 }
 
 // samePorts compares the fields Ramp sets, ignoring those the API server

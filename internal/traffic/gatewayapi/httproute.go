@@ -115,7 +115,7 @@ func (r *Router) writeRoute(ctx context.Context, route *unstructured.Unstructure
 			return nil, fmt.Errorf("create HTTPRoute %s: %w", route.GetName(), err)
 		}
 		r.last = route
-		return &traffic.Change{Object: "HTTPRoute " + route.GetName(), Created: true, Detail: describe(split)}, nil
+		return &traffic.Change{Object: "HTTPRoute " + route.GetName(), Written: route, Created: true, Detail: describe(split)}, nil
 	}
 	orig := route.DeepCopy()
 	rules, managed, err := r.managedRules(route)
@@ -128,15 +128,16 @@ func (r *Router) writeRoute(ctx context.Context, route *unstructured.Unstructure
 		refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
 		rule["backendRefs"] = r.rewrite(refs, root, split)
 	}
-	if marked := traffic.MarkWritten(route, t); equalRules(orig, rules) && !marked {
+	same := equalRules(orig, rules)
+	if marked := traffic.MarkWritten(route, t); same && !marked {
 		return nil, nil
 	}
 	_ = unstructured.SetNestedSlice(route.Object, rules, "spec", "rules")
 	if err := r.kube.Client.Patch(ctx, route, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return nil, fmt.Errorf("update HTTPRoute %s: %w", route.GetName(), err)
 	}
-	return &traffic.Change{Object: "HTTPRoute " + route.GetName(),
-		Detail: fmt.Sprintf("canary %s%% → %s%% (%s)", before, t.Weight, describe(split))}, nil
+	return &traffic.Change{Object: "HTTPRoute " + route.GetName(), Written: route,
+		Detail: fmt.Sprintf("canary %s%% → %s%% (%s)", before, t.Weight, describe(split)), RecordOnly: same}, nil
 }
 
 // Verify reads the canary's share back from the first managed rule.
@@ -182,7 +183,7 @@ func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 	if err := r.kube.Client.Patch(ctx, route, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return nil, err
 	}
-	return []traffic.Change{{Object: "HTTPRoute " + route.GetName(), Detail: "backendRefs point at Service " + r.ro.Spec.Service + " again"}}, nil
+	return []traffic.Change{{Object: "HTTPRoute " + route.GetName(), Written: route, Detail: "backendRefs point at Service " + r.ro.Spec.Service + " again"}}, nil
 }
 
 func (r *Router) get(ctx context.Context) (*unstructured.Unstructured, error) {

@@ -149,19 +149,20 @@ func (r *Router) writeSplit(ctx context.Context, version string, ts *unstructure
 			return nil, fmt.Errorf("create TrafficSplit %s: %w", ts.GetName(), err)
 		}
 		r.last = ts
-		return &traffic.Change{Object: "TrafficSplit " + ts.GetName(), Created: true, Detail: describe(want)}, nil
+		return &traffic.Change{Object: "TrafficSplit " + ts.GetName(), Written: ts, Created: true, Detail: describe(want)}, nil
 	}
 	have, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
 	service, _, _ := unstructured.NestedString(ts.Object, "spec", "service")
 	orig := ts.DeepCopy()
 	marked := traffic.MarkWritten(ts, t)
-	if service == r.ro.Spec.Service && equalBackends(have, want) && !marked {
+	same := service == r.ro.Spec.Service && equalBackends(have, want)
+	if same && !marked {
 		return nil, nil
 	}
 	if err := r.patch(ctx, orig, ts, r.ro.Spec.Service, want); err != nil {
 		return nil, err
 	}
-	return &traffic.Change{Object: "TrafficSplit " + ts.GetName(), Detail: describe(have) + " → " + describe(want)}, nil
+	return &traffic.Change{Object: "TrafficSplit " + ts.GetName(), Written: ts, Detail: describe(have) + " → " + describe(want), RecordOnly: same}, nil
 }
 
 // patch writes service and backends (and whatever else changed since orig)
@@ -217,7 +218,7 @@ func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 	if err := r.patch(ctx, orig, ts, r.ro.Spec.Service, root); err != nil {
 		return nil, err
 	}
-	return []traffic.Change{{Object: "TrafficSplit " + ts.GetName(), Detail: "all traffic to Service " + r.ro.Spec.Service}}, nil
+	return []traffic.Change{{Object: "TrafficSplit " + ts.GetName(), Written: ts, Detail: "all traffic to Service " + r.ro.Spec.Service}}, nil
 }
 
 func (r *Router) get(ctx context.Context, version string) (*unstructured.Unstructured, error) {
