@@ -3,11 +3,13 @@ package localcluster
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -123,8 +125,48 @@ func pidAlive(pid int) bool {
 	return true
 }
 
-// freePort asks the kernel for an unused TCP port on 127.0.0.1.
+// freePort finds an unused TCP port on 127.0.0.1, below the kernel's
+// ephemeral range. The components bind their ports seconds after they are
+// chosen, and a port from that range (what listening on port 0 gives) may
+// meanwhile become the local end of any outgoing connection, or another
+// test's listener: kube-scheduler then fails with "address already in
+// use". Below the range only another chooser like this one can take it.
 func freePort() (int, error) {
+	low := ephemeralLow()
+	const first = 20000
+	if low-first < 1000 {
+		return anyPort()
+	}
+	for range 100 {
+		port := first + rand.IntN(low-first)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
+	return anyPort()
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768 // Linux's default
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) != 2 {
+		return 32768
+	}
+	low, err := strconv.Atoi(fields[0])
+	if err != nil {
+		return 32768
+	}
+	return low
+}
+
+// anyPort asks the kernel for an unused port.
+func anyPort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
