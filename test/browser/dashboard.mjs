@@ -83,6 +83,28 @@ try {
   if (navigations !== 0) throw new Error(`the page was loaded again ${navigations} times; it should update in place`);
   await page.screenshot({ path: join(shots, "dashboard-rollout.png"), fullPage: true });
 
+  step("a dialog answered after the Rollout moved on sends nothing");
+  const pauses = [];
+  page.on("request", (r) => r.method() === "POST" && r.url().endsWith("/pause") && pauses.push(r.url()));
+  await page.locator("#actions").getByRole("button", { name: "Pause", exact: true }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByText(/Hold the Rollout where it is/).waitFor({ timeout });
+  // Meanwhile someone else pauses it (the same request, sent from here).
+  await page.evaluate(async ([ns, name]) => {
+    const r = await fetch(`/api/rollouts/${ns}/${name}/pause`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    if (!r.ok) throw new Error(`pause from elsewhere: ${r.status}`);
+  }, [ns, name]);
+  await page.locator("#actions button[data-request=resume]:enabled").waitFor({ state: "attached", timeout });
+  await dialog.getByRole("button", { name: "Pause", exact: true }).click();
+  await dialog.waitFor({ state: "hidden", timeout });
+  await page.locator("#toast").getByText(/^Nothing sent/).waitFor({ timeout });
+  if (pauses.length !== 1) throw new Error(`${pauses.length} pause requests were sent; want only the one from elsewhere`);
+  if (!(await page.evaluate(() => document.activeElement?.matches("#actions button:enabled")))) {
+    throw new Error("after the dialog, focus is not on an enabled button");
+  }
+  await confirm(page, "Resume", /go on from where it was held/);
+  await page.locator("#actions button[data-request=pause]:enabled").waitFor({ timeout });
+
   step("Promote asks, then moves the canary to its next step (60%)");
   await confirm(page, "Promote", /to its next step\?/);
   const focusInActions = () => !!document.activeElement?.closest("#actions button");

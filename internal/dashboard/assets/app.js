@@ -4,34 +4,48 @@ import { listPage } from "./list.js";
 import { rolloutPage } from "./rollout.js";
 
 // follow opens a server-sent event stream and calls draw with each view.
-// EventSource reconnects by itself; the header shows whether it is live.
-// A hidden tab closes its stream (browsers allow about six connections to
-// one host, and a dashboard left open in many tabs must not use them up)
-// and opens it again when shown; the first message brings it up to date.
+// EventSource reconnects by itself after a dropped connection; after an
+// answer that is not a stream (a proxy's 502, say) it gives up, and follow
+// opens a new one a few seconds later. The header shows which. A hidden
+// tab closes its stream (browsers allow about six connections to one host,
+// and a dashboard left open in many tabs must not use them up) and opens
+// it again when shown; the first message brings it up to date.
 function follow(url, draw) {
   const live = document.getElementById("live");
   let es = null;
+  let retry = 0;
+  const status = (text, on) => {
+    live.textContent = text;
+    live.className = on ? "live on" : "live off";
+  };
   const open = () => {
-    es = new EventSource(url);
-    es.onopen = () => {
-      live.textContent = "live";
-      live.className = "live on";
+    clearTimeout(retry);
+    const s = new EventSource(url);
+    es = s;
+    s.onopen = () => status("live", true);
+    s.onerror = () => {
+      if (s.readyState !== EventSource.CLOSED) {
+        status("reconnecting…", false);
+        return;
+      }
+      status("disconnected, retrying…", false);
+      retry = setTimeout(() => es === s && !document.hidden && open(), 5000);
     };
-    es.onerror = () => {
-      live.textContent = "reconnecting…";
-      live.className = "live off";
-    };
-    es.onmessage = (e) => {
+    s.onmessage = (e) => {
       const msg = JSON.parse(e.data);
       syncClock(msg.serverTime);
       draw(msg.view, msg.error);
     };
   };
   const close = () => {
+    clearTimeout(retry);
     es?.close();
     es = null;
   };
-  const onVisibility = () => (document.hidden ? close() : es || open());
+  const onVisibility = () => {
+    if (document.hidden) close();
+    else if (!es || es.readyState === EventSource.CLOSED) open();
+  };
   document.addEventListener("visibilitychange", onVisibility);
   if (!document.hidden) open();
   return {

@@ -127,7 +127,18 @@ export function rolloutPage(main, ns, name) {
     const btn = e.target.closest("button[data-request]");
     if (!btn || btn.disabled || !view) return;
     const b = buttons.find((x) => x.request === btn.dataset.request);
-    if (!(await confirmRequest(b.title(view), b.text(view), b.label, b.cls))) return;
+    // What the dialog asks is about the Rollout as it is now; if it moves
+    // on before the answer (another step, another canary), the answer is
+    // not to what would happen, and nothing is sent.
+    const asked = (v) => [v.step, v.canary ? v.canary.hash : "", v.requests.includes(b.request), b.text(v)].join("|");
+    const before = asked(view);
+    const yes = await confirmRequest(b.title(view), b.text(view), b.label, b.cls);
+    const moved = !view || asked(view) !== before;
+    if (yes && moved) toast(`Nothing sent: ${name} changed while you were asked. Look again.`);
+    if (!yes || moved) {
+      refocus(btn);
+      return;
+    }
     try {
       const resp = await fetch(`/api/rollouts/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/${b.request}`, {
         method: "POST", headers: { "Content-Type": "application/json" }, body: "{}",
@@ -137,8 +148,14 @@ export function rolloutPage(main, ns, name) {
     } catch (err) {
       toast(`${b.label} failed: ${err.message}`);
     }
-    if (!btn.disabled) btn.focus();
+    refocus(btn);
   });
+
+  // refocus puts focus back on btn, or, if it was disabled meanwhile, on
+  // the first button still enabled rather than on the page.
+  function refocus(btn) {
+    (btn.disabled ? $("actions").querySelector("button:enabled") : btn)?.focus();
+  }
 
   return { draw };
 }
