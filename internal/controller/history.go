@@ -27,7 +27,10 @@ func (r *Reconciler) pruneHistory(ctx context.Context, st *rolloutState) error {
 		rev := idle[0]
 		idle = idle[1:]
 		err := r.Delete(ctx, rev.rs, client.Preconditions{UID: &rev.rs.UID, ResourceVersion: &rev.rs.ResourceVersion})
-		if err != nil && !apierrors.IsNotFound(err) {
+		if apierrors.IsNotFound(err) {
+			continue // gone already: the cache had not seen it go
+		}
+		if err != nil {
 			return fmt.Errorf("prune ReplicaSet %s: %w", rev.rs.Name, err)
 		}
 		st.news.done(rev.rs, corev1.EventTypeNormal, "RevisionPruned", "Prune",

@@ -93,14 +93,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	defer func() {
 		patchErr := r.patchStatus(ctx, orig, ro)
 		r.tell(ro, n, patchErr == nil)
+		if untold := n.untold(); patchErr != nil && len(untold) > 0 {
+			// The next pass takes these decisions again and tells
+			// them, unless the write took effect after all (a timeout).
+			log.FromContext(ctx).Info("status not written; its decisions are not told", "untold", untold, "error", patchErr.Error())
+		}
 		switch {
 		case patchErr == nil:
 			recordRollout(ro)
 		case apierrors.IsConflict(patchErr):
 			// Someone wrote the Rollout meanwhile: start over from
-			// their version rather than overwrite it. This pass's
-			// decisions did not take; the next pass takes its own.
-			log.FromContext(ctx).V(1).Info("status write refused, the Rollout changed meanwhile; retrying", "untold", n.untold())
+			// their version rather than overwrite it.
 			result, err = ctrl.Result{RequeueAfter: retryDelay}, nil
 		default:
 			err = errors.Join(err, patchErr)

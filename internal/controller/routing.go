@@ -143,6 +143,9 @@ func (r *Reconciler) finalize(ctx context.Context, ro *rampv1.Rollout) error {
 	changes, err := r.routerFor(ro).Cleanup(ctx)
 	n := &news{}
 	for _, c := range changes {
+		if c.RecordOnly {
+			continue
+		}
 		n.done(c.Written, corev1.EventTypeNormal, "RouteReleased", "Cleanup", "%s given back: %s", c.Object, c.Detail)
 	}
 	r.tell(ro, n, false)

@@ -176,14 +176,15 @@ func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 		refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
 		rule["backendRefs"] = r.release(refs)
 	}
-	if marked := traffic.MarkWritten(route, traffic.Target{Rest: true}); equalRules(orig, rules) && !marked {
+	same := equalRules(orig, rules)
+	if marked := traffic.MarkWritten(route, traffic.Target{Rest: true}); same && !marked {
 		return nil, nil
 	}
 	_ = unstructured.SetNestedSlice(route.Object, rules, "spec", "rules")
 	if err := r.kube.Client.Patch(ctx, route, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return nil, err
 	}
-	return []traffic.Change{{Object: "HTTPRoute " + route.GetName(), Written: route, Detail: "backendRefs point at Service " + r.ro.Spec.Service + " again"}}, nil
+	return []traffic.Change{{Object: "HTTPRoute " + route.GetName(), Written: route, RecordOnly: same, Detail: "backendRefs point at Service " + r.ro.Spec.Service + " again"}}, nil
 }
 
 func (r *Router) get(ctx context.Context) (*unstructured.Unstructured, error) {
