@@ -31,9 +31,9 @@ promote, abort, retry, pause and resume.
 
 The dashboard reads and acts with your kubeconfig's rights, and listens on
 127.0.0.1 only unless told otherwise: anyone who can reach it can do what you
-can. It answers only to the names this machine is reached by (so another web
-site cannot rebind its name to it), and takes requests only from its own
-pages. It watches all namespaces, or only the one given with -n.`,
+can. It answers only to localhost, 127.0.0.1, ::1, --address and the names in
+--allowed-hosts (so another web site cannot rebind its name to it), and takes
+requests only from its own pages. It watches all namespaces, or only the one given with -n.`,
 		Example: `  ramp dashboard                 # http://127.0.0.1:8089/
   ramp dashboard -n shop --port 9000
   ramp dashboard --read-only     # no buttons`,
@@ -56,6 +56,9 @@ pages. It watches all namespaces, or only the one given with -n.`,
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("--address/--port: %w", err)
+			}
+			if err := dashboard.CheckHostNames(allowedHosts); err != nil {
+				return fmt.Errorf("--allowed-hosts: %w", err)
 			}
 			opts.HostNames = dashboard.HostNames(address, allowedHosts)
 			return dashboard.Run(cmd.Context(), cfg, ln, opts, func(url string) {

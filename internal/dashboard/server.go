@@ -12,6 +12,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -71,11 +72,26 @@ func HostNames(address string, extra []string) []string {
 		extra = append([]string{address}, extra...)
 	}
 	for _, n := range extra {
+		n = strings.ToLower(n) // host names are case-insensitive
 		if n != "" && !slices.Contains(names, n) {
 			names = append(names, n)
 		}
 	}
 	return names
+}
+
+// CheckHostNames refuses what cannot be the name in a Host header: a URL,
+// a name with a port, an empty name.
+func CheckHostNames(names []string) error {
+	for _, n := range names {
+		if n == "*" || net.ParseIP(n) != nil {
+			continue
+		}
+		if n == "" || strings.ContainsAny(n, ":/ ") {
+			return fmt.Errorf("%q is not a host name: give the name alone, without scheme or port (e.g. ramp.example.com)", n)
+		}
+	}
+	return nil
 }
 
 // hostName is the name in a Host header, without port or brackets.
@@ -137,7 +153,7 @@ func (s *Server) Changed(namespace string) { s.hub.notify(namespace) }
 // ServeHTTP checks the Host header, sets the security headers and serves.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Probes (the kubelet's, by pod IP) need no name.
-	if len(s.opts.HostNames) > 0 && !slices.Contains(s.opts.HostNames, hostName(r.Host)) && r.URL.Path != "/healthz" {
+	if len(s.opts.HostNames) > 0 && !slices.Contains(s.opts.HostNames, strings.ToLower(hostName(r.Host))) && r.URL.Path != "/healthz" {
 		http.Error(w, "unknown host "+r.Host+": the dashboard answers to "+strings.Join(s.opts.HostNames, ", ")+
 			" (ramp dashboard --allowed-hosts adds names)", http.StatusMisdirectedRequest)
 		return

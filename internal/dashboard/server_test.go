@@ -68,6 +68,7 @@ func TestPages(t *testing.T) {
 		{"/assets/style.css", "127.0.0.1:8089", 200, "text/css", "prefers-color-scheme"},
 		{"/assets/nope.js", "127.0.0.1:8089", 404, "", ""},
 		{"/api/rollouts", "[::1]:8089", 200, "application/json", `"rollouts":[]`},
+		{"/api/rollouts", "LocalHost:8089", 200, "application/json", `"rollouts":[]`},
 		{"/healthz", "127.0.0.1:8089", 200, "text/plain", "ok"},
 		{"/healthz", "10.0.0.7:8080", 200, "text/plain", "ok"}, // the kubelet's probe
 		{"/assets/", "127.0.0.1:8089", 404, "", ""},            // no listing
@@ -302,12 +303,29 @@ func TestHostNames(t *testing.T) {
 		{"127.0.0.1", nil, "localhost 127.0.0.1 ::1"},
 		{"127.0.0.2", nil, "localhost 127.0.0.1 ::1 127.0.0.2"},
 		{"0.0.0.0", nil, "localhost 127.0.0.1 ::1"}, // in a cluster: port-forward's names
-		{"0.0.0.0", []string{"ramp.example.com", "localhost"}, "localhost 127.0.0.1 ::1 ramp.example.com"},
+		{"0.0.0.0", []string{"Ramp.Example.com", "localhost"}, "localhost 127.0.0.1 ::1 ramp.example.com"},
 		{"10.0.0.5", nil, "localhost 127.0.0.1 ::1 10.0.0.5"},
 		{"0.0.0.0", []string{"*"}, ""},
 	} {
 		if got := strings.Join(HostNames(tc.address, tc.extra), " "); got != tc.want {
 			t.Errorf("HostNames(%s, %v) = %q, want %q", tc.address, tc.extra, got, tc.want)
+		}
+	}
+}
+
+func TestCheckHostNames(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		want  string // in the error; "" for none
+	}{
+		{[]string{"ramp.example.com", "ramp", "fd00::5", "*"}, ""},
+		{[]string{"ramp.example.com:8089"}, `"ramp.example.com:8089" is not a host name`},
+		{[]string{"https://ramp.example.com"}, "without scheme or port"},
+		{[]string{""}, `"" is not a host name`},
+	} {
+		err := CheckHostNames(tc.names)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckHostNames(%q) = %v, want %q", tc.names, err, tc.want)
 		}
 	}
 }
