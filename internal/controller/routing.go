@@ -95,8 +95,6 @@ func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Targ
 func (r *Reconciler) reportChanges(st *rolloutState, changes []traffic.Change) {
 	for _, c := range changes {
 		switch {
-		case c.RecordOnly:
-			// Ramp's own bookkeeping: no traffic moved, nothing to tell.
 		case c.Created && st.canary != nil:
 			st.news.done(c.Written, corev1.EventTypeWarning, "RouteRecreated", "Route", "%s was missing; created: %s", c.Object, c.Detail)
 		case c.Created:
@@ -143,9 +141,6 @@ func (r *Reconciler) finalize(ctx context.Context, ro *rampv1.Rollout) error {
 	changes, err := r.routerFor(ro).Cleanup(ctx)
 	n := &news{}
 	for _, c := range changes {
-		if c.RecordOnly {
-			continue
-		}
 		n.done(c.Written, corev1.EventTypeNormal, "RouteReleased", "Cleanup", "%s given back: %s", c.Object, c.Detail)
 	}
 	r.tell(ro, n, false)

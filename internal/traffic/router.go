@@ -114,9 +114,6 @@ type Change struct {
 	Created bool
 	// Detail says what changed, for events.
 	Detail string
-	// RecordOnly: only Ramp's record of the weight it wrote
-	// (AnnotationWeight) changed; traffic goes where it went.
-	RecordOnly bool
 }
 
 // Router shapes traffic for one Rollout.
@@ -128,7 +125,8 @@ type Router interface {
 	// SetWeight makes the routing objects send t.Weight to the canary
 	// revision and the rest to the stable one. It creates what is missing
 	// and puts back what was edited by hand, writing only what differs;
-	// it returns the writes it made.
+	// it returns the writes it made that change where traffic goes (not
+	// those of Ramp's record alone, AnnotationWeight).
 	SetWeight(ctx context.Context, t Target) ([]Change, error)
 
 	// Verify reads back the weight the canary actually receives from the

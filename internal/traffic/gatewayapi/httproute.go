@@ -136,8 +136,11 @@ func (r *Router) writeRoute(ctx context.Context, route *unstructured.Unstructure
 	if err := r.kube.Client.Patch(ctx, route, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return nil, fmt.Errorf("update HTTPRoute %s: %w", route.GetName(), err)
 	}
+	if same {
+		return nil, nil // only the record of the weight: traffic goes where it went
+	}
 	return &traffic.Change{Object: "HTTPRoute " + route.GetName(), Written: route,
-		Detail: fmt.Sprintf("canary %s%% → %s%% (%s)", before, t.Weight, describe(split)), RecordOnly: same}, nil
+		Detail: fmt.Sprintf("canary %s%% → %s%% (%s)", before, t.Weight, describe(split))}, nil
 }
 
 // Verify reads the canary's share back from the first managed rule.
@@ -184,7 +187,10 @@ func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 	if err := r.kube.Client.Patch(ctx, route, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return nil, err
 	}
-	return []traffic.Change{{Object: "HTTPRoute " + route.GetName(), Written: route, RecordOnly: same, Detail: "backendRefs point at Service " + r.ro.Spec.Service + " again"}}, nil
+	if same {
+		return nil, nil // only the record of the weight removed
+	}
+	return []traffic.Change{{Object: "HTTPRoute " + route.GetName(), Written: route, Detail: "backendRefs point at Service " + r.ro.Spec.Service + " again"}}, nil
 }
 
 func (r *Router) get(ctx context.Context) (*unstructured.Unstructured, error) {

@@ -318,9 +318,10 @@ func (r *Router) write(ctx context.Context, obj *unstructured.Unstructured, chan
 	if err := r.kube.Client.Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return nil, fmt.Errorf("update %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
-	// The same spec: only Ramp's annotations changed.
-	recordOnly := fmt.Sprint(orig.Object["spec"]) == fmt.Sprint(obj.Object["spec"])
-	return &traffic.Change{Object: obj.GetKind() + " " + obj.GetName(), Written: obj, Detail: detail, RecordOnly: recordOnly}, nil
+	if fmt.Sprint(orig.Object["spec"]) == fmt.Sprint(obj.Object["spec"]) {
+		return nil, nil // only Ramp's annotations: traffic goes where it went
+	}
+	return &traffic.Change{Object: obj.GetKind() + " " + obj.GetName(), Written: obj, Detail: detail}, nil
 }
 
 func (r *Router) get(ctx context.Context, kind, objName string) (*unstructured.Unstructured, error) {

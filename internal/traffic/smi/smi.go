@@ -162,7 +162,10 @@ func (r *Router) writeSplit(ctx context.Context, version string, ts *unstructure
 	if err := r.patch(ctx, orig, ts, r.ro.Spec.Service, want); err != nil {
 		return nil, err
 	}
-	return &traffic.Change{Object: "TrafficSplit " + ts.GetName(), Written: ts, Detail: describe(have) + " → " + describe(want), RecordOnly: same}, nil
+	if same {
+		return nil, nil // only the record of the weight: traffic goes where it went
+	}
+	return &traffic.Change{Object: "TrafficSplit " + ts.GetName(), Written: ts, Detail: describe(have) + " → " + describe(want)}, nil
 }
 
 // patch writes service and backends (and whatever else changed since orig)
