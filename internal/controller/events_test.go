@@ -72,7 +72,11 @@ func TestStaleReadTellsNothingTwice(t *testing.T) {
 	// request as new and handles it again.
 	served := stale.serve(asRequested)
 	e.Update("web", func(ro *rampv1.Rollout) { ro.Labels = map[string]string{"poked": "yes"} }) // a pass now
-	<-served
+	select {
+	case <-served:
+	case <-time.After(fixture.Wait):
+		t.Fatalf("no pass read the Rollout within %s of the change", fixture.Wait)
+	}
 	clustertest.Eventually(t, fixture.Wait, "a pass after the stale one", func(context.Context) (bool, string) {
 		return stale.readsAfter() > 0, "no read since"
 	})
