@@ -12,8 +12,8 @@
 //     to ready pods, and exports Linkerd-style (response_total,
 //     response_latency_ms) and Istio-style (istio_requests_total,
 //     istio_request_duration_milliseconds) metrics.
-//   - Prometheus: the Debian prometheus binary on a loopback port,
-//     scraping the mesh and the pods.
+//   - Prometheus: a real Prometheus server, built from its pinned Go module,
+//     on a loopback port, scraping the mesh and the pods.
 //   - Load: a request generator at a bounded rate.
 //
 // Pods are read from the API server, not from EndpointSlices, which refuse

@@ -36,8 +36,8 @@ type podServer struct {
 }
 
 // Pods runs an HTTP server for every ready pod it is told about, and keeps
-// a Prometheus file_sd targets file listing them (Debian's Prometheus has
-// no Kubernetes discovery).
+// a Prometheus file_sd targets file listing them (the servers run here,
+// not where Kubernetes discovery would look for them).
 type Pods struct {
 	mu      sync.Mutex
 	servers map[string]*podServer // by namespace/name

@@ -11,12 +11,16 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/rampcd/ramp/test/localcluster"
 )
 
-// Prometheus is the Debian prometheus binary, run on a loopback port and
-// scraping the mesh and the pods of one namespace every second.
+// Prometheus is a real Prometheus server, built from its Go module at the
+// version test/localcluster pins, run on a loopback port and scraping the
+// mesh and the pods of one namespace every second.
 type Prometheus struct {
 	URL  string
+	bin  string
 	dir  string
 	port int
 	cmd  *exec.Cmd
@@ -24,15 +28,15 @@ type Prometheus struct {
 	log  string
 }
 
-// PrometheusBinary is where Debian's prometheus package puts it.
-const PrometheusBinary = "/usr/bin/prometheus"
-
-// StartPrometheus writes a config and starts Prometheus; it scrapes the
-// mesh's metrics address and the pods listed in targetsFile (file_sd:
-// Debian's build has no Kubernetes discovery).
+// StartPrometheus writes a config and starts Prometheus (building it on
+// first use, which says so on stderr); it scrapes the mesh's metrics
+// address and the pods listed in targetsFile. File discovery rather than
+// Kubernetes discovery: the pods' servers run here, not where their pods'
+// IPs say.
 func StartPrometheus(ctx context.Context, dir, targetsFile, meshAddr string) (*Prometheus, error) {
-	if _, err := os.Stat(PrometheusBinary); err != nil {
-		return nil, fmt.Errorf("dataplane: %s not found: install Debian's prometheus package (.ci/run does): %w", PrometheusBinary, err)
+	bin, err := localcluster.EnsurePrometheus(ctx, os.Stderr)
+	if err != nil {
+		return nil, fmt.Errorf("dataplane: %w", err)
 	}
 	config := fmt.Sprintf(`global:
   scrape_interval: 1s
@@ -57,7 +61,7 @@ scrape_configs:
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	p := &Prometheus{URL: "http://127.0.0.1:" + strconv.Itoa(port), dir: dir, port: port, log: filepath.Join(dir, "prometheus.log")}
+	p := &Prometheus{URL: "http://127.0.0.1:" + strconv.Itoa(port), bin: bin, dir: dir, port: port, log: filepath.Join(dir, "prometheus.log")}
 	return p, p.Start(ctx)
 }
 
@@ -68,7 +72,7 @@ func (p *Prometheus) Start(ctx context.Context) error {
 		return err
 	}
 	defer logFile.Close()
-	p.cmd = exec.Command(PrometheusBinary,
+	p.cmd = exec.Command(p.bin,
 		"--config.file="+filepath.Join(p.dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(p.dir, "data"),
 		"--web.listen-address=127.0.0.1:"+strconv.Itoa(p.port),

@@ -42,11 +42,14 @@ func run(ctx context.Context, keep bool, dash string) error {
 	start := time.Now()
 	out := os.Stdout
 	if !localcluster.BinariesCached() {
-		say("First run: building the local cluster's binaries (etcd, Kubernetes, kwok) from their Go")
-		say("modules. That takes about 13 minutes on 2 cores, once; later runs start in seconds.")
+		say("First run: building the local cluster's binaries (etcd, Kubernetes, kwok) and Prometheus from")
+		say("their Go modules. That takes about 15 minutes on 2 cores, once; later runs start in seconds.")
 	}
 	bins, err := localcluster.EnsureBinaries(ctx, out)
 	if err != nil {
+		return err
+	}
+	if _, err := localcluster.EnsurePrometheus(ctx, out); err != nil {
 		return err
 	}
 	say("Bringing up the local cluster: etcd, kube-apiserver, controller-manager, scheduler, kwok.")

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -51,6 +52,8 @@ type toolModule struct {
 	// extra copies files the cluster needs besides binaries (kwok's Stage
 	// configs) into the cache entry.
 	extra func(ctx context.Context, moduleDir, dest string) error
+	// tags are build tags for the commands.
+	tags string
 	// after names a module to build first: this one shares its
 	// dependencies at the same versions, so it reuses their compiled
 	// packages instead of compiling them a second time alongside.
@@ -100,6 +103,32 @@ var kubectlModule = toolModule{
 	pin:      "k8s.io/kubernetes",
 	commands: map[string]string{"kubectl": "k8s.io/kubernetes/cmd/kubectl"},
 	ldflags:  kubeLDFlags,
+}
+
+// prometheusModule builds the Prometheus server the demo, the analysis tests
+// and the benchmarks run, on first use: a machine needs no package for it.
+// remove_all_sd leaves out the cloud service discoveries (file and static
+// targets stay), which halves the build.
+var prometheusModule = toolModule{
+	name:     "prometheus",
+	pin:      "github.com/prometheus/prometheus",
+	commands: map[string]string{"prometheus": "github.com/prometheus/prometheus/cmd/prometheus"},
+	ldflags:  prometheusLDFlags,
+	tags:     "remove_all_sd",
+}
+
+// prometheusLDFlags stamps the release a module version stands for:
+// module v0.316.0 is Prometheus 3.16.0.
+func prometheusLDFlags(version string) string {
+	release := version
+	if parts := strings.SplitN(strings.TrimPrefix(version, "v0."), ".", 2); len(parts) == 2 {
+		if n, err := strconv.Atoi(parts[0]); err == nil {
+			release = fmt.Sprintf("%d.%d.%s", n/100, n%100, parts[1])
+		}
+	}
+	return "-X github.com/prometheus/common/version.Version=" + release +
+		" -X github.com/prometheus/common/version.Branch=HEAD" +
+		" -X github.com/prometheus/common/version.BuildDate=19700101-00:00:00"
 }
 
 // kubeLDFlags stamps the version into every place kube binaries read it from.
@@ -318,7 +347,11 @@ func entry(m toolModule, tools, cache string) (dir, version, moduleDir string, e
 		return "", "", "", fmt.Errorf("localcluster: tools module %s: %w", m.name, err)
 	}
 	h := sha256.New()
-	for _, part := range [][]byte{gomod, gosum, []byte(runtime.Version()), []byte(ldflags(m, version)), []byte(gcflags)} {
+	parts := [][]byte{gomod, gosum, []byte(runtime.Version()), []byte(ldflags(m, version)), []byte(gcflags)}
+	if m.tags != "" { // only then: the entries of modules without tags keep their names
+		parts = append(parts, []byte(m.tags))
+	}
+	for _, part := range parts {
 		h.Write(part)
 		h.Write([]byte{0})
 	}
@@ -388,7 +421,11 @@ func ensureModule(ctx context.Context, m toolModule, tools, cache string, log io
 	}
 	defer os.RemoveAll(tmp)
 	for bin, pkg := range m.commands {
-		args := []string{"build", "-trimpath", "-gcflags", gcflags, "-o", filepath.Join(tmp, bin), "-ldflags", strings.TrimSpace("-s -w " + ldflags(m, version)), pkg}
+		args := []string{"build", "-trimpath", "-gcflags", gcflags, "-o", filepath.Join(tmp, bin), "-ldflags", strings.TrimSpace("-s -w " + ldflags(m, version))}
+		if m.tags != "" {
+			args = append(args, "-tags", m.tags)
+		}
+		args = append(args, pkg)
 		if _, err := goOutput(ctx, moduleDir, args...); err != nil {
 			return "", "", fmt.Errorf("localcluster: building %s: %w", bin, err)
 		}
@@ -415,6 +452,8 @@ func buildHint(name string) string {
 		return "about 13 minutes on 2 cores; etcd alongside, kwok after"
 	case "kubectl":
 		return "under a minute once the cluster's binaries are built"
+	case "prometheus":
+		return "one to three minutes on 2 cores"
 	}
 	return "a few minutes"
 }
@@ -438,6 +477,27 @@ func EnsureKubectl(ctx context.Context, log io.Writer) (string, error) {
 		return "", err
 	}
 	return filepath.Join(dir, "kubectl"), nil
+}
+
+// EnsurePrometheus returns the path of the pinned Prometheus server,
+// building it on first use.
+func EnsurePrometheus(ctx context.Context, log io.Writer) (string, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	tools, err := ToolsDir()
+	if err != nil {
+		return "", err
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir, _, err := ensureModule(ctx, prometheusModule, tools, cache, log)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "prometheus"), nil
 }
 
 // pinnedVersion reads the required version of module path from go.mod.

@@ -27,7 +27,7 @@ import (
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
-// TestMeasure runs queries on a real Prometheus (Debian's package) that
+// TestMeasure runs queries on a real Prometheus (built from its Go module) that
 // scrapes two known series from a loopback exporter; the provider's
 // headers, bearer token and TLS go through a loopback proxy that checks
 // them.
