@@ -6,6 +6,10 @@ GO ?= go
 TOOL := $(GO) tool -modfile=hack/tools/go.mod
 LOCALCLUSTER := $(GO) run ./test/localcluster/cmd
 TEST_TIMEOUT ?= 30m
+# One version for the CLI, the image, the chart and config/default (a test
+# checks that they agree).
+VERSION := $(shell cat VERSION)
+LDFLAGS := -X github.com/rampcd/ramp/internal/cli.Version=$(VERSION)
 # The dashboard's browser test drives Debian's chromium with playwright-core,
 # pinned in test/browser/package-lock.json.
 BROWSER_DEPS := test/browser/node_modules/.package-lock.json
@@ -28,23 +32,38 @@ generate: ## Generate deepcopy code, CRDs and RBAC from the Go types and markers
 	cp config/rbac/role.yaml charts/ramp/templates/clusterrole.yaml
 
 .PHONY: build
-build: ## Build everything in the main module.
+build: ## Build everything in the main module, and bin/ramp with its version.
 	$(GO) build ./...
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ramp ./cmd/ramp
+
+.PHONY: image
+image: ## Build the controller's OCI image (linux/amd64, linux/arm64) into dist/image, without Docker; prints its digest.
+	$(GO) run ./hack/release image -o dist/image
+
+.PHONY: release
+release: ## Build every release artifact into dist/: CLI archives, SBOMs, image, CRDs, install.yaml, chart, krew manifest, checksums.
+	$(GO) run ./hack/release release -o dist
 
 .PHONY: cluster-binaries
 cluster-binaries: ## Build the local cluster's binaries (cached by version; about 13 min cold).
 	$(LOCALCLUSTER) build
 
 .PHONY: test
-test: $(BROWSER_DEPS) ## Run all tests against one local cluster (built on first use), then the fuzzers briefly.
+test: browser-packages $(BROWSER_DEPS) ## Run all tests against one local cluster (built on first use), then the fuzzers briefly.
 	$(LOCALCLUSTER) exec -- $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz
 
-$(BROWSER_DEPS): test/browser/package-lock.json
+$(BROWSER_DEPS): test/browser/package-lock.json | browser-packages
 	npm ci --prefix test/browser --no-audit --no-fund
 
+# Debian's chromium, node and npm: installed when missing and allowed,
+# else named.
+.PHONY: browser-packages
+browser-packages:
+	@hack/ensure-browser
+
 .PHONY: screenshots
-screenshots: $(BROWSER_DEPS) ## Retake the dashboard's screenshots in docs/images (its browser test, about a minute).
+screenshots: browser-packages $(BROWSER_DEPS) ## Retake the dashboard's screenshots in docs/images (its browser test, about a minute).
 	RAMP_SCREENSHOTS=docs/images $(LOCALCLUSTER) exec -- $(GO) test -count=1 -run '^TestDashboard$$' ./test/e2e
 
 .PHONY: bench

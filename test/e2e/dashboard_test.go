@@ -41,7 +41,7 @@ func TestDashboard(t *testing.T) {
 	}
 	browserDir := filepath.Join(repo, "test", "browser")
 	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "playwright-core")); err != nil {
-		t.Fatalf("playwright-core is not installed: run `npm ci --prefix test/browser` and `apt-get install chromium` (.ci/run does both): %v", err)
+		t.Fatalf("playwright-core is not installed: run make test, which installs it and Debian's chromium, or `npm ci --prefix test/browser` and `apt-get install chromium`: %v", err)
 	}
 	shots := os.Getenv("RAMP_SCREENSHOTS")
 	if shots == "" {
