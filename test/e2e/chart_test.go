@@ -33,7 +33,13 @@ func renderChart(t *testing.T, values map[string]any) map[string]*unstructured.U
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := loader.Load(filepath.Join(repo, "charts", "ramp"))
+	return renderChartAt(t, filepath.Join(repo, "charts", "ramp"), values)
+}
+
+// renderChartAt renders the chart at path (a folder or a packaged .tgz).
+func renderChartAt(t *testing.T, path string, values map[string]any) map[string]*unstructured.Unstructured {
+	t.Helper()
+	ch, err := loader.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +129,7 @@ func TestChart(t *testing.T) {
 			"webhookAllowlist": []any{"ci.example.com", "10.0.0.0/8"},
 			"leaderElection":   map[string]any{"enabled": false},
 			"replicas":         1,
-			"image":            map[string]any{"tag": "v9.9.9"},
+			"image":            map[string]any{"tag": "v9.9.9", "digest": "sha256:" + strings.Repeat("ab", 32)},
 			"metrics":          map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}}},
 			"callbacks":        map[string]any{"url": "https://ramp-callbacks.example.com"},
 			"logging":          map[string]any{"encoder": "console", "level": "debug"},
@@ -137,7 +143,7 @@ func TestChart(t *testing.T) {
 				t.Errorf("args %s lack %s", args, want)
 			}
 		}
-		if strings.Contains(args, "--leader-elect") || c["image"] != "ghcr.io/rampcd/ramp:v9.9.9" {
+		if strings.Contains(args, "--leader-elect") || c["image"] != "ghcr.io/rampcd/ramp:v9.9.9@sha256:"+strings.Repeat("ab", 32) {
 			t.Errorf("args %s, image %v", args, c["image"])
 		}
 		for _, key := range []string{"RoleBinding shop/ramp-controller", "RoleBinding payments/ramp-controller", "ServiceMonitor ramp-system/ramp-controller",
@@ -164,9 +170,11 @@ func TestChart(t *testing.T) {
 			t.Fatal("no dashboard Deployment")
 		}
 		containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
-		args := fmt.Sprint(containers[0].(map[string]any)["args"])
-		if args != "[dashboard --address=0.0.0.0 --port=8080 --read-only --namespace=shop --allowed-hosts=ramp.example.com,ramp.internal]" {
-			t.Errorf("dashboard args %s", args)
+		// The image's entrypoint runs the controller: the dashboard
+		// names its own command.
+		command, args := fmt.Sprint(containers[0].(map[string]any)["command"]), fmt.Sprint(containers[0].(map[string]any)["args"])
+		if command != "[/usr/local/bin/ramp dashboard]" || args != "[--address=0.0.0.0 --port=8080 --read-only --namespace=shop --allowed-hosts=ramp.example.com,ramp.internal]" {
+			t.Errorf("dashboard command %s args %s", command, args)
 		}
 		// Its pods are not the controller's: the controller's Services
 		// must not send them traffic.

@@ -4,8 +4,9 @@ app.kubernetes.io/name: ramp
 app.kubernetes.io/component: controller
 {{- end -}}
 
+{{/* repository:tag, and @digest when one pins it (a release's chart does). */}}
 {{- define "ramp.image" -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}{{ with .Values.image.digest }}@{{ . }}{{ end }}
 {{- end -}}
 
 {{- define "ramp.callbackURL" -}}
