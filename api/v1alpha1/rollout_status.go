@@ -147,6 +147,11 @@ type RolloutStatus struct {
 	// +optional
 	Weight WeightStatus `json:"weight,omitempty"`
 
+	// Routing is what a mesh router's passes remember of the proxies:
+	// since when the canary's pods can be reached.
+	// +optional
+	Routing *RoutingStatus `json:"routing,omitempty"`
+
 	// StepHistory records the steps of the current canary, or of the last
 	// one once it was promoted or rolled back: when each began and ended,
 	// and how. It starts afresh with each canary (and each retry), so it
@@ -214,6 +219,25 @@ type AbortStatus struct {
 	Message string `json:"message,omitempty"`
 	// At is when the rollback began.
 	At metav1.MicroTime `json:"at"`
+}
+
+// RoutingStatus is what a mesh router's passes remember of the proxies
+// between passes. (Which revision's traffic is draining is recorded on the
+// routing object itself, in the write that took its weight to 0, so that
+// it is never lost: the ramp.dev/canary-weight annotation.)
+type RoutingStatus struct {
+	// CanaryServedAt is when the canary's pods were first seen available
+	// behind the canary Service (or subset). The canary's weight rises
+	// above 0 only endpointPropagationSeconds later, so that no proxy
+	// sends it a request before it knows the pods to send it to.
+	// +optional
+	CanaryServedAt *metav1.MicroTime `json:"canaryServedAt,omitempty"`
+	// RestAt is when the routing objects may go back to rest after a
+	// canary: endpointPropagationSeconds after the last pod of another
+	// revision is gone, so that no proxy still lists such a pod when
+	// Istio's subsets stop telling the revisions apart.
+	// +optional
+	RestAt *metav1.MicroTime `json:"restAt,omitempty"`
 }
 
 // WeightStatus is the canary's share of traffic, in percent.

@@ -142,6 +142,8 @@ type Strategy struct {
 // +kubebuilder:validation:XValidation:rule="!(has(self.maxSurge) && has(self.maxUnavailable) && (self.maxSurge == 0 || self.maxSurge == '0%') && (self.maxUnavailable == 0 || self.maxUnavailable == '0%'))",message="spec.strategy.canary.maxSurge and maxUnavailable cannot both be 0: pods could never be replaced"
 // +kubebuilder:validation:XValidation:rule="(has(self.trafficRouting) && !(has(self.trafficRouting.istio) && has(self.trafficRouting.istio.percentWeights) && self.trafficRouting.istio.percentWeights)) || self.steps.all(s, !has(s.setWeight) || s.setWeight == double(int(s.setWeight)))",messageExpression="'spec.strategy.canary.steps[' + ['0','1','2','3','4','5','6','7','8','9','10','11','12','13','14','15','16','17','18','19','20','21','22','23','24','25','26','27','28','29','30','31','32','33','34','35','36','37','38','39','40','41','42','43','44','45','46','47','48','49','50','51','52','53','54','55','56','57','58','59','60','61','62','63'][self.steps.map(s, has(s.setWeight) && s.setWeight != double(int(s.setWeight))).indexOf(true)] + '].setWeight has decimals, but ' + (has(self.trafficRouting) ? 'Istio with percentWeights (Istio before 1.13)' : 'pod-ratio traffic (no trafficRouting)') + ' carries whole percentages only: use a whole number, or a router that takes fractions (smi, gatewayAPI, istio without percentWeights)'"
 // +kubebuilder:validation:XValidation:rule="!has(self.canaryScale) || has(self.trafficRouting)",message="spec.strategy.canary.canaryScale applies to mesh routers only: with pod-ratio traffic the weight sets the pod counts"
+// +kubebuilder:validation:XValidation:rule="!has(self.abortScaleDownDelaySeconds) || has(self.trafficRouting)",message="spec.strategy.canary.abortScaleDownDelaySeconds applies to mesh routers only: with pod-ratio traffic the canary's pods are its traffic, and they go at once (give the app a preStop sleep longer than your endpoints take to propagate: docs/routers.md)"
+// +kubebuilder:validation:XValidation:rule="!has(self.endpointPropagationSeconds) || has(self.trafficRouting)",message="spec.strategy.canary.endpointPropagationSeconds applies to mesh routers only: with pod-ratio traffic a pod gets requests once its endpoints reach kube-proxy, whatever Ramp does"
 // +kubebuilder:validation:XValidation:rule="has(self.trafficRouting) == has(oldSelf.trafficRouting) && (!has(self.trafficRouting) || self.trafficRouting == oldSelf.trafficRouting)",message="spec.strategy.canary.trafficRouting cannot be added, removed or changed once the Rollout exists: the old routing objects would be left sending traffic; create a new Rollout to change the router"
 type CanaryStrategy struct {
 	// Steps run in order; after the last one the canary is promoted.
@@ -198,11 +200,36 @@ type CanaryStrategy struct {
 	Notifications *Notifications `json:"notifications,omitempty"`
 
 	// ScaleDownDelaySeconds is how long the old version keeps its pods after
-	// promotion, so that clients and proxies catch up. Defaults to 30.
+	// promotion, so that clients and proxies catch up: with a mesh router,
+	// longer than the mesh takes to send the stable Service's new
+	// endpoints to every proxy. Defaults to 30.
 	// +kubebuilder:default=30
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	ScaleDownDelaySeconds *int32 `json:"scaleDownDelaySeconds,omitempty"`
+
+	// AbortScaleDownDelaySeconds is how long a canary keeps its pods after
+	// its weight went to 0 (a rollback, or a canary replaced by a newer
+	// version), so that every proxy has stopped sending it requests first;
+	// meanwhile the canary Service selects no other revision. A router
+	// whose implementation reports what its proxies applied (Gateway API;
+	// Istio with its status reporting on) ends the wait as soon as it
+	// does, and says so in an event when it does not. Mesh routers only;
+	// defaults to 30.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
+	// +optional
+	AbortScaleDownDelaySeconds *int32 `json:"abortScaleDownDelaySeconds,omitempty"`
+
+	// EndpointPropagationSeconds is how long the mesh takes to tell every
+	// proxy that the pods behind a Service changed. A canary's weight rises
+	// above 0 only once its pods have been available behind the canary
+	// Service (or subset) this long, so that no proxy sends it requests
+	// before it knows where they go. Mesh routers only; defaults to 5.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=600
+	// +optional
+	EndpointPropagationSeconds *int32 `json:"endpointPropagationSeconds,omitempty"`
 }
 
 // Step is one step of a canary. Exactly one of its fields is set.

@@ -54,6 +54,18 @@ type rolloutState struct {
 	written rampv1.Weight
 	// drifted: the routing objects did not hold what the last pass wrote.
 	drifted bool
+	// reading is what the router read back at the start of the pass.
+	reading traffic.Reading
+	// routedCanary is the revision the canary side of the routing objects
+	// selects: as read, then as this pass wrote it.
+	routedCanary string
+	// draining is the revision whose traffic drains (see propagation.go),
+	// and drainSince when its weight went to 0.
+	draining   string
+	drainSince time.Time
+	// atRest: the routing objects are at rest (no canary, nothing left of
+	// the last one).
+	atRest bool
 	// routed: this pass already wrote the routing objects.
 	routed bool
 	// promoting: all steps passed and the canary scales to full before a
@@ -147,6 +159,7 @@ func startCanary(s *rampv1.RolloutStatus, hash string, now time.Time) {
 	s.ProgressAt = ptr.To(metav1.NewMicroTime(now))
 	s.Abort = nil
 	s.Weight = rampv1.WeightStatus{} // a new canary starts with no traffic
+	s.Routing = nil                  // its pods count as served from when they are seen again
 	s.PausedAt = nil
 	s.StepHistory = nil
 	beginStep(s, 0, now)
@@ -298,9 +311,20 @@ func (r *Reconciler) stepDone(ctx context.Context, st *rolloutState, i int) (boo
 			return false, nil
 		}
 		if st.mesh {
-			err := r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash, Weight: st.weight})
+			if st.weight > 0 && st.written == 0 {
+				// The canary's first share of traffic: only once every
+				// proxy can know its pods.
+				if wait := r.awaitEndpoints(st); wait != "" {
+					st.waiting = wait
+					return false, nil
+				}
+			}
+			held, err := r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash, Weight: st.weight})
 			st.routed = true
-			return err == nil, err
+			if held {
+				st.waiting = "the traffic of " + revisionLabel(st, st.routedCanary) + " to drain from the canary Service"
+			}
+			return err == nil && !held, err
 		}
 		return true, nil
 	case step.Pause != nil:
@@ -334,10 +358,15 @@ func (r *Reconciler) promoteWhenReady(ctx context.Context, st *rolloutState) err
 			r.checkDeadline(st)
 			return nil
 		}
-		err := r.route(ctx, st, traffic.Target{Stable: st.canary.hash, Canary: st.canary.hash})
+		held, err := r.route(ctx, st, traffic.Target{Stable: st.canary.hash, Canary: st.canary.hash})
 		st.routed = true
 		if err != nil {
 			return err
+		}
+		if held {
+			st.promoting = true
+			st.waiting = "the traffic of " + revisionLabel(st, st.routedCanary) + " to drain from the canary Service before promotion"
+			return nil
 		}
 	}
 	// The AfterPromotion hooks' runs exist before the promotion is

@@ -166,6 +166,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 	if err := r.observeRouting(ctx, st); err != nil {
 		return 0, err
 	}
+	r.trackDrain(st)
 	if err := r.renumber(ctx, st); err != nil {
 		return 0, err
 	}

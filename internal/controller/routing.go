@@ -54,6 +54,10 @@ func (r *Reconciler) observeRouting(ctx context.Context, st *rolloutState) error
 	if err != nil {
 		return err
 	}
+	st.reading = reading
+	if reading.Written != nil {
+		st.routedCanary = reading.Written.Canary
+	}
 	st.reached = reading.Weight
 	// What Ramp last wrote for this canary: the record on the routing
 	// object, which a controller killed before its status write does not
@@ -73,23 +77,26 @@ func (r *Reconciler) observeRouting(ctx context.Context, st *rolloutState) error
 }
 
 // route writes target into the routing objects, with an event for each
-// write that was not simply the next step.
+// write that was not simply the next step. The canary side keeps its
+// revision while proxies may still send it requests (rolloutState.hold);
+// held reports that the target was narrowed so.
 //
 // The weight written is recorded in status at once, not only when the pass
 // ends well: the status is saved on every exit, and the next pass must not
 // take an older weight for the truth.
-func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Target) error {
+func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Target) (held bool, err error) {
+	held = st.hold(&t)
 	changes, err := st.router.SetWeight(ctx, t)
 	r.reportChanges(st, changes)
 	if err != nil {
-		return err
+		return held, err
 	}
-	st.reached = t.Weight
+	st.reached, st.routedCanary = t.Weight, t.Canary
 	if st.canary != nil && t.Canary == st.canary.hash {
 		st.written = t.Weight
 		st.ro.Status.Weight.Reached = t.Weight
 	}
-	return nil
+	return held, nil
 }
 
 func (r *Reconciler) reportChanges(st *rolloutState, changes []traffic.Change) {
@@ -116,20 +123,25 @@ func (r *Reconciler) keepRouting(ctx context.Context, st *rolloutState) error {
 	if !st.mesh || st.routed {
 		return nil
 	}
+	var err error
 	switch st.mode {
 	case modeCanary:
-		return r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash,
+		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash,
 			Weight: min(st.weight, st.written)})
 	case modeAborted:
-		err := r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash})
+		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash})
 		if err == nil && !st.abortedAt.IsZero() {
 			RollbackRouteSeconds.Observe(time.Since(st.abortedAt).Seconds())
 		}
-		return err
+	default:
+		// While the old revision scales down it gets no traffic, and
+		// Istio's subsets still tell the revisions apart; after, the
+		// objects rest.
+		rest := oldPods(st) == 0 && st.draining == "" && r.restDue(st)
+		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.stable.hash, Rest: rest})
+		st.atRest = err == nil && rest
 	}
-	// While the old revision scales down it gets no traffic, and Istio's
-	// subsets still tell the revisions apart; after, the objects rest.
-	return r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.stable.hash, Rest: oldPods(st) == 0})
+	return err
 }
 
 // finalize gives back the routing objects Ramp does not own before a

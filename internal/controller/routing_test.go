@@ -261,6 +261,13 @@ func routeEvents(e *fixture.Env, kind, name string) map[string]string {
 // until it is Healthy.
 func meshRollout(t *testing.T, e *fixture.Env, mc meshCase, steps ...rampv1.Step) []*unstructured.Unstructured {
 	t.Helper()
+	return meshRolloutWith(t, e, mc, nil, steps...)
+}
+
+// meshRolloutWith is meshRollout with the Rollout changed before it is
+// created.
+func meshRolloutWith(t *testing.T, e *fixture.Env, mc meshCase, change func(*rampv1.Rollout), steps ...rampv1.Step) []*unstructured.Unstructured {
+	t.Helper()
 	createRootService(e)
 	var created []*unstructured.Unstructured
 	for _, obj := range mc.setup {
@@ -272,6 +279,10 @@ func meshRollout(t *testing.T, e *fixture.Env, mc meshCase, steps ...rampv1.Step
 	ro := e.Rollout("web", "web:v1", steps...)
 	ro.Spec.Service = "web"
 	ro.Spec.Strategy.Canary.TrafficRouting = &mc.routing
+	if change != nil {
+		change(ro)
+	}
+	fixture.ShortMeshDelays(ro)
 	e.Create(ro)
 	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 	return created

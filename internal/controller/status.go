@@ -121,12 +121,22 @@ func setConditions(st *rolloutState) {
 		}
 		set(rampv1.ConditionProgressing, true, "CanaryInProgress", fmt.Sprintf(
 			"step %s (%s): waiting for %s", s.StepLabel, step, st.waiting))
+	case st.mode == modeAborted && st.draining == st.canary.hash && st.canary.pods() > 0:
+		set(rampv1.ConditionProgressing, true, "RollingBack", fmt.Sprintf(
+			"canary weight 0; its %d pods stay until every proxy has dropped them (abortScaleDownDelaySeconds); stable %d/%d available",
+			st.canary.pods(), st.stable.available(), st.budget.replicas))
 	case st.mode == modeAborted && (st.canary.pods() > 0 || !stableFull):
 		set(rampv1.ConditionProgressing, true, "RollingBack", fmt.Sprintf(
 			"canary pods %d, stable %d/%d available", st.canary.pods(), st.stable.available(), st.budget.replicas))
 	case !stableFull || oldPods(st) > 0:
 		set(rampv1.ConditionProgressing, true, "Scaling", fmt.Sprintf(
 			"stable %d of %d pods available; old revisions have %d pods left", st.stable.available(), st.budget.replicas, oldPods(st)))
+	case st.draining != "":
+		set(rampv1.ConditionProgressing, true, "Draining", fmt.Sprintf(
+			"the canary Service keeps %s until every proxy has applied its weight 0 (abortScaleDownDelaySeconds)", revisionLabel(st, st.draining)))
+	case st.mesh && !st.atRest:
+		set(rampv1.ConditionProgressing, true, "Settling",
+			"the routing objects go back to rest once every proxy has dropped the old pods (endpointPropagationSeconds)")
 	default:
 		set(rampv1.ConditionProgressing, false, "Complete", "nothing to do")
 	}

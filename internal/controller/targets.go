@@ -27,6 +27,9 @@ func (r *Reconciler) planTargets(st *rolloutState) {
 	case st.mode == modeCanary:
 		canary, stable := st.router.Replicas(n, st.weight)
 		targets = append(targets, scaleTarget{rev: st.canary, want: canary}, scaleTarget{rev: st.stable, want: stable})
+	case st.mode == modeAborted && st.draining == st.canary.hash:
+		// The canary's pods stay until every proxy has dropped them.
+		targets = append(targets, scaleTarget{rev: st.canary, hold: true}, scaleTarget{rev: st.stable, want: n, now: true})
 	case st.mode == modeAborted:
 		// A rollback does not wait: the stable revision comes back to full
 		// scale and the canary goes, in one write each.
@@ -42,6 +45,9 @@ func (r *Reconciler) planTargets(st *rolloutState) {
 // was replaced, so clients and proxies can catch up; a canary that was
 // dropped for a newer template goes at once.
 func (r *Reconciler) retire(st *rolloutState, rev *revision) scaleTarget {
+	if rev.hash == st.draining {
+		return scaleTarget{rev: rev, hold: true} // until every proxy has dropped it
+	}
 	if rev.number > st.stable.number {
 		return scaleTarget{rev: rev, want: 0, now: true}
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,6 +32,11 @@ type Target struct {
 	// routers then take back what they add only for a canary (Istio's
 	// subset labels), leaving the objects as they were apart from weights.
 	Rest bool
+	// Drain is when the canary side's weight went to 0 from above, while
+	// proxies may still act on the old weight; zero otherwise. It is
+	// recorded with the weights (AnnotationWeight), in the same write, so
+	// that a pass that ends before its status write does not forget it.
+	Drain time.Time
 }
 
 // Reading is what a router reads back.
@@ -43,6 +49,15 @@ type Reading struct {
 	// (weights that differ from it) from Ramp's own work. Nil when the
 	// object carries no record.
 	Written *Written
+	// Generation is the metadata.generation of the object that holds the
+	// weights.
+	Generation int64
+	// Applied is the generation of that object its implementation reports
+	// every proxy runs, when it Reports: an HTTPRoute's status.parents
+	// conditions, Istio's status with its reporting on. Ramp then waits for
+	// the report rather than for a delay.
+	Applied int64
+	Reports bool
 }
 
 // Written is Ramp's record of its last weight on a routing object.
@@ -50,10 +65,13 @@ type Written struct {
 	Weight rampv1.Weight
 	// Canary is the revision the weight was for.
 	Canary string
+	// Drain is Target.Drain as written.
+	Drain time.Time
 }
 
 // AnnotationWeight, on a routing object, records the canary weight Ramp
-// last wrote and its revision: "25/6ff4cd9669".
+// last wrote and its revision, "25/6ff4cd9669", and for a zero weight
+// that is draining, since when: "0/6ff4cd9669/2026-12-05T17:10:09.123456Z".
 const AnnotationWeight = "ramp.dev/canary-weight"
 
 // MarkWritten records t on obj's annotations, or removes the record at
@@ -61,6 +79,9 @@ const AnnotationWeight = "ramp.dev/canary-weight"
 func MarkWritten(obj metav1.Object, t Target) bool {
 	a := obj.GetAnnotations()
 	want := t.Weight.String() + "/" + t.Canary
+	if !t.Drain.IsZero() {
+		want += "/" + t.Drain.UTC().Format(time.RFC3339Nano)
+	}
 	if t.Rest {
 		want = ""
 	}
@@ -81,15 +102,20 @@ func MarkWritten(obj metav1.Object, t Target) bool {
 
 // ReadWritten returns the record MarkWritten left on obj, if any.
 func ReadWritten(obj metav1.Object) *Written {
-	w, canary, ok := strings.Cut(obj.GetAnnotations()[AnnotationWeight], "/")
-	if !ok {
+	parts := strings.SplitN(obj.GetAnnotations()[AnnotationWeight], "/", 3)
+	if len(parts) < 2 {
 		return nil
 	}
-	weight, err := rampv1.ParseWeight(w)
+	weight, err := rampv1.ParseWeight(parts[0])
 	if err != nil {
 		return nil
 	}
-	return &Written{Weight: weight, Canary: canary}
+	w := &Written{Weight: weight, Canary: parts[1]}
+	if len(parts) == 3 {
+		// A time that does not parse drains from the zero time: over.
+		w.Drain, _ = time.Parse(time.RFC3339Nano, parts[2])
+	}
+	return w
 }
 
 // WeightFirst reports whether the weight must be written before the

@@ -156,7 +156,9 @@ func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (traffic.Reading, e
 	if err != nil {
 		return traffic.Reading{}, err
 	}
-	return traffic.Reading{Weight: r.share(rules, managed), Written: traffic.ReadWritten(route)}, nil
+	applied, reports := Applied(route)
+	return traffic.Reading{Weight: r.share(rules, managed), Written: traffic.ReadWritten(route),
+		Generation: route.GetGeneration(), Applied: applied, Reports: reports}, nil
 }
 
 // Cleanup gives a route Ramp does not own back to the root Service: the

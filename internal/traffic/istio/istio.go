@@ -135,7 +135,9 @@ func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (traffic.Reading, e
 			split.Stable += w
 		}
 	}
-	return traffic.Reading{Weight: split.Share(), Written: traffic.ReadWritten(vs)}, nil
+	applied, reports := Applied(vs)
+	return traffic.Reading{Weight: split.Share(), Written: traffic.ReadWritten(vs),
+		Generation: vs.GetGeneration(), Applied: applied, Reports: reports}, nil
 }
 
 // Cleanup takes Ramp's additions back before the Rollout goes: the route

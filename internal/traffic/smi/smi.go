@@ -193,7 +193,8 @@ func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (traffic.Reading, e
 		return traffic.Reading{}, err
 	}
 	have, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
-	return traffic.Reading{Weight: share(have, traffic.CanaryServiceName(r.ro)), Written: traffic.ReadWritten(ts)}, nil
+	// SMI has no status: what the proxies applied is not known.
+	return traffic.Reading{Weight: share(have, traffic.CanaryServiceName(r.ro)), Written: traffic.ReadWritten(ts), Generation: ts.GetGeneration()}, nil
 }
 
 // Cleanup gives a TrafficSplit Ramp does not own back to the root Service
