@@ -32,6 +32,32 @@ type Report struct {
 	RollbackOnAnalysis *Latency      `json:"rollbackOnAnalysis,omitempty"`
 	Scale              *Scale        `json:"scale,omitempty"`
 	Analysis           *AnalysisLoad `json:"analysis,omitempty"`
+	// Safety is the zero-failed-requests matrix, one row per cell.
+	Safety []SafetyCell `json:"safety,omitempty"`
+}
+
+// SafetyCell is one run of safety.Run.
+type SafetyCell struct {
+	Router             string                   `json:"router"`
+	LagMs              int64                    `json:"lagMs"`
+	JitterMs           int64                    `json:"jitterMs"`
+	Reported           bool                     `json:"reported,omitempty"`
+	DelaysOff          bool                     `json:"delaysOff,omitempty"`
+	DelaySeconds       float64                  `json:"delaySeconds"`
+	Requests           int                      `json:"requests"`
+	Failed             int                      `json:"failed"`
+	Injected           int                      `json:"injected"`
+	Rate               float64                  `json:"rate"`
+	Scenarios          map[string]ScenarioCount `json:"scenarios"`
+	AbortToZeroMs      float64                  `json:"abortToZeroMs"`
+	AbortPodsGoneMs    float64                  `json:"abortPodsGoneMs"`
+	AnalysisPodsGoneMs float64                  `json:"analysisPodsGoneMs"`
+}
+
+// ScenarioCount is one scenario's part of a cell's load.
+type ScenarioCount struct {
+	Requests int `json:"requests"`
+	Failed   int `json:"failed"`
 }
 
 // Machine is where the benchmarks ran.
@@ -217,8 +243,53 @@ func Markdown(r Report, notes string) string {
 		p("| Prometheus queries per second | %.1f |\n| measurements recorded | %.0f |\n", a.QueriesPerSecond, a.MeasurementsDone)
 		p("| controller CPU per 100 active analyses | %.3f cores |\n\n", a.CPUCoresPer100)
 	}
+	if len(r.Safety) > 0 {
+		safetyTable(p, r.Safety)
+	}
 	b.WriteString(notes)
 	return b.String()
+}
+
+// safetyTable renders the zero-failed-requests matrix.
+func safetyTable(p func(string, ...any), rows []SafetyCell) {
+	p("## Zero failed requests\n\n")
+	p("One Rollout of 4 pods per row taken through a promotion, an abort at 25%%, a retry, a canary\n")
+	p("replaced in flight and a rollback by failed analysis (a version failing half its requests on\n")
+	p("purpose), under a constant load sent through three proxies that apply each change of routes\n")
+	p("and endpoints late (lag + up to jitter, drawn per proxy and change) and never retry. Pods stop\n")
+	p("answering the moment they are deleted, but with pod ratio, where the docs ask for a preStop\n")
+	p("sleep and the app sleeps as long as Ramp's delays. Ramp's delays (abortScaleDownDelaySeconds,\n")
+	p("endpointPropagationSeconds, scaleDownDelaySeconds) are a second over the latest lag. *Failed*\n")
+	p("counts every request that got no answer or an error but those failed on purpose; the rows\n")
+	p("with delays 0 are the negative control and must fail. The cost of the safety: from the\n")
+	p("abort's decision to the weight 0 seen (unchanged by it), and to the canary's last pod gone.\n\n")
+	p("| router | lag | delays | requests | failed | on purpose | abort → weight 0 | abort → pods gone | bad version → pods gone |\n")
+	p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, c := range rows {
+		router := c.Router
+		if c.Reported {
+			router += " (reported)"
+		}
+		delays := fmt.Sprintf("%.0f s", c.DelaySeconds)
+		if c.DelaysOff {
+			delays = "**0 (control)**"
+		}
+		failed := fmt.Sprint(c.Failed)
+		if c.Failed > 0 && !c.DelaysOff {
+			failed = "**" + failed + "**"
+		}
+		p("| %s | %s + %s | %s | %d at %.0f/s | %s | %d | %s | %s | %s |\n", router,
+			seconds(c.LagMs), seconds(c.JitterMs), delays, c.Requests, c.Rate, failed, c.Injected,
+			ms(c.AbortToZeroMs), seconds(int64(c.AbortPodsGoneMs)), seconds(int64(c.AnalysisPodsGoneMs)))
+	}
+	p("\n")
+}
+
+func seconds(ms int64) string {
+	if ms == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%.1f s", float64(ms)/1000)
 }
 
 func ms(v float64) string {

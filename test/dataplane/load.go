@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -9,26 +10,55 @@ import (
 	"time"
 )
 
+// Request is one request of a load and how it ended.
+type Request struct {
+	// At is when it was sent, from the start of the load.
+	At time.Duration
+	// Proxy is the index of the proxy it went through.
+	Proxy int
+	// Code is the status answered; 0 when no answer came.
+	Code int
+	// Err says why no answer came, or what the proxy answered instead of
+	// a pod.
+	Err string
+	// Version is the version of the pod that answered.
+	Version string
+	// Injected marks a failure the pod returned on purpose
+	// (HeaderInjected): a bad version's, not the platform's.
+	Injected bool
+}
+
+// Failed reports whether the request failed other than on purpose: no
+// answer, or an answer that is not a success and was not injected.
+func (r Request) Failed() bool {
+	return r.Code == 0 || (r.Code >= 300 && !r.Injected)
+}
+
 // Tally counts the responses of a load, by status code and by the version
-// that answered.
+// that answered, and keeps every request.
 type Tally struct {
+	start    time.Time
 	mu       sync.Mutex
 	Total    int
 	Codes    map[int]int
 	Versions map[string]int
 	Errors   int // requests that got no response
+	requests []Request
 }
 
-func (t *Tally) add(code int, version string, err error) {
+func (t *Tally) add(r Request) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.Total++
-	if err != nil {
+	t.requests = append(t.requests, r)
+	if r.Code == 0 {
 		t.Errors++
 		return
 	}
-	t.Codes[code]++
-	t.Versions[version]++
+	t.Codes[r.Code]++
+	if r.Version != "" {
+		t.Versions[r.Version]++
+	}
 }
 
 // Snapshot copies the counts.
@@ -45,14 +75,56 @@ func (t *Tally) Snapshot() (total int, codes map[int]int, versions map[string]in
 	return t.Total, codes, versions
 }
 
-// Load sends GET requests to url at rate per second until ctx is done
-// (or n requests when n > 0), with at most 32 in flight, and tallies the
-// answers. It returns when all requests have ended.
-func Load(ctx context.Context, url string, rate, n int) *Tally {
-	t := &Tally{Codes: map[int]int{}, Versions: map[string]int{}}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
-	sem := make(chan struct{}, 32)
+// Requests copies the requests, in the order they ended.
+func (t *Tally) Requests() []Request {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]Request(nil), t.requests...)
+}
+
+// Failures returns the requests that failed other than on purpose, and
+// counts those that failed on purpose.
+func (t *Tally) Failures() (failed []Request, injected int) {
+	for _, r := range t.Requests() {
+		switch {
+		case r.Failed():
+			failed = append(failed, r)
+		case r.Injected:
+			injected++
+		}
+	}
+	return failed, injected
+}
+
+// NewTally returns an empty tally, for LoadInto.
+func NewTally() *Tally {
+	return &Tally{Codes: map[int]int{}, Versions: map[string]int{}, start: time.Now()}
+}
+
+// Elapsed is the time since the load began, on the scale of Request.At.
+func (t *Tally) Elapsed() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return time.Since(t.start)
+}
+
+// Load sends GET requests at rate per second, spread in turn over urls
+// (one per proxy), until ctx is done (or n requests when n > 0), with at
+// most 64 in flight, and tallies every answer. It returns when all
+// requests have ended.
+func Load(ctx context.Context, urls []string, rate, n int) *Tally {
+	return LoadInto(ctx, NewTally(), urls, rate, n)
+}
+
+// LoadInto is Load into a tally the caller can read while the load runs.
+func LoadInto(ctx context.Context, t *Tally, urls []string, rate, n int) *Tally {
+	t.mu.Lock()
+	t.start = time.Now()
+	t.mu.Unlock()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
+	start := t.start
 	tick := time.NewTicker(time.Second / time.Duration(max(rate, 1)))
 	defer tick.Stop()
 	for sent := 0; n <= 0 || sent < n; sent++ {
@@ -64,18 +136,49 @@ func Load(ctx context.Context, url string, rate, n int) *Tally {
 		}
 		sem <- struct{}{}
 		wg.Add(1)
+		proxy := sent % len(urls)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			resp, err := client.Get(url)
+			r := Request{At: time.Since(start), Proxy: proxy}
+			resp, err := client.Get(urls[proxy])
 			if err != nil {
-				t.add(0, "", err)
+				r.Err = err.Error()
+				t.add(r)
 				return
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			t.add(resp.StatusCode, strings.TrimSpace(string(body)), nil)
+			r.Code, r.Injected = resp.StatusCode, resp.Header.Get(HeaderInjected) != ""
+			if resp.StatusCode < 300 || r.Injected {
+				r.Version = strings.TrimSpace(string(body))
+			} else {
+				r.Err = strings.TrimSpace(string(body))
+			}
+			t.add(r)
 		}()
 	}
 	wg.Wait()
 	return t
+}
+
+// WaitServing sends a few requests through every proxy until all of them
+// are answered by a pod, or ctx ends: the proxies know the Service's pods.
+func WaitServing(ctx context.Context, urls []string) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		failed, _ := Load(ctx, urls, 1000, 5*len(urls)).Failures()
+		if len(failed) == 0 && ctx.Err() == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			last := "no request sent"
+			if len(failed) > 0 {
+				last = failed[0].Err
+			}
+			return fmt.Errorf("dataplane: the proxies do not serve yet (%s): %w", last, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }

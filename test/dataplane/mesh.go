@@ -2,49 +2,70 @@ package dataplane
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
+	"reflect"
+	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// Routing kinds the mesh honours, each at the versions it tries in turn.
-var (
-	trafficSplitVersions = []string{"v1alpha4", "v1alpha3", "v1alpha2", "v1alpha1"}
-	httpRouteGVK         = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}
-	virtualServiceGVK    = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
-	destinationRuleGVK   = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"}
-)
+// MeshOptions shape the mesh stand-in. The zero value is one proxy that
+// applies every change at once.
+type MeshOptions struct {
+	// Proxies is how many independent proxies serve each Service (at
+	// least one); a load spreads its requests over all of them.
+	Proxies int
+	// RouteLag delays each proxy's view of the routing objects:
+	// TrafficSplit weights, HTTPRoute rules and weights, VirtualService
+	// routes and DestinationRule subsets.
+	RouteLag Lag
+	// EndpointLag delays each proxy's view of which pods a Service's
+	// requests may reach.
+	EndpointLag Lag
+	// Report makes the mesh act as the implementation of the routing APIs:
+	// once every proxy has applied a generation of an HTTPRoute, it writes
+	// that generation into the route's status.parents conditions, as a
+	// Gateway API implementation reports what it accepted; and into a
+	// VirtualService's or DestinationRule's status, as Istio does with
+	// its status reporting on.
+	Report bool
+}
 
-// Mesh is the stand-in for a service mesh's proxies in one namespace.
+// ControllerName is the controller the mesh reports as in HTTPRoute status.
+const ControllerName = "ramp.dev/test-mesh"
+
+// Mesh is the stand-in for a service mesh's proxies in one namespace. A
+// control-plane loop rebuilds the routes and endpoints from the cluster
+// whenever it is kicked, and sends each change to every proxy, which
+// applies it after its own lag.
 type Mesh struct {
 	reader    client.Reader // a cache: routing objects, Services and Pods
+	writer    client.Client // status reports
 	namespace string
+	opts      MeshOptions
+	proxies   []*proxy
 
-	mu        sync.Mutex
-	listeners map[string]*http.Server // by Service name
-	urls      map[string]string
+	mu      sync.Mutex
+	urls    map[string][]string // by Service: one per proxy
+	servers []*http.Server
 
-	client  *http.Client
-	metrics *http.Server
+	kick          chan struct{}
+	lastRoutes    *routes
+	lastEndpoints endpoints
+	reports       chan struct{}
+
+	client *http.Client
 	// MetricsAddr is where the mesh exports its request metrics.
 	MetricsAddr string
+	metrics     *http.Server
 
 	linkerdTotal   *prometheus.CounterVec
 	linkerdLatency *prometheus.HistogramVec
@@ -52,12 +73,13 @@ type Mesh struct {
 	istioLatency   *prometheus.HistogramVec
 }
 
-// NewMesh starts the mesh's metrics endpoint; Services are served on
-// demand (URL).
-func NewMesh(reader client.Reader, namespace string) (*Mesh, error) {
+// NewMesh starts the mesh's control-plane loop and its metrics endpoint,
+// with every proxy holding the cluster's state as it is now. Services are
+// served on demand (URLs). writer writes status reports when opts.Report.
+func NewMesh(ctx context.Context, reader client.Reader, writer client.Client, namespace string, opts MeshOptions) (*Mesh, error) {
 	m := &Mesh{
-		reader: reader, namespace: namespace,
-		listeners: map[string]*http.Server{}, urls: map[string]string{},
+		reader: reader, writer: writer, namespace: namespace, opts: opts,
+		urls: map[string][]string{}, kick: make(chan struct{}, 1), reports: make(chan struct{}, 1),
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
 		linkerdTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "response_total", Help: "Linkerd-style: responses, by the receiving pod.",
@@ -74,6 +96,9 @@ func NewMesh(reader client.Reader, namespace string) (*Mesh, error) {
 			Buckets: []float64{1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000},
 		}, []string{"reporter", "destination_workload_namespace", "destination_workload", "destination_service_name"}),
 	}
+	for i := range max(opts.Proxies, 1) {
+		m.proxies = append(m.proxies, &proxy{id: i, mesh: m})
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m.linkerdTotal, m.linkerdLatency, m.istioTotal, m.istioLatency)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -83,321 +108,135 @@ func NewMesh(reader client.Reader, namespace string) (*Mesh, error) {
 	m.MetricsAddr = l.Addr().String()
 	m.metrics = &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = m.metrics.Serve(l) }()
+
+	if err := m.rebuild(ctx, true); err != nil {
+		return nil, err
+	}
+	go m.loop(ctx)
+	if opts.Report && writer != nil {
+		go m.reporter(ctx)
+	}
 	return m, nil
 }
 
-// URL returns the loopback address at which the mesh serves a Service,
-// starting to serve it on first use.
-func (m *Mesh) URL(service string) (string, error) {
+// Kick tells the control plane that something it watches changed.
+func (m *Mesh) Kick() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (m *Mesh) loop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.kick:
+		}
+		if err := m.rebuild(ctx, false); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "dataplane: mesh:", err)
+			time.AfterFunc(100*time.Millisecond, m.Kick)
+		}
+	}
+}
+
+// rebuild reads the routes and endpoints from the cluster and sends each
+// that changed to every proxy, after each proxy's lag (at once when first).
+func (m *Mesh) rebuild(ctx context.Context, first bool) error {
+	eps, services, err := buildEndpoints(ctx, m.reader, m.namespace)
+	if err != nil {
+		return err
+	}
+	rt, err := buildRoutes(ctx, m.reader, m.namespace, services)
+	if err != nil {
+		return err
+	}
+	routeLag, endpointLag := m.opts.RouteLag, m.opts.EndpointLag
+	if first {
+		routeLag, endpointLag = Lag{}, Lag{}
+	}
+	var wg sync.WaitGroup
+	if !reflect.DeepEqual(rt, m.lastRoutes) {
+		m.lastRoutes = rt
+		for _, p := range m.proxies {
+			wg.Add(1)
+			p.routes.send(rt, routeLag.draw(), func() { m.routesApplied(); wg.Done() })
+		}
+	}
+	if !reflect.DeepEqual(eps, m.lastEndpoints) {
+		m.lastEndpoints = eps
+		for _, p := range m.proxies {
+			wg.Add(1)
+			p.endpoints.send(&eps, endpointLag.draw(), wg.Done)
+		}
+	}
+	if first {
+		wg.Wait() // the proxies start with the cluster as it is
+	}
+	return nil
+}
+
+// URLs returns the loopback address of each proxy for a Service, starting
+// to serve it on first use.
+func (m *Mesh) URLs(service string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if u, ok := m.urls[service]; ok {
 		return u, nil
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	var urls []string
+	for _, p := range m.proxies {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serve(service, w, r) }),
+			ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(l) }()
+		m.servers = append(m.servers, srv)
+		urls = append(urls, "http://"+l.Addr().String())
 	}
-	srv := &http.Server{Handler: m.handler(service), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	m.listeners[service] = srv
-	m.urls[service] = "http://" + l.Addr().String()
-	return m.urls[service], nil
+	m.urls[service] = urls
+	return urls, nil
 }
+
+// Proxies is the number of proxies.
+func (m *Mesh) Proxies() int { return len(m.proxies) }
 
 // Close stops every listener.
 func (m *Mesh) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, s := range m.listeners {
+	for _, s := range m.servers {
 		_ = s.Close()
 	}
 	_ = m.metrics.Close()
 }
 
-// handler proxies a request for service to a pod chosen by the routing
-// objects' weights.
-func (m *Mesh) handler(service string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		pod, backend, err := m.pick(r.Context(), service)
-		if err != nil {
-			http.Error(w, "mesh: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		port := strconv.Itoa(podPort(pod))
-		req, _ := http.NewRequestWithContext(r.Context(), r.Method, "http://"+net.JoinHostPort(pod.Status.PodIP, port)+r.URL.RequestURI(), nil)
-		resp, err := m.client.Do(req)
-		if err != nil {
-			http.Error(w, "mesh: "+err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		for k, vs := range resp.Header {
-			w.Header()[k] = vs
-		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = io.Copy(w, resp.Body)
-		m.observe(pod, backend, resp.StatusCode, time.Since(start))
-	}
-}
-
 // observe records a response as Linkerd's and Istio's proxies would.
-func (m *Mesh) observe(pod *corev1.Pod, service string, code int, took time.Duration) {
+func (m *Mesh) observe(ep endpoint, service string, code int, took time.Duration) {
 	ms := float64(took.Microseconds()) / 1000
 	class := "success"
 	if code >= 500 {
 		class = "failure"
 	}
-	m.linkerdTotal.WithLabelValues("inbound", pod.Namespace, pod.Name, class, strconv.Itoa(code)).Inc()
-	m.linkerdLatency.WithLabelValues("inbound", pod.Namespace, pod.Name).Observe(ms)
-	workload := pod.Name
-	if owner := metav1.GetControllerOf(pod); owner != nil {
-		workload = owner.Name // a ReplicaSet without a Deployment, as Istio names it
-	}
-	m.istioTotal.WithLabelValues("destination", pod.Namespace, workload, service, strconv.Itoa(code)).Inc()
-	m.istioLatency.WithLabelValues("destination", pod.Namespace, workload, service).Observe(ms)
+	m.linkerdTotal.WithLabelValues("inbound", ep.namespace, ep.pod, class, strconv.Itoa(code)).Inc()
+	m.linkerdLatency.WithLabelValues("inbound", ep.namespace, ep.pod).Observe(ms)
+	m.istioTotal.WithLabelValues("destination", ep.namespace, ep.workload, service, strconv.Itoa(code)).Inc()
+	m.istioLatency.WithLabelValues("destination", ep.namespace, ep.workload, service).Observe(ms)
 }
 
-// pick chooses the pod that serves one request for service, and the
-// backend Service it went through.
-func (m *Mesh) pick(ctx context.Context, service string) (*corev1.Pod, string, error) {
-	backend, subset, err := m.route(ctx, service)
-	if err != nil {
-		return nil, "", err
-	}
-	svc := &corev1.Service{}
-	if err := m.reader.Get(ctx, client.ObjectKey{Namespace: m.namespace, Name: backend}, svc); err != nil {
-		return nil, "", fmt.Errorf("backend Service %s: %w", backend, err)
-	}
-	sel := labels.Set{}
-	for k, v := range svc.Spec.Selector {
-		sel[k] = v
-	}
-	for k, v := range subset {
-		sel[k] = v
-	}
-	var pods corev1.PodList
-	if err := m.reader.List(ctx, &pods, client.InNamespace(m.namespace), client.MatchingLabels(sel)); err != nil {
-		return nil, "", err
-	}
-	var candidates []*corev1.Pod
-	for i := range pods.Items {
-		if p := &pods.Items[i]; ready(p) && p.Status.PodIP != "" {
-			candidates = append(candidates, p)
-		}
-	}
-	if len(candidates) == 0 {
-		return nil, "", fmt.Errorf("no ready pod behind Service %s %v", backend, subset)
-	}
-	return candidates[rand.IntN(len(candidates))], backend, nil
-}
-
-// route decides, by weight, which backend Service (and Istio subset
-// labels) one request for service goes to: a TrafficSplit rooted at it, an
-// HTTPRoute attached to it, a VirtualService for its host, or the Service
-// itself.
-func (m *Mesh) route(ctx context.Context, service string) (string, map[string]string, error) {
-	if backend, ok, err := m.viaTrafficSplit(ctx, service); ok || err != nil {
-		return backend, nil, err
-	}
-	if backend, ok, err := m.viaHTTPRoute(ctx, service); ok || err != nil {
-		return backend, nil, err
-	}
-	if backend, subset, ok, err := m.viaVirtualService(ctx, service); ok || err != nil {
-		return backend, subset, err
-	}
-	return service, nil, nil
-}
-
-func (m *Mesh) viaTrafficSplit(ctx context.Context, service string) (string, bool, error) {
-	list, err := m.list(ctx, "split.smi-spec.io", "TrafficSplit", trafficSplitVersions...)
-	if err != nil || list == nil {
-		return "", false, err
-	}
-	for _, ts := range list.Items {
-		if root, _, _ := unstructured.NestedString(ts.Object, "spec", "service"); root != service {
-			continue
-		}
-		backends, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
-		choice := weighted(backends, func(b map[string]any) float64 { return quantity(b["weight"]) })
-		if choice == nil {
-			return "", true, errors.New("TrafficSplit " + ts.GetName() + " sends nothing anywhere")
-		}
-		return fmt.Sprint(choice["service"]), true, nil
-	}
-	return "", false, nil
-}
-
-func (m *Mesh) viaHTTPRoute(ctx context.Context, service string) (string, bool, error) {
-	list, err := m.list(ctx, httpRouteGVK.Group, httpRouteGVK.Kind, httpRouteGVK.Version)
-	if err != nil || list == nil {
-		return "", false, err
-	}
-	for _, route := range list.Items {
-		parents, _, _ := unstructured.NestedSlice(route.Object, "spec", "parentRefs")
-		attached := false
-		for _, p := range parents {
-			pm := p.(map[string]any)
-			attached = attached || (pm["kind"] == "Service" && pm["name"] == service)
-		}
-		if !attached {
-			continue
-		}
-		rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
-		if len(rules) == 0 {
-			continue
-		}
-		refs, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "backendRefs")
-		choice := weighted(refs, func(b map[string]any) float64 {
-			if w, ok := b["weight"]; ok {
-				return quantity(w)
-			}
-			return 1
-		})
-		if choice == nil {
-			return "", true, errors.New("HTTPRoute " + route.GetName() + " sends nothing anywhere")
-		}
-		return fmt.Sprint(choice["name"]), true, nil
-	}
-	return "", false, nil
-}
-
-func (m *Mesh) viaVirtualService(ctx context.Context, service string) (string, map[string]string, bool, error) {
-	list, err := m.list(ctx, virtualServiceGVK.Group, virtualServiceGVK.Kind, virtualServiceGVK.Version)
-	if err != nil || list == nil {
-		return "", nil, false, err
-	}
-	for _, vs := range list.Items {
-		hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts")
-		if !contains(hosts, service) {
-			continue
-		}
-		http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
-		var route map[string]any
-		for _, r := range http { // the first route that matches every request
-			rm := r.(map[string]any)
-			if _, hasMatch := rm["match"]; !hasMatch {
-				route = rm
-				break
-			}
-		}
-		if route == nil {
-			continue
-		}
-		dests, _, _ := unstructured.NestedSlice(route, "route")
-		choice := weighted(dests, func(d map[string]any) float64 {
-			if w, ok := d["weight"]; ok {
-				return quantity(w)
-			}
-			if len(dests) == 1 {
-				return 100
-			}
+// appliedGeneration is the generation of a routing object that every
+// proxy has applied; 0 when some proxy has not seen it.
+func (m *Mesh) appliedGeneration(ref objectRef) int64 {
+	gens := make([]int64, 0, len(m.proxies))
+	for _, p := range m.proxies {
+		rt := p.routes.cur.Load()
+		if rt == nil {
 			return 0
-		})
-		if choice == nil {
-			return "", nil, true, errors.New("VirtualService " + vs.GetName() + " sends nothing anywhere")
 		}
-		host, _, _ := unstructured.NestedString(choice, "destination", "host")
-		subsetName, _, _ := unstructured.NestedString(choice, "destination", "subset")
-		subset, err := m.subsetLabels(ctx, host, subsetName)
-		return strings.Split(host, ".")[0], subset, true, err
+		gens = append(gens, rt.generations[ref])
 	}
-	return "", nil, false, nil
-}
-
-// subsetLabels reads a subset's labels from the DestinationRule for host.
-func (m *Mesh) subsetLabels(ctx context.Context, host, subset string) (map[string]string, error) {
-	if subset == "" {
-		return nil, nil
-	}
-	list, err := m.list(ctx, destinationRuleGVK.Group, destinationRuleGVK.Kind, destinationRuleGVK.Version)
-	if err != nil || list == nil {
-		return nil, err
-	}
-	for _, dr := range list.Items {
-		if h, _, _ := unstructured.NestedString(dr.Object, "spec", "host"); h != host {
-			continue
-		}
-		subsets, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
-		for _, s := range subsets {
-			sm := s.(map[string]any)
-			if sm["name"] == subset {
-				l, _, _ := unstructured.NestedStringMap(sm, "labels")
-				return l, nil
-			}
-		}
-	}
-	return nil, fmt.Errorf("no subset %s for host %s", subset, host)
-}
-
-// list reads the objects of a kind at the first version the cluster
-// serves; nil when it serves none.
-func (m *Mesh) list(ctx context.Context, group, kind string, versions ...string) (*unstructured.UnstructuredList, error) {
-	for _, v := range versions {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(schema.GroupVersionKind{Group: group, Version: v, Kind: kind + "List"})
-		err := m.reader.List(ctx, list, client.InNamespace(m.namespace))
-		if meta.IsNoMatchError(err) {
-			continue
-		}
-		return list, err
-	}
-	return nil, nil
-}
-
-// weighted picks one entry at random in proportion to its weight.
-func weighted(entries []any, weight func(map[string]any) float64) map[string]any {
-	var total float64
-	for _, e := range entries {
-		total += max(weight(e.(map[string]any)), 0)
-	}
-	if total <= 0 {
-		return nil
-	}
-	x := rand.Float64() * total
-	for _, e := range entries {
-		em := e.(map[string]any)
-		if x -= max(weight(em), 0); x < 0 {
-			return em
-		}
-	}
-	return entries[len(entries)-1].(map[string]any)
-}
-
-// quantity reads a weight written as a number or a quantity string.
-func quantity(v any) float64 {
-	switch w := v.(type) {
-	case int64:
-		return float64(w)
-	case float64:
-		return w
-	case string:
-		var f float64
-		switch {
-		case strings.HasSuffix(w, "m"):
-			f, _ = strconv.ParseFloat(strings.TrimSuffix(w, "m"), 64)
-			return f / 1000
-		default:
-			f, _ = strconv.ParseFloat(w, 64)
-			return f
-		}
-	}
-	return 0
-}
-
-func podPort(pod *corev1.Pod) int {
-	if c := pod.Spec.Containers[0]; len(c.Ports) > 0 {
-		return int(c.Ports[0].ContainerPort)
-	}
-	return DefaultPort
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s || strings.Split(x, ".")[0] == s {
-			return true
-		}
-	}
-	return false
+	return slices.Min(gens)
 }

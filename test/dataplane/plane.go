@@ -4,13 +4,30 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
+
+// Options shape a data plane.
+type Options struct {
+	// TargetsFile, if set, lists the pods' servers for Prometheus.
+	TargetsFile string
+	// Grace is how long a pod's server goes on answering once its pod is
+	// being deleted (an app with a preStop sleep); zero, it stops at once.
+	Grace time.Duration
+	// Mesh shapes the mesh stand-in: its proxies and their lag.
+	Mesh MeshOptions
+}
 
 // Plane is the pods' servers and the mesh for one namespace.
 type Plane struct {
@@ -20,27 +37,41 @@ type Plane struct {
 }
 
 // Start watches the namespace's pods, serving each ready one (and listing
-// it in targetsFile for Prometheus), and starts the mesh.
-func Start(ctx context.Context, cfg *rest.Config, namespace, targetsFile string) (*Plane, error) {
+// it for Prometheus), and starts the mesh, which watches the Services and
+// the routing objects as well.
+func Start(ctx context.Context, cfg *rest.Config, namespace string, opts Options) (*Plane, error) {
 	ctx, cancel := context.WithCancel(ctx)
+	p, err := start(ctx, cfg, namespace, opts)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	p.cancel = cancel
+	return p, nil
+}
+
+func start(ctx context.Context, cfg *rest.Config, namespace string, opts Options) (*Plane, error) {
 	c, err := cache.New(cfg, cache.Options{
 		Scheme:            clientgoscheme.Scheme,
 		DefaultNamespaces: map[string]cache.Config{namespace: {}},
 	})
 	if err != nil {
-		cancel()
 		return nil, err
 	}
 	go func() { _ = c.Start(ctx) }()
-	pods := NewPods(targetsFile)
-	if err := pods.writeTargets(); err != nil { // Prometheus wants the file to exist
-		cancel()
+	writer, err := client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
+	if err != nil {
 		return nil, err
 	}
-	inf, err := c.GetInformer(ctx, &corev1.Pod{})
-	if err != nil {
-		cancel()
+	pods := NewPods(opts.TargetsFile, opts.Grace)
+	if err := pods.writeTargets(); err != nil { // Prometheus wants the file to exist
 		return nil, err
+	}
+	var mesh atomic.Pointer[Mesh] // set once the caches are in sync
+	kick := func() {
+		if m := mesh.Load(); m != nil {
+			m.Kick()
+		}
 	}
 	sync := func(obj any, deleted bool) {
 		if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
@@ -51,25 +82,56 @@ func Start(ctx context.Context, cfg *rest.Config, namespace, targetsFile string)
 				fmt.Fprintln(os.Stderr, "dataplane:", err)
 			}
 		}
+		kick()
 	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { sync(obj, false) },
-		UpdateFunc: func(_, obj any) { sync(obj, false) },
-		DeleteFunc: func(obj any) { sync(obj, true) },
-	}); err != nil {
-		cancel()
-		return nil, err
+	watched := []client.Object{&corev1.Pod{}, &corev1.Service{}}
+	for _, gvk := range servedRoutingKinds(writer.RESTMapper()) {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gvk)
+		watched = append(watched, u)
+	}
+	for _, obj := range watched {
+		inf, err := c.GetInformer(ctx, obj)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { sync(obj, false) },
+			UpdateFunc: func(_, obj any) { sync(obj, false) },
+			DeleteFunc: func(obj any) { sync(obj, true) },
+		}); err != nil {
+			return nil, err
+		}
 	}
 	if !c.WaitForCacheSync(ctx) {
-		cancel()
 		return nil, fmt.Errorf("dataplane: caches did not sync")
 	}
-	mesh, err := NewMesh(c, namespace)
+	m, err := NewMesh(ctx, c, writer, namespace, opts.Mesh)
 	if err != nil {
-		cancel()
 		return nil, err
 	}
-	return &Plane{Pods: pods, Mesh: mesh, cancel: cancel}, nil
+	mesh.Store(m)
+	m.Kick() // what changed while the mesh was being made
+	return &Plane{Pods: pods, Mesh: m}, nil
+}
+
+// servedRoutingKinds are the routing kinds the cluster serves, each at the
+// version the mesh reads.
+func servedRoutingKinds(mapper meta.RESTMapper) []schema.GroupVersionKind {
+	var out []schema.GroupVersionKind
+	for _, v := range trafficSplitVersions {
+		gvk := schema.GroupVersionKind{Group: "split.smi-spec.io", Version: v, Kind: "TrafficSplit"}
+		if _, err := mapper.RESTMapping(gvk.GroupKind(), v); err == nil {
+			out = append(out, gvk)
+			break
+		}
+	}
+	for _, gvk := range []schema.GroupVersionKind{httpRouteGVK, virtualServiceGVK, destinationRuleGVK} {
+		if _, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
+			out = append(out, gvk)
+		}
+	}
+	return out
 }
 
 // Close stops the mesh, the pods' servers and the watches.

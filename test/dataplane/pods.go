@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,12 +27,19 @@ const (
 	DefaultPort = 8080
 )
 
+// HeaderInjected marks a failure a pod returned on purpose (its
+// ERROR_RATE): a load tells those from the failures the platform caused.
+const HeaderInjected = "X-Ramp-Injected-Fault"
+
 // podServer is one pod's HTTP server.
 type podServer struct {
 	key     string // namespace/name
 	addr    string
 	version string
 	srv     *http.Server
+	// leaving is set once the pod is being deleted and the server only
+	// waits out the grace period.
+	leaving bool
 }
 
 // Pods runs an HTTP server for every ready pod it is told about, and keeps
@@ -43,37 +50,83 @@ type Pods struct {
 	servers map[string]*podServer // by namespace/name
 	// TargetsFile, if set, is rewritten with the pods' scrape targets.
 	TargetsFile string
+	// Grace is how long a pod's server goes on answering once its pod is
+	// being deleted: an app with a preStop sleep. Zero is the worst case,
+	// an app that stops the moment its pod is deleted.
+	Grace time.Duration
 }
 
 // NewPods returns an empty set of pod servers.
-func NewPods(targetsFile string) *Pods {
-	return &Pods{servers: map[string]*podServer{}, TargetsFile: targetsFile}
+func NewPods(targetsFile string, grace time.Duration) *Pods {
+	return &Pods{servers: map[string]*podServer{}, TargetsFile: targetsFile, Grace: grace}
 }
 
 // Sync starts the server of a ready pod with an IP, and stops that of a
-// pod that is gone or no longer ready.
+// pod that is no longer ready; a pod being deleted (or gone) stops after
+// the grace period.
 func (p *Pods) Sync(pod *corev1.Pod, deleted bool) error {
 	key := pod.Namespace + "/" + pod.Name
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	existing := p.servers[key]
-	if deleted || !ready(pod) || pod.Status.PodIP == "" {
+	switch {
+	case deleted || pod.DeletionTimestamp != nil:
+		if existing == nil || existing.leaving {
+			return nil
+		}
+		if p.Grace > 0 {
+			existing.leaving = true
+			time.AfterFunc(p.Grace, func() { p.stop(existing) })
+			return nil
+		}
+		return p.stopLocked(existing)
+	case !ready(pod) || pod.Status.PodIP == "":
 		if existing != nil {
-			delete(p.servers, key)
-			_ = existing.srv.Close()
-			return p.writeTargets()
+			return p.stopLocked(existing)
 		}
 		return nil
-	}
-	if existing != nil {
+	case existing != nil:
 		return nil
 	}
 	s, err := startPodServer(pod)
+	if err != nil && errors.Is(err, syscall.EADDRINUSE) && p.freeAddress(pod) {
+		s, err = startPodServer(pod) // a leaving pod held the IP the new one got
+	}
 	if err != nil {
 		return err
 	}
 	p.servers[key] = s
 	return p.writeTargets()
+}
+
+func (p *Pods) stop(s *podServer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_ = p.stopLocked(s)
+}
+
+// stopLocked closes a server, unless a newer one took its place.
+func (p *Pods) stopLocked(s *podServer) error {
+	_ = s.srv.Close()
+	if p.servers[s.key] != s {
+		return nil
+	}
+	delete(p.servers, s.key)
+	return p.writeTargets()
+}
+
+// freeAddress stops a leaving server on the address a new pod was given
+// before its grace ran out, and reports whether there was one.
+func (p *Pods) freeAddress(pod *corev1.Pod) bool {
+	addr := net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(podPort(pod)))
+	for _, s := range p.servers {
+		if s.addr == addr && s.leaving {
+			fmt.Printf("dataplane: pod %s got the address of leaving pod %s; its grace is cut short\n", pod.Name, s.key)
+			_ = p.stopLocked(s)
+			return true
+		}
+	}
+	return false
 }
 
 // writeTargets writes the file_sd targets, one per pod with its namespace
@@ -121,10 +174,7 @@ func (p *Pods) Count() int {
 
 func startPodServer(pod *corev1.Pod) (*podServer, error) {
 	c := pod.Spec.Containers[0]
-	port := DefaultPort
-	if len(c.Ports) > 0 {
-		port = int(c.Ports[0].ContainerPort)
-	}
+	port := podPort(pod)
 	env := map[string]string{}
 	for _, e := range c.Env {
 		env[e.Name] = e.Value
@@ -157,6 +207,7 @@ func startPodServer(pod *corev1.Pod) (*podServer, error) {
 		code := http.StatusOK
 		if failures.fail() {
 			code = http.StatusInternalServerError
+			w.Header().Set(HeaderInjected, "true")
 		}
 		w.Header().Set("X-Version", version)
 		w.WriteHeader(code)
@@ -178,10 +229,9 @@ func startPodServer(pod *corev1.Pod) (*podServer, error) {
 	return &podServer{key: pod.Namespace + "/" + pod.Name, addr: addr, version: version, srv: srv}, nil
 }
 
+// ready reports whether a pod's Ready condition is true, whether or not it
+// is being deleted.
 func ready(pod *corev1.Pod) bool {
-	if pod.DeletionTimestamp != nil {
-		return false
-	}
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodReady {
 			return c.Status == corev1.ConditionTrue
@@ -189,8 +239,6 @@ func ready(pod *corev1.Pod) bool {
 	}
 	return false
 }
-
-var _ = context.Background
 
 // errorSpread fails exactly its rate of the requests, evenly spread and
 // starting with the first, so that even a handful of requests shows the

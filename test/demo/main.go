@@ -85,16 +85,16 @@ func run(ctx context.Context, keep bool, dash string) error {
 
 	report, err := scenario.Run(ctx, scenario.Options{
 		Config: cluster.Config(), Kubeconfig: cluster.KubeconfigPath, Namespace: "default",
-		Rate: 200, Window: "30s", Out: out, Live: term.IsTerminal(int(out.Fd())),
+		Rate: 200, Window: "30s", Lag: scenario.DemoLag, Out: out, Live: term.IsTerminal(int(out.Fd())),
 	})
 	if err != nil {
 		return err
 	}
 	report.Print(out)
 	say("\nThe demo took %s.", time.Since(start).Round(time.Second))
-	if !report.V2.Promoted() || report.V3.Promoted() || report.V3.Failed == nil {
-		return fmt.Errorf("the story did not end as told: v2 promoted %v, v3 rolled back by its analysis %v",
-			report.V2.Promoted(), !report.V3.Promoted() && report.V3.Failed != nil)
+	if !report.V2.Promoted() || report.V3.Promoted() || report.V3.FailedCheck == nil || report.V2.Failed+report.V3.Failed > 0 {
+		return fmt.Errorf("the story did not end as told: v2 promoted %v, v3 rolled back by its analysis %v, %d requests failed",
+			report.V2.Promoted(), !report.V3.Promoted() && report.V3.FailedCheck != nil, report.V2.Failed+report.V3.Failed)
 	}
 	if keep {
 		stopController()

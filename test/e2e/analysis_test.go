@@ -29,7 +29,7 @@ type loop struct {
 	*fixture.Env
 	plane *dataplane.Plane
 	prom  *dataplane.Prometheus
-	url   string // the mesh's address for Service web
+	urls  []string // the mesh's addresses for Service web, one per proxy
 }
 
 func newLoop(t *testing.T) *loop {
@@ -40,7 +40,7 @@ func newLoop(t *testing.T) *loop {
 	ctx := context.Background()
 	dir := t.TempDir()
 	targets := filepath.Join(dir, "pods.json")
-	plane, err := dataplane.Start(ctx, clustertest.Config(t), e.NS, targets)
+	plane, err := dataplane.Start(ctx, clustertest.Config(t), e.NS, dataplane.Options{TargetsFile: targets})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,11 +55,11 @@ func newLoop(t *testing.T) *loop {
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"},
 			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}},
 	})
-	url, err := plane.Mesh.URL("web")
+	urls, err := plane.Mesh.URLs("web")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &loop{Env: e, plane: plane, prom: prom, url: url}
+	return &loop{Env: e, plane: plane, prom: prom, urls: urls}
 }
 
 // rollout is web at v1, served on port 8080, routed by SMI.
@@ -67,6 +67,7 @@ func (l *loop) rollout(steps ...rampv1.Step) *rampv1.Rollout {
 	ro := l.Rollout("web", "web:v1", steps...)
 	ro.Spec.Service = "web"
 	ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{SMI: &rampv1.SMIRouting{}}
+	fixture.ShortMeshDelays(ro)
 	c := &ro.Spec.Template.Spec.Containers[0]
 	c.Ports = []corev1.ContainerPort{{ContainerPort: 8080}}
 	c.Env = []corev1.EnvVar{{Name: dataplane.EnvVersion, Value: "v1"}}
@@ -98,7 +99,7 @@ func (l *loop) analysis(template string, args ...rampv1.Argument) rampv1.Analysi
 func (l *loop) load(t *testing.T, rate int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { dataplane.Load(ctx, l.url, rate, 0); close(done) }()
+	go func() { dataplane.Load(ctx, l.urls, rate, 0); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 }
 
@@ -241,7 +242,7 @@ func TestMeshSplitsAsWeighted(t *testing.T) {
 	l.release("v2")
 	l.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
 	check := func(n int, want, tolerance float64) {
-		tally := dataplane.Load(context.Background(), l.url, 2000, n)
+		tally := dataplane.Load(context.Background(), l.urls, 2000, n)
 		total, codes, versions := tally.Snapshot()
 		share := float64(versions["v2"]) / float64(total)
 		t.Logf("%d requests: v2 %d (%.2f%%), v1 %d, codes %v, errors %d", total, versions["v2"], 100*share, versions["v1"], codes, tally.Errors)

@@ -27,7 +27,7 @@ func TestDemoScenario(t *testing.T) {
 	var out bytes.Buffer
 	rep, err := scenario.Run(context.Background(), scenario.Options{
 		Config: clustertest.Config(t), Kubeconfig: clustertest.Kubeconfig(t), Namespace: e.NS,
-		Rate: 200, Window: "30s", Out: &out,
+		Rate: 200, Window: "30s", Lag: scenario.DemoLag, Out: &out,
 	})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
@@ -44,11 +44,16 @@ func TestDemoScenario(t *testing.T) {
 	}
 
 	v3 := rep.V3
-	if v3.Promoted() || v3.Abort == nil || v3.Abort.Reason != "AnalysisFailed" || v3.Failed == nil {
-		t.Fatalf("v3: phase %s, abort %+v, failure %+v: want rolled back by its analysis", v3.Phase, v3.Abort, v3.Failed)
+	if v3.Promoted() || v3.Abort == nil || v3.Abort.Reason != "AnalysisFailed" || v3.FailedCheck == nil {
+		t.Fatalf("v3: phase %s, abort %+v, failure %+v: want rolled back by its analysis", v3.Phase, v3.Abort, v3.FailedCheck)
 	}
-	if rate, err := strconv.ParseFloat(v3.Failed.Value, 64); err != nil || rate <= 0.01 {
-		t.Errorf("the failing measurement is %q, not an error rate over 1%%", v3.Failed.Value)
+	if rate, err := strconv.ParseFloat(v3.FailedCheck.Value, 64); err != nil || rate <= 0.01 {
+		t.Errorf("the failing measurement is %q, not an error rate over 1%%", v3.FailedCheck.Value)
+	}
+	// Through proxies a second late, nothing failed but what v3 failed
+	// on purpose.
+	if v2.Failed+v3.Failed > 0 || v3.Injected == 0 {
+		t.Errorf("failed requests: %d with v2, %d with v3 (and %d v3 failed on purpose); want none", v2.Failed, v3.Failed, v3.Injected)
 	}
 	// The controller acts on the failed run at once; seconds would mean it
 	// waited for a resync.
@@ -63,7 +68,8 @@ func TestDemoScenario(t *testing.T) {
 	if b, _ := json.Marshal(backends); !strings.Contains(string(b), `"service":"demo-app-canary","weight":0`) {
 		t.Errorf("after the rollback the TrafficSplit is %s", b)
 	}
-	for _, want := range []string{"v2 promoted in", "v3 rolled back: AnalysisFailed", "the measurement that failed it: error-rate = ", "== Summary"} {
+	for _, want := range []string{"v2 promoted in", "v3 rolled back: AnalysisFailed", "the measurement that failed it: error-rate = ", "== Summary",
+		"failed requests: 0\n", "failed requests: 0, next to "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the story does not say %q", want)
 		}

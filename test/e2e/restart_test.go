@@ -61,6 +61,7 @@ func killedAtEveryStep(t *testing.T, router string) {
 		})
 		ro.Spec.Service = "web"
 		ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{SMI: &rampv1.SMIRouting{}}
+		fixture.ShortMeshDelays(ro)
 		atStep3 = "1:4 2:2"
 		split = e.Record(schema.GroupVersionKind{Group: "split.smi-spec.io", Version: "v1alpha4", Kind: "TrafficSplit"})
 	}

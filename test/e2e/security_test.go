@@ -93,6 +93,7 @@ func TestLeastPrivilegeAndSecrets(t *testing.T) {
 	ro := e.Rollout("web", "web:v1", fixture.SetWeight(25), analysis, webhook, job, fixture.SetWeight(50))
 	ro.Spec.Service = "web"
 	ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{SMI: &rampv1.SMIRouting{}}
+	fixture.ShortMeshDelays(ro)
 	e.Create(ro)
 	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 	e.SetImage("web", "web:v2")

@@ -84,6 +84,7 @@ func TestSMIOldVersions(t *testing.T) {
 			}},
 		},
 	}
+	fixture.ShortMeshDelays(ro)
 	for _, obj := range []client.Object{svc, ro} {
 		if err := c.Create(ctx, obj); err != nil {
 			t.Fatal(err)

@@ -28,9 +28,13 @@ type Release struct {
 	Requests int
 	Codes    map[int]int
 	Served   map[string]int
+	// Failed counts the requests that failed other than on purpose (no
+	// answer, or an error the mesh or a missing pod gave), and Injected
+	// those a bad version failed on purpose.
+	Failed, Injected int
 	// Abort and Failed say why it was rolled back.
-	Abort  *rampv1.AbortStatus
-	Failed *Failure
+	Abort       *rampv1.AbortStatus
+	FailedCheck *Failure
 }
 
 // StepTime is how long one canary step took.
@@ -51,10 +55,10 @@ func (r Release) Promoted() bool { return r.Phase == rampv1.PhaseHealthy && r.Ab
 
 // ToRollback is the time from the failed measurement to the rollback.
 func (r Release) ToRollback() time.Duration {
-	if r.Failed == nil || r.Abort == nil {
+	if r.FailedCheck == nil || r.Abort == nil {
 		return 0
 	}
-	return r.Abort.At.Sub(r.Failed.At)
+	return r.Abort.At.Sub(r.FailedCheck.At)
 }
 
 // stepTimes turns the steps' start times into durations; the last step
@@ -87,7 +91,7 @@ func (r Release) print(w io.Writer) {
 		say(w, "%s promoted in %s.", r.Version, r.Took.Round(100*time.Millisecond))
 	} else if r.Abort != nil {
 		say(w, "%s rolled back: %s: %s", r.Version, r.Abort.Reason, r.Abort.Message)
-		if f := r.Failed; f != nil {
+		if f := r.FailedCheck; f != nil {
 			say(w, "  the measurement that failed it: %s = %s, condition %s (analysisrun %s)", f.Metric, f.Value, f.Condition, f.Run)
 			say(w, "  from that measurement to the rollback: %s", r.ToRollback().Round(time.Millisecond))
 		}
@@ -106,11 +110,16 @@ func (rep *Report) Print(w io.Writer) {
 		for _, s := range r.Steps {
 			say(w, "  step %d  %-40s %8s", s.Index+1, s.Summary, s.Took.Round(100*time.Millisecond))
 		}
-		if r.Failed != nil {
+		if f := r.FailedCheck; f != nil {
 			say(w, "  analysis failed (%s = %s, wanted %s); rolled back %s later",
-				r.Failed.Metric, r.Failed.Value, r.Failed.Condition, r.ToRollback().Round(time.Millisecond))
+				f.Metric, f.Value, f.Condition, r.ToRollback().Round(time.Millisecond))
 		}
 		say(w, "  requests: %d sent, answered by %s; %s", r.Requests, served(r.Served), codes(r.Codes))
+		onPurpose := ""
+		if r.Injected > 0 {
+			onPurpose = fmt.Sprintf(", next to %d that %s failed on purpose", r.Injected, r.Version)
+		}
+		say(w, "  failed requests: %d%s", r.Failed, onPurpose)
 	}
 }
 

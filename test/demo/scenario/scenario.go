@@ -34,6 +34,10 @@ import (
 // App is the demo's Rollout and Service.
 const App = "demo-app"
 
+// DemoLag is the lag of the demo's proxies: each applies a change 1 to 1.5
+// seconds after it is written.
+var DemoLag = dataplane.Lag{Base: time.Second, Jitter: 500 * time.Millisecond}
+
 // Options set where the story runs and how it is told. A controller must
 // be running against the namespace.
 type Options struct {
@@ -44,6 +48,9 @@ type Options struct {
 	Rate int
 	// Window of the error-rate query (PromQL duration).
 	Window string
+	// Lag is when each of the mesh's three proxies applies a change of
+	// routes or endpoints, as real proxies do.
+	Lag dataplane.Lag
 	// Out receives the story. Live: `ramp status -w` draws on Out (a
 	// terminal) while each version rolls out; otherwise one line per
 	// change, and the status tree when a version settles.
@@ -62,9 +69,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	say(opts.Out, "Starting the data plane: a server on each pod's loopback IP, the mesh stand-in, Prometheus, the load generator.")
+	say(opts.Out, "Starting the data plane: a server on each pod's loopback IP, a mesh stand-in of three proxies that")
+	say(opts.Out, "apply each change %s to %s late and never retry, Prometheus, the load generator.", opts.Lag.Base, opts.Lag.Max())
 	targets := filepath.Join(dir, "pods.json")
-	plane, err := dataplane.Start(ctx, opts.Config, opts.Namespace, targets)
+	plane, err := dataplane.Start(ctx, opts.Config, opts.Namespace, dataplane.Options{
+		TargetsFile: targets,
+		Mesh:        dataplane.MeshOptions{Proxies: 3, RouteLag: opts.Lag, EndpointLag: opts.Lag},
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +92,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := c.Create(ctx, s.service()); err != nil {
 		return nil, err
 	}
-	if s.url, err = plane.Mesh.URL(App); err != nil {
+	if s.urls, err = plane.Mesh.URLs(App); err != nil {
 		return nil, err
 	}
 
@@ -90,6 +101,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	if _, err := s.follow(ctx, nil, func(ro *rampv1.Rollout) bool { return ro.Status.Phase == rampv1.PhaseHealthy }); err != nil {
+		return nil, err
+	}
+	// The proxies learn v1's pods a second late, as for any new Service:
+	// the load starts once each of them can answer.
+	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := dataplane.WaitServing(waitCtx, s.urls); err != nil {
 		return nil, err
 	}
 	report := &Report{}
@@ -128,8 +146,8 @@ func applyTemplates(ctx context.Context, c client.Client) error {
 type story struct {
 	c    client.WithWatch
 	opts Options
-	prom string // Prometheus URL
-	url  string // demo-app through the mesh
+	prom string   // Prometheus URL
+	urls []string // demo-app through the mesh, one per proxy
 }
 
 func (s *story) service() *corev1.Service {
@@ -173,8 +191,13 @@ func (s *story) rollout() *rampv1.Rollout {
 				// same check in the background measures every 10 s through
 				// the whole canary, so a bad version that slips past one
 				// measurement is caught by the next.
-				Analysis:              &rampv1.BackgroundAnalysis{AnalysisStep: check},
-				ScaleDownDelaySeconds: ptr.To[int32](2),
+				Analysis: &rampv1.BackgroundAnalysis{AnalysisStep: check},
+				// The mesh's proxies are at most 1.5 s late: pods stay, and
+				// weights wait, 3 s for them (the defaults, 30 s and 5 s,
+				// are for real meshes).
+				ScaleDownDelaySeconds:      ptr.To[int32](3),
+				AbortScaleDownDelaySeconds: ptr.To[int32](3),
+				EndpointPropagationSeconds: ptr.To[int32](3),
 			}},
 		},
 	}
@@ -186,7 +209,7 @@ func (s *story) release(ctx context.Context, version, errorRate string) (Release
 	r := Release{Version: version}
 	loadCtx, cancelLoad := context.WithCancel(ctx)
 	tallied := make(chan *dataplane.Tally, 1)
-	go func() { tallied <- dataplane.Load(loadCtx, s.url, s.opts.Rate, 0) }()
+	go func() { tallied <- dataplane.Load(loadCtx, s.urls, s.opts.Rate, 0) }()
 	// Stops the load once, here or on the way out, and gives its tally.
 	stopLoad := sync.OnceValue(func() *dataplane.Tally { cancelLoad(); return <-tallied })
 	defer stopLoad()
@@ -205,9 +228,11 @@ func (s *story) release(ctx context.Context, version, errorRate string) (Release
 	}
 	start := time.Now()
 	steps := map[int32]time.Time{}
+	// The load runs until the old pods are gone: promoted and Healthy,
+	// or rolled back with the canary's pods gone.
 	ro, err := s.follow(ctx, steps, func(ro *rampv1.Rollout) bool {
 		promoted := ro.Status.Phase == rampv1.PhaseHealthy && ro.Status.CanaryRevision == "" && ro.Status.StableRevision != oldStable
-		rolledBack := ro.Status.Phase == rampv1.PhaseDegraded && ro.Status.Weight.Reached.Float() == 0
+		rolledBack := ro.Status.Phase == rampv1.PhaseDegraded && ro.Status.Weight.Reached.Float() == 0 && ro.Status.UpdatedReplicas == 0
 		return promoted || rolledBack
 	})
 	if err != nil {
@@ -217,6 +242,8 @@ func (s *story) release(ctx context.Context, version, errorRate string) (Release
 	tally := stopLoad()
 	r.Took = end.Sub(start)
 	r.Requests, r.Codes, r.Served = tally.Snapshot()
+	failed, injected := tally.Failures()
+	r.Failed, r.Injected = len(failed), injected
 	r.Phase, r.Abort = ro.Status.Phase, ro.Status.Abort
 	r.Steps = stepTimes(ro, steps, end)
 	if r.Abort != nil {
@@ -242,18 +269,19 @@ func (s *story) failure(ctx context.Context, r *Release) error {
 		for _, m := range run.Status.MetricResults {
 			for _, ms := range m.Measurements {
 				// The first failure is the one that rolled the canary back.
-				if ms.Phase == rampv1.AnalysisFailed && ms.FinishedAt != nil && (r.Failed == nil || ms.FinishedAt.Time.Before(r.Failed.At)) {
-					r.Failed = &Failure{Run: run.Name, Metric: m.Name, Value: ms.Value, At: ms.FinishedAt.Time}
+				if ms.Phase == rampv1.AnalysisFailed && ms.FinishedAt != nil && (r.FailedCheck == nil || ms.FinishedAt.Time.Before(r.FailedCheck.At)) {
+					f := &Failure{Run: run.Name, Metric: m.Name, Value: ms.Value, At: ms.FinishedAt.Time}
 					for _, def := range run.Spec.Metrics {
 						if def.Name == m.Name {
-							r.Failed.Condition = def.SuccessCondition
+							f.Condition = def.SuccessCondition
 						}
 					}
 					for _, a := range run.Spec.Args { // the arguments the condition reads
-						if a.Value != nil && strings.Contains(r.Failed.Condition, "args."+a.Name) {
-							r.Failed.Condition += fmt.Sprintf(", %s = %s", a.Name, *a.Value)
+						if a.Value != nil && strings.Contains(f.Condition, "args."+a.Name) {
+							f.Condition += fmt.Sprintf(", %s = %s", a.Name, *a.Value)
 						}
 					}
+					r.FailedCheck = f
 				}
 			}
 		}

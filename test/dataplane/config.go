@@ -1,0 +1,304 @@
+package dataplane
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Routing kinds the mesh honours, each at the versions it tries in turn.
+var (
+	trafficSplitVersions = []string{"v1alpha4", "v1alpha3", "v1alpha2", "v1alpha1"}
+	httpRouteGVK         = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}
+	virtualServiceGVK    = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
+	destinationRuleGVK   = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"}
+)
+
+// endpoint is one ready pod behind a Service, as a proxy knows it.
+type endpoint struct {
+	pod, namespace string
+	workload       string // the owning ReplicaSet, as Istio names workloads
+	addr           string // ip:port
+	labels         map[string]string
+}
+
+// endpoints are the ready pods of each Service, as the EndpointSlice
+// controller lists them: ready, not being deleted, with an IP.
+type endpoints map[string][]endpoint
+
+// backend is where a share of a root Service's requests goes.
+type backend struct {
+	service string
+	subset  map[string]string // an Istio subset's labels
+	weight  float64
+}
+
+// objectRef names a routing object whose status the mesh reports.
+type objectRef struct {
+	gvk  schema.GroupVersionKind
+	name string
+}
+
+// routes is a proxy's routing table: the weighted backends of each root
+// Service it serves (none: the Service itself), or why it has none, and
+// the generation of each routing object it was built from.
+type routes struct {
+	table       map[string][]backend
+	faults      map[string]string
+	generations map[objectRef]int64
+}
+
+// buildEndpoints lists the endpoints of every Service in the namespace,
+// and the Services' names.
+func buildEndpoints(ctx context.Context, r client.Reader, ns string) (endpoints, []string, error) {
+	var svcs corev1.ServiceList
+	if err := r.List(ctx, &svcs, client.InNamespace(ns)); err != nil {
+		return nil, nil, err
+	}
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+		return nil, nil, err
+	}
+	out := endpoints{}
+	var names []string
+	for _, svc := range svcs.Items {
+		names = append(names, svc.Name)
+		if len(svc.Spec.Selector) == 0 {
+			continue
+		}
+		sel := labels.SelectorFromSet(svc.Spec.Selector)
+		for i := range pods.Items {
+			pod := &pods.Items[i]
+			if !sel.Matches(labels.Set(pod.Labels)) || !ready(pod) || pod.DeletionTimestamp != nil || pod.Status.PodIP == "" {
+				continue
+			}
+			workload := pod.Name
+			if owner := metav1.GetControllerOf(pod); owner != nil {
+				workload = owner.Name
+			}
+			out[svc.Name] = append(out[svc.Name], endpoint{
+				pod: pod.Name, namespace: pod.Namespace, workload: workload,
+				addr:   pod.Status.PodIP + ":" + strconv.Itoa(podPort(pod)),
+				labels: maps.Clone(pod.Labels),
+			})
+		}
+	}
+	return out, names, nil
+}
+
+// buildRoutes computes the routing table of the given root Services from
+// the routing objects: a TrafficSplit rooted at one, an HTTPRoute attached
+// to one, a VirtualService for its host.
+func buildRoutes(ctx context.Context, r client.Reader, ns string, services []string) (*routes, error) {
+	rt := &routes{table: map[string][]backend{}, faults: map[string]string{}, generations: map[objectRef]int64{}}
+	splits, err := list(ctx, r, ns, "split.smi-spec.io", "TrafficSplit", trafficSplitVersions...)
+	if err != nil {
+		return nil, err
+	}
+	httpRoutes, err := list(ctx, r, ns, httpRouteGVK.Group, httpRouteGVK.Kind, httpRouteGVK.Version)
+	if err != nil {
+		return nil, err
+	}
+	vss, err := list(ctx, r, ns, virtualServiceGVK.Group, virtualServiceGVK.Kind, virtualServiceGVK.Version)
+	if err != nil {
+		return nil, err
+	}
+	drs, err := list(ctx, r, ns, destinationRuleGVK.Group, destinationRuleGVK.Kind, destinationRuleGVK.Version)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range httpRoutes {
+		rt.generations[objectRef{httpRouteGVK, u.GetName()}] = u.GetGeneration()
+	}
+	for _, u := range vss {
+		rt.generations[objectRef{virtualServiceGVK, u.GetName()}] = u.GetGeneration()
+	}
+	for _, u := range drs {
+		rt.generations[objectRef{destinationRuleGVK, u.GetName()}] = u.GetGeneration()
+	}
+	for _, svc := range services {
+		backends, fault := routeService(svc, splits, httpRoutes, vss, drs)
+		switch {
+		case fault != "":
+			rt.faults[svc] = fault
+		case backends != nil:
+			rt.table[svc] = backends
+		}
+	}
+	return rt, nil
+}
+
+// routeService is the routing of one root Service, by the first routing
+// object that applies to it; nil backends: straight to the Service.
+func routeService(svc string, splits, httpRoutes, vss, drs []unstructured.Unstructured) ([]backend, string) {
+	for _, ts := range splits {
+		if root, _, _ := unstructured.NestedString(ts.Object, "spec", "service"); root != svc {
+			continue
+		}
+		refs, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
+		var out []backend
+		for _, ref := range refs {
+			m := ref.(map[string]any)
+			out = append(out, backend{service: fmt.Sprint(m["service"]), weight: quantity(m["weight"])})
+		}
+		return checked(out, "TrafficSplit "+ts.GetName())
+	}
+	for _, route := range httpRoutes {
+		if !attached(route, svc) {
+			continue
+		}
+		rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
+		if len(rules) == 0 {
+			continue
+		}
+		refs, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "backendRefs")
+		var out []backend
+		for _, ref := range refs {
+			m := ref.(map[string]any)
+			w := 1.0 // Gateway API's default
+			if v, ok := m["weight"]; ok {
+				w = quantity(v)
+			}
+			out = append(out, backend{service: fmt.Sprint(m["name"]), weight: w})
+		}
+		return checked(out, "HTTPRoute "+route.GetName())
+	}
+	for _, vs := range vss {
+		hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts")
+		if !contains(hosts, svc) {
+			continue
+		}
+		http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+		var route map[string]any
+		for _, r := range http { // the first route that matches every request
+			if rm := r.(map[string]any); rm["match"] == nil {
+				route = rm
+				break
+			}
+		}
+		if route == nil {
+			continue
+		}
+		dests, _, _ := unstructured.NestedSlice(route, "route")
+		var out []backend
+		for _, d := range dests {
+			dm := d.(map[string]any)
+			w := 0.0
+			if v, ok := dm["weight"]; ok {
+				w = quantity(v)
+			} else if len(dests) == 1 {
+				w = 100
+			}
+			host, _, _ := unstructured.NestedString(dm, "destination", "host")
+			subsetName, _, _ := unstructured.NestedString(dm, "destination", "subset")
+			b := backend{service: strings.Split(host, ".")[0], weight: w}
+			if subsetName != "" {
+				subset, ok := subsetLabels(drs, host, subsetName)
+				if !ok {
+					return nil, fmt.Sprintf("VirtualService %s: no subset %s for host %s", vs.GetName(), subsetName, host)
+				}
+				b.subset = subset
+			}
+			out = append(out, b)
+		}
+		return checked(out, "VirtualService "+vs.GetName())
+	}
+	return nil, ""
+}
+
+// checked refuses backends that send nothing anywhere, as a proxy would.
+func checked(backends []backend, what string) ([]backend, string) {
+	for _, b := range backends {
+		if b.weight > 0 {
+			return backends, ""
+		}
+	}
+	return nil, what + " sends nothing anywhere"
+}
+
+func attached(route unstructured.Unstructured, svc string) bool {
+	parents, _, _ := unstructured.NestedSlice(route.Object, "spec", "parentRefs")
+	for _, p := range parents {
+		if pm := p.(map[string]any); pm["kind"] == "Service" && pm["name"] == svc {
+			return true
+		}
+	}
+	return false
+}
+
+// subsetLabels reads a subset's labels from the DestinationRule for host.
+func subsetLabels(drs []unstructured.Unstructured, host, subset string) (map[string]string, bool) {
+	for _, dr := range drs {
+		if h, _, _ := unstructured.NestedString(dr.Object, "spec", "host"); h != host {
+			continue
+		}
+		subsets, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
+		for _, s := range subsets {
+			if sm := s.(map[string]any); sm["name"] == subset {
+				l, _, _ := unstructured.NestedStringMap(sm, "labels")
+				return l, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// list reads the objects of a kind at the first version the cluster
+// serves; none when it serves none.
+func list(ctx context.Context, r client.Reader, ns, group, kind string, versions ...string) ([]unstructured.Unstructured, error) {
+	for _, v := range versions {
+		l := &unstructured.UnstructuredList{}
+		l.SetGroupVersionKind(schema.GroupVersionKind{Group: group, Version: v, Kind: kind + "List"})
+		err := r.List(ctx, l, client.InNamespace(ns))
+		if meta.IsNoMatchError(err) {
+			continue
+		}
+		return l.Items, err
+	}
+	return nil, nil
+}
+
+// quantity reads a weight written as a number or a quantity string.
+func quantity(v any) float64 {
+	switch w := v.(type) {
+	case int64:
+		return float64(w)
+	case float64:
+		return w
+	case string:
+		var f float64
+		if strings.HasSuffix(w, "m") {
+			f, _ = strconv.ParseFloat(strings.TrimSuffix(w, "m"), 64)
+			return f / 1000
+		}
+		f, _ = strconv.ParseFloat(w, 64)
+		return f
+	}
+	return 0
+}
+
+func podPort(pod *corev1.Pod) int {
+	if c := pod.Spec.Containers[0]; len(c.Ports) > 0 {
+		return int(c.Ports[0].ContainerPort)
+	}
+	return DefaultPort
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s || strings.Split(x, ".")[0] == s {
+			return true
+		}
+	}
+	return false
+}
