@@ -65,19 +65,25 @@ func (r *Reconciler) trackDrain(st *rolloutState) {
 	}
 	delay := abortScaleDownDelay(st.ro)
 	until := rec.Drain.Add(delay)
-	rev := revisionLabel(st, rec.Canary)
+	// What the end of the drain lets happen: a rolled-back or replaced
+	// canary loses its pods; after a promotion, the drained revision is
+	// the stable one, and only the canary Service is free again.
+	next := revisionLabel(st, rec.Canary) + " may lose its pods"
+	if rec.Canary == st.stable.hash {
+		next = "the canary Service may select the next canary"
+	}
 	switch {
 	case reading.Reports && reading.Applied >= reading.Generation:
 		st.news.decided(corev1.EventTypeNormal, "TrafficDrained", "Drain",
-			"Every proxy applied the zero weight of %s (generation %d) %s after it was written; %s may lose its pods",
-			st.routingObject(), reading.Generation, st.now.Sub(rec.Drain).Round(time.Millisecond), rev)
+			"Every proxy applied the canary's weight 0 in %s (generation %d) %s after it was written; %s",
+			st.routingObject(), reading.Generation, st.now.Sub(rec.Drain).Round(time.Millisecond), next)
 	case !st.now.Before(until) && reading.Reports:
 		st.news.decided(corev1.EventTypeWarning, "DrainUnconfirmed", "Drain",
-			"%s did not report generation %d applied within abortScaleDownDelaySeconds (%s); %s loses its pods after the delay",
-			st.routingObject(), reading.Generation, delay, rev)
+			"%s did not report generation %d applied within abortScaleDownDelaySeconds (%s); after the delay, %s",
+			st.routingObject(), reading.Generation, delay, next)
 	case !st.now.Before(until):
 		st.news.decided(corev1.EventTypeNormal, "TrafficDrained", "Drain",
-			"abortScaleDownDelaySeconds (%s) passed since the canary's weight went to 0; %s may lose its pods", delay, rev)
+			"abortScaleDownDelaySeconds (%s) passed since the canary's weight went to 0; %s", delay, next)
 	default:
 		st.draining, st.drainSince = rec.Canary, rec.Drain
 		st.requeueAfter(until.Sub(st.now))

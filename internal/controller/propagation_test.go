@@ -105,16 +105,9 @@ func setParentsStatus(t *testing.T, e *fixture.Env, name string, generation int6
 // soon as it reports the generation that holds the zero weight.
 func TestDrainEndsOnReport(t *testing.T) {
 	t.Parallel()
-	mc := meshCases()[1] // gatewayapi
 	e := fixture.New(t)
-	e.StartController()
-	meshRolloutWith(t, e, mc, func(ro *rampv1.Rollout) {
-		ro.Spec.Strategy.Canary.AbortScaleDownDelaySeconds = ptr.To[int32](600)
-	}, fixture.SetWeight(25), fixture.Pause(0))
-	e.SetImage("web", "web:v2")
-	got := e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
+	got := gatewayCanary(t, e, 600, func() { setParentsStatus(t, e, "web", e.GetObject(httpRouteGVK, "web").GetGeneration()) })
 	canaryRS := "web-" + got.Status.CanaryRevision
-	setParentsStatus(t, e, "web", e.GetObject(httpRouteGVK, "web").GetGeneration())
 
 	e.Request("web", rampv1.AnnotationAbort)
 	var zeroGeneration int64
@@ -140,18 +133,26 @@ func TestDrainEndsOnReport(t *testing.T) {
 // Warning says so.
 func TestDrainUnconfirmed(t *testing.T) {
 	t.Parallel()
-	mc := meshCases()[1] // gatewayapi
 	e := fixture.New(t)
-	e.StartController()
-	meshRolloutWith(t, e, mc, func(ro *rampv1.Rollout) {
-		ro.Spec.Strategy.Canary.AbortScaleDownDelaySeconds = ptr.To[int32](2)
-	}, fixture.SetWeight(25), fixture.Pause(0))
-	setParentsStatus(t, e, "web", 1) // and never again
-	e.SetImage("web", "web:v2")
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
+	gatewayCanary(t, e, 2, func() { setParentsStatus(t, e, "web", 1) }) // and never again
 	e.Request("web", rampv1.AnnotationAbort)
 	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: "1", Replicas: "1:4 2:0"}, fixture.Wait)
 	e.WaitForEvents("web", "Aborted", "DrainUnconfirmed")
+}
+
+// gatewayCanary runs a Gateway API Rollout with abortScaleDownDelaySeconds
+// delay, lets report write the route's status, and waits for a canary of
+// v2 at 25%.
+func gatewayCanary(t *testing.T, e *fixture.Env, delay int32, report func()) *rampv1.Rollout {
+	t.Helper()
+	e.StartController()
+	meshRolloutWith(t, e, meshCases()[1], func(ro *rampv1.Rollout) {
+		ro.Spec.Strategy.Canary.AbortScaleDownDelaySeconds = ptr.To(delay)
+	}, fixture.SetWeight(25), fixture.Pause(0))
+	e.SetImage("web", "web:v2")
+	got := e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
+	report()
+	return got
 }
 
 // TestFirstWeightWaitsForEndpoints: the canary gets its first share of

@@ -7,6 +7,7 @@ package traffic
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -168,13 +169,31 @@ type Router interface {
 
 // ConfigError is a router fault the user must fix: a missing root Service,
 // a route rule that does not exist. The controller reports it in status and
-// events and waits for a change instead of retrying.
+// events, keeps whatever runs running, and looks again at the next change
+// of the Rollout or its routing objects, or after a while (the fix may be
+// to objects it does not watch), instead of retrying at once.
 type ConfigError struct {
 	Reason  string // CamelCase, for the condition
 	Message string // names the field or object and the fix
 }
 
 func (e *ConfigError) Error() string { return e.Message }
+
+// Int64 reads an integer field of an unstructured object as the API
+// server's JSON gives it (int64), as plain JSON does (float64), or as
+// protobuf's JSON writes an int64 (a string); 0 otherwise.
+func Int64(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	case string:
+		i, _ := strconv.ParseInt(n, 10, 64)
+		return i
+	}
+	return 0
+}
 
 // Configf builds a ConfigError.
 func Configf(reason, format string, args ...any) error {

@@ -461,27 +461,18 @@ func buildHint(name string) string {
 // EnsureKubectl returns the path of a kubectl of the control plane's version,
 // building it on first use.
 func EnsureKubectl(ctx context.Context, log io.Writer) (string, error) {
-	if log == nil {
-		log = io.Discard
-	}
-	tools, err := ToolsDir()
-	if err != nil {
-		return "", err
-	}
-	cache, err := CacheDir()
-	if err != nil {
-		return "", err
-	}
-	dir, _, err := ensureModule(ctx, kubectlModule, tools, cache, log)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, "kubectl"), nil
+	return ensureCommand(ctx, kubectlModule, "kubectl", log)
 }
 
 // EnsurePrometheus returns the path of the pinned Prometheus server,
 // building it on first use.
 func EnsurePrometheus(ctx context.Context, log io.Writer) (string, error) {
+	return ensureCommand(ctx, prometheusModule, "prometheus", log)
+}
+
+// ensureCommand returns the path of one command of a tools module built
+// apart from the cluster's, building the module on first use.
+func ensureCommand(ctx context.Context, m toolModule, command string, log io.Writer) (string, error) {
 	if log == nil {
 		log = io.Discard
 	}
@@ -493,11 +484,11 @@ func EnsurePrometheus(ctx context.Context, log io.Writer) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, _, err := ensureModule(ctx, prometheusModule, tools, cache, log)
+	dir, _, err := ensureModule(ctx, m, tools, cache, log)
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, "prometheus"), nil
+	return filepath.Join(dir, command), nil
 }
 
 // pinnedVersion reads the required version of module path from go.mod.

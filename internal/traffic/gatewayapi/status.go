@@ -2,6 +2,8 @@ package gatewayapi
 
 import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/rampcd/ramp/internal/traffic"
 )
 
 // Applied reads what the route's implementations report in
@@ -40,7 +42,7 @@ func accepted(status map[string]any) int64 {
 	for _, c := range conds {
 		cm, _ := c.(map[string]any)
 		if cm["type"] == "Accepted" && cm["status"] == "True" {
-			return number(cm["observedGeneration"])
+			return traffic.Int64(cm["observedGeneration"])
 		}
 	}
 	return 0
@@ -66,17 +68,5 @@ func sameParent(a, b map[string]any, namespace string) bool {
 			return false
 		}
 	}
-	return number(a["port"]) == number(b["port"])
-}
-
-// number reads an integer field as the API server's JSON gives it (int64),
-// or as plain JSON does (float64).
-func number(v any) int64 {
-	switch n := v.(type) {
-	case int64:
-		return n
-	case float64:
-		return int64(n)
-	}
-	return 0
+	return traffic.Int64(a["port"]) == traffic.Int64(b["port"])
 }

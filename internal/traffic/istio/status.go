@@ -1,9 +1,9 @@
 package istio
 
 import (
-	"strconv"
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/rampcd/ramp/internal/traffic"
 )
 
 // Applied reads what Istio reports of an object when its status reporting
@@ -24,21 +24,8 @@ func Applied(obj *unstructured.Unstructured) (int64, bool) {
 		// Istio writes status.observedGeneration (the generation the
 		// Reconciled condition refers to); newer releases put it on the
 		// condition too. Protobuf's JSON may write an int64 as a string.
-		g := generation(obj.Object["status"].(map[string]any)["observedGeneration"])
-		return max(g, generation(cm["observedGeneration"])), true
+		g := traffic.Int64(obj.Object["status"].(map[string]any)["observedGeneration"])
+		return max(g, traffic.Int64(cm["observedGeneration"])), true
 	}
 	return 0, false
-}
-
-func generation(v any) int64 {
-	switch g := v.(type) {
-	case int64:
-		return g
-	case float64:
-		return int64(g)
-	case string:
-		n, _ := strconv.ParseInt(g, 10, 64)
-		return n
-	}
-	return 0
 }
