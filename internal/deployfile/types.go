@@ -1,6 +1,6 @@
-// Package deployfile reads the deploy file of CD-as-a-Service (the product
-// the seed describes, shared/deploy-file.md) and turns it into Ramp's
-// objects: a Deployment deployed with a canary strategy becomes a Rollout,
+// Package deployfile reads a CD-as-a-Service deploy file (its YAML format
+// for deployments, strategies, analysis and webhooks) and turns it into
+// Ramp's objects: a Deployment deployed with a canary strategy becomes a Rollout,
 // analysis queries become an AnalysisTemplate, webhooks become webhook
 // steps. docs/deploy-file.md has the mapping, field by field. Fields Ramp
 // does not support are errors that name them, never silently dropped.

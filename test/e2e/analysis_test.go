@@ -103,7 +103,7 @@ func (l *loop) load(t *testing.T, rate int) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-// TestAnalysisPromotesAGoodVersion is the seed's canary: 25% of the
+// TestAnalysisPromotesAGoodVersion is the classic canary: 25% of the
 // traffic to v2, then "no more than 1% of requests answer 5xx" on real
 // requests measured by a real Prometheus, then promotion.
 func TestAnalysisPromotesAGoodVersion(t *testing.T) {
