@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rampcd/ramp/internal/deployfile"
-	"github.com/rampcd/ramp/internal/manager"
+	"github.com/rampcd/ramp/internal/scheme"
 )
 
 func newCmdDeploy(o *Options) *cobra.Command {
@@ -156,7 +156,7 @@ func (o *Options) contextClient(account string) (client.WithWatch, error) {
 		return nil, err
 	}
 	cfg.UserAgent = "ramp-cli"
-	return client.NewWithWatch(cfg, client.Options{Scheme: manager.Scheme()})
+	return client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
 }
 
 func deadline(ctx context.Context) time.Time {

@@ -10,7 +10,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/rampcd/ramp/internal/manager"
+	"github.com/rampcd/ramp/internal/scheme"
 )
 
 // Options are what every user command shares: kubectl's connection flags
@@ -33,7 +33,7 @@ func (o *Options) Client() (client.WithWatch, error) {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	cfg.UserAgent = "ramp-cli"
-	return client.NewWithWatch(cfg, client.Options{Scheme: manager.Scheme()})
+	return client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
 }
 
 // Namespace is -n, else the kubeconfig context's, else "default".

@@ -23,7 +23,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/controller"
-	"github.com/rampcd/ramp/internal/manager"
+	"github.com/rampcd/ramp/internal/scheme"
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
@@ -128,7 +128,7 @@ func TestOnePassTellsAllItsSteps(t *testing.T) {
 // front of its client and rec in front of its events recorder.
 func startWith(t *testing.T, e *fixture.Env, c *staleClient, rec *toldRecorder) {
 	mgr, err := ctrl.NewManager(clustertest.Config(t), ctrl.Options{
-		Scheme:                 manager.Scheme(),
+		Scheme:                 scheme.New(),
 		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{e.NS: {}}},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",

@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/rampcd/ramp/internal/manager"
+	"github.com/rampcd/ramp/internal/scheme"
 )
 
 // Run serves the dashboard on ln until ctx is done, reading and writing
@@ -23,7 +23,7 @@ func Run(ctx context.Context, cfg *rest.Config, ln net.Listener, opts Options, r
 		cfg.UserAgent = "ramp-dashboard"
 	}
 	defer ln.Close() // also on an early return
-	scheme := manager.Scheme()
+	scheme := scheme.New()
 	writer, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return err

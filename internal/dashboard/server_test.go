@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
-	"github.com/rampcd/ramp/internal/manager"
+	"github.com/rampcd/ramp/internal/scheme"
 	"github.com/rampcd/ramp/internal/snapshot"
 )
 
@@ -26,7 +26,7 @@ import (
 
 func newTestServer(t *testing.T, opts Options, objs ...client.Object) (*Server, client.Client) {
 	t.Helper()
-	b := fake.NewClientBuilder().WithScheme(manager.Scheme()).WithObjects(objs...)
+	b := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(objs...)
 	for field, value := range map[string]func(*eventsv1.Event) string{
 		snapshot.FieldRegardingKind: func(ev *eventsv1.Event) string { return ev.Regarding.Kind },
 		snapshot.FieldRegardingName: func(ev *eventsv1.Event) string { return ev.Regarding.Name },

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -22,9 +20,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
-	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/controller"
 	"github.com/rampcd/ramp/internal/hooks"
+	"github.com/rampcd/ramp/internal/scheme"
 )
 
 // Options configure the controller process.
@@ -64,18 +62,6 @@ type Options struct {
 	InProcessTest bool
 }
 
-// Scheme knows the Kubernetes and Ramp types the controller handles.
-func Scheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := rampv1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
-}
-
 // Run runs the controller until ctx is done.
 func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	allowlist, err := hooks.ParseAllowlist(opts.WebhookAllowlist)
@@ -95,7 +81,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	}
 	cfg = withIdentity(cfg, id)
 	mgrOpts := ctrl.Options{
-		Scheme:                        Scheme(),
+		Scheme:                        scheme.New(),
 		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.ProbeAddr,

@@ -25,8 +25,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
-	"github.com/rampcd/ramp/internal/manager"
 	"github.com/rampcd/ramp/internal/manifest"
+	"github.com/rampcd/ramp/internal/scheme"
 	"github.com/rampcd/ramp/test/dataplane"
 	"github.com/rampcd/ramp/test/localcluster"
 )
@@ -60,7 +60,7 @@ type Options struct {
 
 // Run tells the story and reports what happened.
 func Run(ctx context.Context, opts Options) (*Report, error) {
-	c, err := client.NewWithWatch(opts.Config, client.Options{Scheme: manager.Scheme()})
+	c, err := client.NewWithWatch(opts.Config, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return nil, err
 	}
