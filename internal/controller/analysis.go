@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
-	"github.com/rampcd/ramp/internal/traffic"
+	"github.com/rampcd/ramp/internal/traffic/routers"
 )
 
 // Labels on AnalysisRuns.
@@ -166,19 +166,13 @@ func (r *Reconciler) newRun(ctx context.Context, st *rolloutState, name string, 
 	return run, nil
 }
 
-// runContext names the canary for a run's templates. Istio routes to
-// subsets of the root Service, so both names are the root's there.
+// runContext names the canary for a run's templates, the Services as its
+// router names them.
 func runContext(st *rolloutState) rampv1.AnalysisContext {
-	c := rampv1.AnalysisContext{
-		Rollout: st.ro.Name, StableRevision: st.stable.hash,
-		StableService: st.ro.Spec.Service, CanaryService: st.ro.Spec.Service,
-	}
+	c := rampv1.AnalysisContext{Rollout: st.ro.Name, StableRevision: st.stable.hash}
+	c.StableService, c.CanaryService = routers.For(st.ro).AnalysisServices(st.ro)
 	if st.canary != nil {
 		c.CanaryRevision = st.canary.hash
-	}
-	if st.mesh && st.ro.Spec.Strategy.Canary.TrafficRouting.Istio == nil {
-		c.StableService = traffic.StableServiceName(st.ro)
-		c.CanaryService = traffic.CanaryServiceName(st.ro)
 	}
 	return c
 }

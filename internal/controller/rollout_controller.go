@@ -31,9 +31,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/traffic"
-	"github.com/rampcd/ramp/internal/traffic/gatewayapi"
-	"github.com/rampcd/ramp/internal/traffic/istio"
-	"github.com/rampcd/ramp/internal/traffic/smi"
+	"github.com/rampcd/ramp/internal/traffic/routers"
 )
 
 // ownerIndex indexes ReplicaSets by the name of the Rollout controlling them.
@@ -67,9 +65,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups=split.smi-spec.io,resources=trafficsplits,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices;destinationrules,verbs=get;list;watch;update;patch
+// (Each router's package carries the rights on its routing objects.)
 
 // Reconcile takes one Rollout one pass further.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
@@ -327,29 +323,13 @@ func (r *Reconciler) rolloutsRoutedBy(kind string) handler.MapFunc {
 }
 
 // servedRoutingKinds lists the routing kinds the cluster serves, each at
-// the newest version Ramp knows.
+// the newest version its router reads.
 func servedRoutingKinds(mapper meta.RESTMapper) []schema.GroupVersionKind {
 	var kinds []schema.GroupVersionKind
-	for _, k := range []struct {
-		gk       schema.GroupKind
-		versions []string
-	}{
-		{smi.GroupKind, smi.Versions},
-		{gatewayapi.GVK.GroupKind(), []string{gatewayapi.GVK.Version}},
-		{schema.GroupKind{Group: istio.Group, Kind: "VirtualService"}, istio.Versions},
-		{schema.GroupKind{Group: istio.Group, Kind: "DestinationRule"}, istio.Versions},
-	} {
-		mappings, err := mapper.RESTMappings(k.gk)
-		if err != nil {
-			continue
-		}
-	versions:
-		for _, v := range k.versions {
-			for _, m := range mappings {
-				if m.GroupVersionKind.Version == v {
-					kinds = append(kinds, m.GroupVersionKind)
-					break versions
-				}
+	for _, d := range routers.All {
+		for _, k := range d.Kinds {
+			if v, ok, err := traffic.ServedVersion(mapper, k.GroupKind, k.Versions); err == nil && ok {
+				kinds = append(kinds, k.WithVersion(v))
 			}
 		}
 	}

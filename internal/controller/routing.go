@@ -11,10 +11,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/traffic"
-	"github.com/rampcd/ramp/internal/traffic/gatewayapi"
-	"github.com/rampcd/ramp/internal/traffic/istio"
-	"github.com/rampcd/ramp/internal/traffic/podratio"
-	"github.com/rampcd/ramp/internal/traffic/smi"
+	"github.com/rampcd/ramp/internal/traffic/routers"
 )
 
 // cleanupFinalizer holds a Rollout with a mesh router until the router has
@@ -23,26 +20,12 @@ const cleanupFinalizer = "ramp.dev/cleanup"
 
 // routerFor returns the router the Rollout's spec asks for.
 func (r *Reconciler) routerFor(ro *rampv1.Rollout) traffic.Router {
-	tr := ro.Spec.Strategy.Canary.TrafficRouting
-	k := traffic.Kube{Client: r.Client, Scheme: r.Scheme}
-	switch {
-	case tr == nil:
-		return podratio.Router{}
-	case tr.SMI != nil:
-		return smi.New(k, ro)
-	case tr.GatewayAPI != nil:
-		return gatewayapi.New(k, ro)
-	case tr.Istio != nil:
-		return istio.New(k, ro)
-	}
-	// Admission allows only the routers above; a newer API with a router
-	// this controller does not know is refused rather than guessed.
-	return unknownRouter{}
+	return routers.For(ro).New(traffic.Kube{Client: r.Client, Scheme: r.Scheme}, ro)
 }
 
 // isMesh reports whether a router shapes traffic with weights rather than
 // pods.
-func isMesh(ro *rampv1.Rollout) bool { return ro.Spec.Strategy.Canary.TrafficRouting != nil }
+func isMesh(ro *rampv1.Rollout) bool { return routers.For(ro).Mesh }
 
 // observeRouting reads the weight the routing objects give the canary now,
 // and whether someone changed it since the last pass recorded it.
@@ -50,7 +33,7 @@ func (r *Reconciler) observeRouting(ctx context.Context, st *rolloutState) error
 	if !st.mesh {
 		return nil
 	}
-	reading, err := st.router.Verify(ctx, traffic.Pods{})
+	reading, err := st.router.Verify(ctx)
 	if err != nil {
 		return err
 	}
@@ -175,27 +158,12 @@ func (r *Reconciler) ensureFinalizer(ctx context.Context, ro *rampv1.Rollout) er
 	return r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
 }
 
-type unknownRouter struct{ podratio.Router }
-
-func (unknownRouter) SetWeight(context.Context, traffic.Target) ([]traffic.Change, error) {
-	return nil, traffic.Configf("UnknownRouter", "spec.strategy.canary.trafficRouting names a router this controller does not know; upgrade Ramp")
-}
-
 // routingObjects names the objects a Rollout's routing reads, as
 // "Kind/name" keys for the index that maps their changes to the Rollout.
 func routingObjects(ro *rampv1.Rollout) []string {
-	tr := ro.Spec.Strategy.Canary.TrafficRouting
-	if tr == nil {
+	d := routers.For(ro)
+	if !d.Mesh {
 		return nil
 	}
-	keys := []string{"Service/" + ro.Spec.Service}
-	switch {
-	case tr.SMI != nil:
-		keys = append(keys, "TrafficSplit/"+smi.Name(ro))
-	case tr.GatewayAPI != nil:
-		keys = append(keys, "HTTPRoute/"+gatewayapi.Name(ro))
-	case tr.Istio != nil:
-		keys = append(keys, "VirtualService/"+tr.Istio.VirtualService.Name, "DestinationRule/"+tr.Istio.DestinationRule.Name)
-	}
-	return keys
+	return append([]string{"Service/" + ro.Spec.Service}, d.Objects(ro)...)
 }

@@ -61,8 +61,7 @@ func (r *Reconciler) reachedWeight(ctx context.Context, st *rolloutState) (rampv
 	if st.mesh {
 		return st.reached, nil
 	}
-	reading, err := st.router.Verify(ctx, traffic.Pods{Stable: st.stable.available(), Canary: st.canary.available()})
-	return reading.Weight, err
+	return traffic.PodShare(traffic.Pods{Stable: st.stable.available(), Canary: st.canary.available()}), nil
 }
 
 // setConditions sets the four conditions from the pass's picture.

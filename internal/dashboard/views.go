@@ -11,6 +11,7 @@ import (
 	"github.com/rampcd/ramp/internal/analysis"
 	"github.com/rampcd/ramp/internal/control"
 	"github.com/rampcd/ramp/internal/snapshot"
+	"github.com/rampcd/ramp/internal/traffic/routers"
 )
 
 // The pages are drawn in the browser from these views, which the server
@@ -150,20 +151,7 @@ func rowOf(ro *rampv1.Rollout) Row {
 	return r
 }
 
-func router(ro *rampv1.Rollout) string {
-	tr := ro.Spec.Strategy.Canary.TrafficRouting
-	switch {
-	case tr == nil:
-		return "pod ratio"
-	case tr.SMI != nil:
-		return "SMI"
-	case tr.GatewayAPI != nil:
-		return "Gateway API"
-	case tr.Istio != nil:
-		return "Istio"
-	}
-	return "pod ratio"
-}
+func router(ro *rampv1.Rollout) string { return routers.For(ro).Name }
 
 func detailOf(snap *snapshot.Snapshot) *Detail {
 	ro := snap.Rollout

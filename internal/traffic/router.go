@@ -22,6 +22,16 @@ type Pods struct {
 	Stable, Canary int32
 }
 
+// PodShare is the canary's share of all available pods, rounded down to the
+// weight's precision: the weight pod ratio reaches.
+func PodShare(pods Pods) rampv1.Weight {
+	total := int64(pods.Stable) + int64(pods.Canary)
+	if total == 0 {
+		return 0
+	}
+	return rampv1.Weight(int64(pods.Canary) * int64(rampv1.FullWeight) / total)
+}
+
 // Target is where a router sends traffic.
 type Target struct {
 	// Stable and Canary are the pod-template hashes of the two revisions;
@@ -156,10 +166,11 @@ type Router interface {
 	// those of Ramp's record alone, AnnotationWeight).
 	SetWeight(ctx context.Context, t Target) ([]Change, error)
 
-	// Verify reads back the weight the canary actually receives from the
-	// routing objects (or, for pod ratio, from the pods), and what Ramp
-	// last wrote there.
-	Verify(ctx context.Context, pods Pods) (Reading, error)
+	// Verify reads back the weight the routing objects give the canary,
+	// what Ramp last wrote there, and what their implementation reports
+	// having applied. Pod ratio has no routing object: its weight is the
+	// pods' (PodShare).
+	Verify(ctx context.Context) (Reading, error)
 
 	// Cleanup runs before the Rollout is deleted: objects Ramp does not own
 	// are given back working without Ramp's stable and canary Services,

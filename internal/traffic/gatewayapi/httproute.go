@@ -76,34 +76,14 @@ func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Cha
 			now = r.share(rules, managed)
 		}
 	}
-	var changes []traffic.Change
-	pointServices := func() error {
-		c, err := traffic.EnsureServices(ctx, r.kube, r.ro, root, t)
-		changes = append(changes, c...)
-		return err
-	}
-	weightFirst := traffic.WeightFirst(now, t)
-	if !weightFirst {
-		if err := pointServices(); err != nil {
-			return changes, err
-		}
-	}
-	c, err := r.writeRoute(ctx, route, missing, root, t)
-	if c != nil {
-		changes = append(changes, *c)
-	}
-	if err != nil {
-		return changes, err
-	}
-	if weightFirst {
-		return changes, pointServices()
-	}
-	return changes, nil
+	services := func() ([]traffic.Change, error) { return traffic.EnsureServices(ctx, r.kube, r.ro, root, t) }
+	weights := func() ([]traffic.Change, error) { return r.writeRoute(ctx, route, missing, root, t) }
+	return traffic.InOrder(traffic.WeightFirst(now, t), services, weights)
 }
 
 // writeRoute creates the route, or writes the managed rules' backendRefs
-// when they differ from w's.
-func (r *Router) writeRoute(ctx context.Context, route *unstructured.Unstructured, missing bool, root *corev1.Service, t traffic.Target) (*traffic.Change, error) {
+// when they differ from t's.
+func (r *Router) writeRoute(ctx context.Context, route *unstructured.Unstructured, missing bool, root *corev1.Service, t traffic.Target) ([]traffic.Change, error) {
 	split := traffic.Relative(t.Weight)
 	if missing {
 		route, err := r.newRoute(root, split)
@@ -115,36 +95,32 @@ func (r *Router) writeRoute(ctx context.Context, route *unstructured.Unstructure
 			return nil, fmt.Errorf("create HTTPRoute %s: %w", route.GetName(), err)
 		}
 		r.last = route
-		return &traffic.Change{Object: "HTTPRoute " + route.GetName(), Written: route, Created: true, Detail: describe(split)}, nil
+		return []traffic.Change{{Object: "HTTPRoute " + route.GetName(), Written: route, Created: true, Detail: describe(split)}}, nil
 	}
-	orig := route.DeepCopy()
-	rules, managed, err := r.managedRules(route)
-	if err != nil {
-		return nil, err
+	var before rampv1.Weight
+	moved, _, err := traffic.Update(ctx, r.kube.Client, route, func() error {
+		rules, managed, err := r.managedRules(route)
+		if err != nil {
+			return err
+		}
+		before = r.share(rules, managed)
+		for _, i := range managed {
+			rule := rules[i].(map[string]any)
+			refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
+			rule["backendRefs"] = r.rewrite(refs, root, split)
+		}
+		traffic.MarkWritten(route, t)
+		return unstructured.SetNestedSlice(route.Object, rules, "spec", "rules")
+	})
+	if err != nil || !moved {
+		return nil, err // a write of the weight's record alone moves no traffic
 	}
-	before := r.share(rules, managed)
-	for _, i := range managed {
-		rule := rules[i].(map[string]any)
-		refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
-		rule["backendRefs"] = r.rewrite(refs, root, split)
-	}
-	same := equalRules(orig, rules)
-	if marked := traffic.MarkWritten(route, t); same && !marked {
-		return nil, nil
-	}
-	_ = unstructured.SetNestedSlice(route.Object, rules, "spec", "rules")
-	if err := r.kube.Client.Patch(ctx, route, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-		return nil, fmt.Errorf("update HTTPRoute %s: %w", route.GetName(), err)
-	}
-	if same {
-		return nil, nil // only the record of the weight: traffic goes where it went
-	}
-	return &traffic.Change{Object: "HTTPRoute " + route.GetName(), Written: route,
-		Detail: fmt.Sprintf("canary %s%% → %s%% (%s)", before, t.Weight, describe(split))}, nil
+	return []traffic.Change{{Object: "HTTPRoute " + route.GetName(), Written: route,
+		Detail: fmt.Sprintf("canary %s%% → %s%% (%s)", before, t.Weight, describe(split))}}, nil
 }
 
 // Verify reads the canary's share back from the first managed rule.
-func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (traffic.Reading, error) {
+func (r *Router) Verify(ctx context.Context) (traffic.Reading, error) {
 	route, err := r.get(ctx)
 	if apierrors.IsNotFound(err) {
 		return traffic.Reading{}, nil
@@ -171,26 +147,21 @@ func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	orig := route.DeepCopy()
-	rules, managed, err := r.managedRules(route)
-	if err != nil {
+	if _, _, err := r.managedRules(route); err != nil {
 		return nil, nil // nothing of ours in it
 	}
-	for _, i := range managed {
-		rule := rules[i].(map[string]any)
-		refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
-		rule["backendRefs"] = r.release(refs)
-	}
-	same := equalRules(orig, rules)
-	if marked := traffic.MarkWritten(route, traffic.Target{Rest: true}); same && !marked {
-		return nil, nil
-	}
-	_ = unstructured.SetNestedSlice(route.Object, rules, "spec", "rules")
-	if err := r.kube.Client.Patch(ctx, route, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-		return nil, err
-	}
-	if same {
-		return nil, nil // only the record of the weight removed
+	moved, _, err := traffic.Update(ctx, r.kube.Client, route, func() error {
+		rules, managed, _ := r.managedRules(route)
+		for _, i := range managed {
+			rule := rules[i].(map[string]any)
+			refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
+			rule["backendRefs"] = r.release(refs)
+		}
+		traffic.MarkWritten(route, traffic.Target{Rest: true})
+		return unstructured.SetNestedSlice(route.Object, rules, "spec", "rules")
+	})
+	if err != nil || !moved {
+		return nil, err // at most the record of the weight removed
 	}
 	return []traffic.Change{{Object: "HTTPRoute " + route.GetName(), Written: route, Detail: "backendRefs point at Service " + r.ro.Spec.Service + " again"}}, nil
 }
@@ -376,9 +347,4 @@ func isOwnedBy(obj *unstructured.Unstructured, ro *rampv1.Rollout) bool {
 
 func describe(s traffic.Split) string {
 	return fmt.Sprintf("stable weight %d, canary weight %d", s.Stable, s.Canary)
-}
-
-func equalRules(orig *unstructured.Unstructured, rules []any) bool {
-	have, _, _ := unstructured.NestedSlice(orig.Object, "spec", "rules")
-	return fmt.Sprint(have) == fmt.Sprint(rules)
 }

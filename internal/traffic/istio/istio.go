@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -72,11 +71,11 @@ func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Cha
 	if err != nil {
 		return nil, err
 	}
-	now, err := r.Verify(ctx, traffic.Pods{})
+	now, err := r.Verify(ctx)
 	if err != nil {
 		return nil, err
 	}
-	subsets := func() (*traffic.Change, error) {
+	subsets := func() ([]traffic.Change, error) {
 		return r.updateDestinationRule(ctx, func(dr *unstructured.Unstructured) (string, error) {
 			if t.Rest {
 				return r.releaseSubsets(dr), nil
@@ -84,35 +83,19 @@ func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Cha
 			return r.labelSubsets(dr, t.Stable, t.Canary), nil
 		})
 	}
-	weights := func() (*traffic.Change, error) {
+	weights := func() ([]traffic.Change, error) {
 		return r.updateVirtualService(ctx, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
 			traffic.MarkWritten(vs, t)
 			return r.weigh(vs, route, split, t.Rest)
 		})
 	}
-	if t.Rest || traffic.WeightFirst(now.Weight, t) {
-		return inOrder(weights, subsets)
-	}
-	return inOrder(subsets, weights)
-}
-
-// inOrder runs writes one after the other, stopping at the first error.
-func inOrder(writes ...func() (*traffic.Change, error)) ([]traffic.Change, error) {
-	var changes []traffic.Change
-	for _, write := range writes {
-		c, err := write()
-		if c != nil {
-			changes = append(changes, *c)
-		}
-		if err != nil {
-			return changes, err
-		}
-	}
-	return changes, nil
+	// At rest the subsets lose their revision labels, so that they select
+	// every pod again: the route must name them no more first.
+	return traffic.InOrder(t.Rest || traffic.WeightFirst(now.Weight, t), subsets, weights)
 }
 
 // Verify reads the canary's share from the route's destinations.
-func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (traffic.Reading, error) {
+func (r *Router) Verify(ctx context.Context) (traffic.Reading, error) {
 	vs, err := r.get(ctx, "VirtualService", r.cfg.VirtualService.Name)
 	if err != nil {
 		return traffic.Reading{}, err
@@ -143,19 +126,18 @@ func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (traffic.Reading, e
 // Cleanup takes Ramp's additions back before the Rollout goes: the route
 // first, so that it never names a subset that is gone.
 func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
-	return inOrder(
-		func() (*traffic.Change, error) {
-			return r.updateVirtualService(ctx, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
-				traffic.MarkWritten(vs, traffic.Target{Rest: true})
-				return r.weigh(vs, route, traffic.Split{Stable: 100}, true)
-			})
-		},
-		func() (*traffic.Change, error) {
-			return r.updateDestinationRule(ctx, func(dr *unstructured.Unstructured) (string, error) {
-				return r.releaseSubsets(dr), nil
-			})
-		},
-	)
+	subsets := func() ([]traffic.Change, error) {
+		return r.updateDestinationRule(ctx, func(dr *unstructured.Unstructured) (string, error) {
+			return r.releaseSubsets(dr), nil
+		})
+	}
+	route := func() ([]traffic.Change, error) {
+		return r.updateVirtualService(ctx, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
+			traffic.MarkWritten(vs, traffic.Target{Rest: true})
+			return r.weigh(vs, route, traffic.Split{Stable: 100}, true)
+		})
+	}
+	return traffic.InOrder(true, subsets, route)
 }
 
 func (r *Router) split(w rampv1.Weight) (traffic.Split, error) {
@@ -277,7 +259,7 @@ func (r *Router) weigh(vs *unstructured.Unstructured, route map[string]any, spli
 
 // updateDestinationRule reads the DestinationRule, lets edit change it and
 // writes it when it changed.
-func (r *Router) updateDestinationRule(ctx context.Context, edit func(*unstructured.Unstructured) (string, error)) (*traffic.Change, error) {
+func (r *Router) updateDestinationRule(ctx context.Context, edit func(*unstructured.Unstructured) (string, error)) ([]traffic.Change, error) {
 	dr, err := r.get(ctx, "DestinationRule", r.cfg.DestinationRule.Name)
 	if err != nil {
 		return nil, err
@@ -287,7 +269,7 @@ func (r *Router) updateDestinationRule(ctx context.Context, edit func(*unstructu
 
 // updateVirtualService reads the VirtualService, finds the route and lets
 // edit change it, and writes it when it changed.
-func (r *Router) updateVirtualService(ctx context.Context, edit func(*unstructured.Unstructured, map[string]any) (string, error)) (*traffic.Change, error) {
+func (r *Router) updateVirtualService(ctx context.Context, edit func(*unstructured.Unstructured, map[string]any) (string, error)) ([]traffic.Change, error) {
 	vs, err := r.get(ctx, "VirtualService", r.cfg.VirtualService.Name)
 	if err != nil {
 		return nil, err
@@ -307,23 +289,18 @@ func (r *Router) updateVirtualService(ctx context.Context, edit func(*unstructur
 	})
 }
 
-// write applies change to obj and patches it if anything differs.
-func (r *Router) write(ctx context.Context, obj *unstructured.Unstructured, change func() (string, error)) (*traffic.Change, error) {
-	orig := obj.DeepCopy()
-	detail, err := change()
-	if err != nil {
+// write applies change to obj and writes it if anything differs; a write
+// of Ramp's annotations alone moves no traffic and is no Change.
+func (r *Router) write(ctx context.Context, obj *unstructured.Unstructured, change func() (string, error)) ([]traffic.Change, error) {
+	var detail string
+	moved, _, err := traffic.Update(ctx, r.kube.Client, obj, func() (err error) {
+		detail, err = change()
+		return err
+	})
+	if err != nil || !moved {
 		return nil, err
 	}
-	if fmt.Sprint(orig.Object) == fmt.Sprint(obj.Object) {
-		return nil, nil
-	}
-	if err := r.kube.Client.Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-		return nil, fmt.Errorf("update %s %s: %w", obj.GetKind(), obj.GetName(), err)
-	}
-	if fmt.Sprint(orig.Object["spec"]) == fmt.Sprint(obj.Object["spec"]) {
-		return nil, nil // only Ramp's annotations: traffic goes where it went
-	}
-	return &traffic.Change{Object: obj.GetKind() + " " + obj.GetName(), Written: obj, Detail: detail}, nil
+	return []traffic.Change{{Object: obj.GetKind() + " " + obj.GetName(), Written: obj, Detail: detail}}, nil
 }
 
 func (r *Router) get(ctx context.Context, kind, objName string) (*unstructured.Unstructured, error) {
@@ -354,16 +331,9 @@ func (r *Router) get(ctx context.Context, kind, objName string) (*unstructured.U
 
 // version is the newest version of kind the cluster serves.
 func (r *Router) version(kind string) (string, error) {
-	mappings, err := r.kube.Client.RESTMapper().RESTMappings(schema.GroupKind{Group: Group, Kind: kind})
-	if err != nil && !meta.IsNoMatchError(err) {
-		return "", err
-	}
-	for _, v := range Versions {
-		for _, m := range mappings {
-			if m.GroupVersionKind.Version == v {
-				return v, nil
-			}
-		}
+	v, ok, err := traffic.ServedVersion(r.kube.Client.RESTMapper(), schema.GroupKind{Group: Group, Kind: kind}, Versions)
+	if err != nil || ok {
+		return v, err
 	}
 	return "", traffic.Configf("IstioNotServed",
 		"the cluster serves no %s (networking.istio.io): install Istio or choose another router", kind)
@@ -426,6 +396,9 @@ func setAnnotation(obj *unstructured.Unstructured, key, value string) {
 	a := obj.GetAnnotations()
 	if value == "" {
 		delete(a, key)
+		if len(a) == 0 {
+			a = nil // none, rather than an empty map the API server drops
+		}
 	} else {
 		if a == nil {
 			a = map[string]string{}

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
-	"github.com/rampcd/ramp/internal/traffic"
 )
 
 func TestReplicas(t *testing.T) {
@@ -34,23 +33,5 @@ func TestReplicas(t *testing.T) {
 				t.Errorf("Replicas(%d, %s) = %d canary, %d stable; want %d, %d", tt.replicas, tt.weight, c, s, tt.wantCanary, tt.wantSt)
 			}
 		})
-	}
-}
-
-func TestShare(t *testing.T) {
-	tests := []struct {
-		pods traffic.Pods
-		want string
-	}{
-		{traffic.Pods{Stable: 3, Canary: 1}, "25"},
-		{traffic.Pods{Stable: 2, Canary: 1}, "33.333"},
-		{traffic.Pods{Stable: 0, Canary: 4}, "100"},
-		{traffic.Pods{Stable: 4, Canary: 0}, "0"},
-		{traffic.Pods{}, "0"},
-	}
-	for _, tt := range tests {
-		if got := Share(tt.pods).String(); got != tt.want {
-			t.Errorf("Share(%+v) = %s, want %s", tt.pods, got, tt.want)
-		}
 	}
 }

@@ -1,8 +1,6 @@
 package smi
 
 import (
-	"fmt"
-
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -59,7 +57,7 @@ func share(backends []any, canary string) rampv1.Weight {
 			continue
 		}
 		w := max(weightOf(m["weight"]), 0)
-		if fmt.Sprint(m["service"]) == canary {
+		if s, _ := m["service"].(string); s == canary {
 			split.Canary += w
 		} else {
 			split.Stable += w

@@ -10,7 +10,6 @@ import (
 	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -61,29 +60,27 @@ func (r *Router) Replicas(replicas int32, w rampv1.Weight) (int32, int32) {
 // Version returns the TrafficSplit version to write: the pinned one if it
 // is served, else the newest served one Ramp knows.
 func (r *Router) Version() (string, error) {
-	mappings, err := r.kube.Client.RESTMapper().RESTMappings(GroupKind)
-	if err != nil && !meta.IsNoMatchError(err) {
+	newest, served, err := traffic.ServedVersion(r.kube.Client.RESTMapper(), GroupKind, Versions)
+	if err != nil {
 		return "", err
-	}
-	served := map[string]bool{}
-	for _, m := range mappings {
-		served[m.GroupVersionKind.Version] = true
 	}
 	if pin := r.cfg.APIVersion; pin != "" {
 		v := schema.FromAPIVersionAndKind(pin, "").Version
-		if !served[v] {
+		_, ok, err := traffic.ServedVersion(r.kube.Client.RESTMapper(), GroupKind, []string{v})
+		if err != nil {
+			return "", err
+		}
+		if !ok {
 			return "", traffic.Configf("TrafficSplitNotServed",
 				"spec.strategy.canary.trafficRouting.smi.apiVersion: the cluster does not serve %s; leave it empty to use the newest served version", pin)
 		}
 		return v, nil
 	}
-	for _, v := range Versions {
-		if served[v] {
-			return v, nil
-		}
+	if !served {
+		return "", traffic.Configf("TrafficSplitNotServed",
+			"the cluster serves no TrafficSplit (split.smi-spec.io): install your mesh's SMI extension (linkerd-smi for Linkerd) or choose another router")
 	}
-	return "", traffic.Configf("TrafficSplitNotServed",
-		"the cluster serves no TrafficSplit (split.smi-spec.io): install your mesh's SMI extension (linkerd-smi for Linkerd) or choose another router")
+	return newest, nil
 }
 
 // SetWeight points the stable and canary Services at their revisions and
@@ -104,34 +101,17 @@ func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Cha
 		have, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
 		now = share(have, traffic.CanaryServiceName(r.ro))
 	}
-	var changes []traffic.Change
-	pointServices := func() error {
+	services := func() ([]traffic.Change, error) {
 		_, c, err := traffic.PointServices(ctx, r.kube, r.ro, t)
-		changes = append(changes, c...)
-		return err
+		return c, err
 	}
-	weightFirst := traffic.WeightFirst(now, t)
-	if !weightFirst {
-		if err := pointServices(); err != nil {
-			return changes, err
-		}
-	}
-	c, err := r.writeSplit(ctx, version, ts, missing, t)
-	if c != nil {
-		changes = append(changes, *c)
-	}
-	if err != nil {
-		return changes, err
-	}
-	if weightFirst {
-		return changes, pointServices()
-	}
-	return changes, nil
+	weights := func() ([]traffic.Change, error) { return r.writeSplit(ctx, version, ts, missing, t) }
+	return traffic.InOrder(traffic.WeightFirst(now, t), services, weights)
 }
 
 // writeSplit creates the TrafficSplit, or writes its service and backends
-// when they differ from w's.
-func (r *Router) writeSplit(ctx context.Context, version string, ts *unstructured.Unstructured, missing bool, t traffic.Target) (*traffic.Change, error) {
+// when they differ from t's.
+func (r *Router) writeSplit(ctx context.Context, version string, ts *unstructured.Unstructured, missing bool, t traffic.Target) ([]traffic.Change, error) {
 	want := backends(version, traffic.StableServiceName(r.ro), traffic.CanaryServiceName(r.ro), t.Weight)
 	if missing {
 		ts = &unstructured.Unstructured{}
@@ -149,38 +129,34 @@ func (r *Router) writeSplit(ctx context.Context, version string, ts *unstructure
 			return nil, fmt.Errorf("create TrafficSplit %s: %w", ts.GetName(), err)
 		}
 		r.last = ts
-		return &traffic.Change{Object: "TrafficSplit " + ts.GetName(), Written: ts, Created: true, Detail: describe(want)}, nil
+		return []traffic.Change{{Object: "TrafficSplit " + ts.GetName(), Written: ts, Created: true, Detail: describe(want)}}, nil
 	}
 	have, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
-	service, _, _ := unstructured.NestedString(ts.Object, "spec", "service")
-	orig := ts.DeepCopy()
-	marked := traffic.MarkWritten(ts, t)
-	same := service == r.ro.Spec.Service && equalBackends(have, want)
-	if same && !marked {
-		return nil, nil
+	moved, _, err := traffic.Update(ctx, r.kube.Client, ts, func() error {
+		traffic.MarkWritten(ts, t)
+		return r.setSpec(ts, r.ro.Spec.Service, want)
+	})
+	if err != nil || !moved {
+		return nil, err // a write of the weight's record alone moves no traffic
 	}
-	if err := r.patch(ctx, orig, ts, r.ro.Spec.Service, want); err != nil {
-		return nil, err
-	}
-	if same {
-		return nil, nil // only the record of the weight: traffic goes where it went
-	}
-	return &traffic.Change{Object: "TrafficSplit " + ts.GetName(), Written: ts, Detail: describe(have) + " → " + describe(want)}, nil
+	return []traffic.Change{{Object: "TrafficSplit " + ts.GetName(), Written: ts, Detail: describe(have) + " → " + describe(want)}}, nil
 }
 
-// patch writes service and backends (and whatever else changed since orig)
-// into ts.
-func (r *Router) patch(ctx context.Context, orig, ts *unstructured.Unstructured, service string, backends []any) error {
-	_ = unstructured.SetNestedField(ts.Object, service, "spec", "service")
-	_ = unstructured.SetNestedSlice(ts.Object, backends, "spec", "backends")
-	if err := r.kube.Client.Patch(ctx, ts, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("update TrafficSplit %s: %w", ts.GetName(), err)
+// setSpec sets service and backends, keeping the backends as they are
+// when they carry the same weights in the form their version wants: a
+// quantity such as "1" and "1000m" is one weight, and not a change.
+func (r *Router) setSpec(ts *unstructured.Unstructured, service string, backends []any) error {
+	if have, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends"); equalBackends(have, backends) {
+		backends = have
 	}
-	return nil
+	if err := unstructured.SetNestedField(ts.Object, service, "spec", "service"); err != nil {
+		return err
+	}
+	return unstructured.SetNestedSlice(ts.Object, backends, "spec", "backends")
 }
 
 // Verify reads the canary's share back from the TrafficSplit.
-func (r *Router) Verify(ctx context.Context, _ traffic.Pods) (traffic.Reading, error) {
+func (r *Router) Verify(ctx context.Context) (traffic.Reading, error) {
 	version, err := r.Version()
 	if err != nil {
 		return traffic.Reading{}, err
@@ -217,9 +193,11 @@ func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 		weight = "100"
 	}
 	root := []any{map[string]any{"service": r.ro.Spec.Service, "weight": weight}}
-	orig := ts.DeepCopy()
-	traffic.MarkWritten(ts, traffic.Target{Rest: true})
-	if err := r.patch(ctx, orig, ts, r.ro.Spec.Service, root); err != nil {
+	moved, _, err := traffic.Update(ctx, r.kube.Client, ts, func() error {
+		traffic.MarkWritten(ts, traffic.Target{Rest: true})
+		return r.setSpec(ts, r.ro.Spec.Service, root)
+	})
+	if err != nil || !moved {
 		return nil, err
 	}
 	return []traffic.Change{{Object: "TrafficSplit " + ts.GetName(), Written: ts, Detail: "all traffic to Service " + r.ro.Spec.Service}}, nil
@@ -256,7 +234,7 @@ func equalBackends(have, want []any) bool {
 		bm, _ := b.(map[string]any)
 		_, aString := am["weight"].(string)
 		_, bString := bm["weight"].(string)
-		return len(am) == len(bm) && fmt.Sprint(am["service"]) == fmt.Sprint(bm["service"]) &&
+		return len(am) == len(bm) && am["service"] == bm["service"] &&
 			aString == bString && weightOf(am["weight"]) == weightOf(bm["weight"])
 	})
 }

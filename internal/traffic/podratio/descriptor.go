@@ -1,0 +1,14 @@
+package podratio
+
+import (
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic"
+)
+
+// Descriptor registers pod ratio: the router of a Rollout without
+// trafficRouting. Its pods are its traffic; it writes nothing.
+var Descriptor = traffic.Descriptor{
+	Name:     "pod ratio",
+	Selected: func(tr *rampv1.TrafficRouting) bool { return tr == nil },
+	New:      func(traffic.Kube, *rampv1.Rollout) traffic.Router { return Router{} },
+}
