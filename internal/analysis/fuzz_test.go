@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/outbound"
 )
 
 // FuzzConditions: any condition text either fails to compile with an error
@@ -86,7 +87,7 @@ func FuzzRender(f *testing.F) {
 		if _, err := fmt.Sscanf(q, "up{namespace=%q, job=%q}", &ns, &job); err != nil || ns != v || job != v {
 			t.Fatalf("%q rendered as %s: read back %q, %q, %v", v, q, ns, job, err)
 		}
-		u, err := Render("u", `http://127.0.0.1/q?ns={{.Namespace}}&job={{.Args.v}}`, vars, URLEscape)
+		u, err := Render("u", `http://127.0.0.1/q?ns={{.Namespace}}&job={{.Args.v}}`, vars, outbound.URLEscape)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,16 +8,32 @@ package analysis
 import (
 	"context"
 	"errors"
+	"time"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/outbound"
 )
 
 // Result is a measured value: a float64 (a scalar), a []float64 (a
 // vector), or any JSON value (web).
 type Result any
 
+// DefaultTimeout bounds a measurement's request.
+const DefaultTimeout = 10 * time.Second
+
 // ErrEmpty is returned (wrapped) by providers whose query returned no data.
 var ErrEmpty = errors.New("no data")
+
+// Descriptor registers a metric provider (package providers lists them):
+// adding one is a package with its Descriptor, and a line there.
+type Descriptor struct {
+	// Name is the provider's field in a metric, e.g. "prometheus".
+	Name string
+	// Selected reports whether a metric's provider field names it.
+	Selected func(*rampv1.MetricProvider) bool
+	// New makes the provider, with what it needs to read Secrets.
+	New func(outbound.Secrets) Provider
+}
 
 // Provider takes one measurement of a metric.
 type Provider interface {
@@ -25,9 +41,4 @@ type Provider interface {
 	// A provider fault (server down, bad query, timeout) is an error that
 	// says what failed, without secrets.
 	Measure(ctx context.Context, m *rampv1.Metric, vars Vars) (Result, error)
-}
-
-// Secrets resolves Secret references for headers and TLS.
-type Secrets interface {
-	Value(ctx context.Context, ref rampv1.SecretKeyRef) (string, error)
 }

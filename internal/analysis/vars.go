@@ -3,7 +3,6 @@ package analysis
 import (
 	"bytes"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 	"text/template"
@@ -79,6 +78,3 @@ func Render(name, text string, vars Vars, esc func(string) string) (string, erro
 	}
 	return b.String(), nil
 }
-
-// URLEscape escapes a value for a URL query.
-func URLEscape(s string) string { return url.QueryEscape(s) }

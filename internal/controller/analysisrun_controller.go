@@ -17,8 +17,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
-	"github.com/rampcd/ramp/internal/analysis/prometheus"
-	"github.com/rampcd/ramp/internal/analysis/web"
+	"github.com/rampcd/ramp/internal/analysis/providers"
 )
 
 // AnalysisRunReconciler takes the measurements of AnalysisRuns. Each
@@ -115,8 +114,8 @@ func (r *AnalysisRunReconciler) measure(ctx context.Context, run *rampv1.Analysi
 			next = earliest(next, due)
 			continue
 		}
-		ms := analysis.Take(ctx, providerFor(m, secrets), m, conds, vars, r.Clock.Now)
-		measurements.WithLabelValues(providerName(m), string(ms.Phase)).Inc()
+		ms := analysis.Take(ctx, providers.For(m, secrets), m, conds, vars, r.Clock.Now)
+		measurements.WithLabelValues(providers.Name(m), string(ms.Phase)).Inc()
 		if ms.Phase == rampv1.AnalysisError {
 			ms.Message = fmt.Sprintf("metric %s: %s", m.Name, ms.Message)
 		}
@@ -138,13 +137,6 @@ func reindex(results []rampv1.MetricResult) map[string]*rampv1.MetricResult {
 		m[results[i].Name] = &results[i]
 	}
 	return m
-}
-
-func providerFor(m *rampv1.Metric, secrets analysis.Secrets) analysis.Provider {
-	if m.Provider.Web != nil {
-		return web.Provider{Secrets: secrets}
-	}
-	return prometheus.Provider{Secrets: secrets}
 }
 
 func earliest(a, b time.Time) time.Time {
@@ -191,11 +183,4 @@ func (r *AnalysisRunReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&rampv1.AnalysisRun{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Concurrency)}).
 		Complete(r)
-}
-
-func providerName(m *rampv1.Metric) string {
-	if m.Provider.Web != nil {
-		return "web"
-	}
-	return "prometheus"
 }

@@ -23,6 +23,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/hooks"
+	"github.com/rampcd/ramp/internal/outbound"
 )
 
 // keptAttempts bounds the attempts kept in a HookRun's status.
@@ -54,7 +55,7 @@ type HookRunReconciler struct {
 	// Concurrency is how many runs call out at once (default 10).
 	Concurrency int
 	// Allowlist limits the hosts webhooks call; empty, any.
-	Allowlist hooks.Allowlist
+	Allowlist outbound.Allowlist
 }
 
 // +kubebuilder:rbac:groups=ramp.dev,resources=hookruns,verbs=get;list;watch;create;update;patch;delete
@@ -140,7 +141,11 @@ func (r *HookRunReconciler) target(run *rampv1.HookRun) string {
 // for the callback until it expires. It returns when to look again.
 func (r *HookRunReconciler) webhook(ctx context.Context, run, base *rampv1.HookRun) (time.Time, error) {
 	h, s, now := run.Spec.Webhook, &run.Status, r.Clock.Now()
-	if err := r.Allowlist.Check(h, hooks.NewValues(run.Namespace, run.Spec.Context, "")); err != nil {
+	target, err := hooks.URL(h, hooks.NewValues(run.Namespace, run.Spec.Context, ""))
+	if err == nil {
+		err = r.Allowlist.Check(target)
+	}
+	if err != nil {
 		r.finish(run, rampv1.HookFailed, "not called: "+err.Error())
 		return time.Time{}, nil
 	}

@@ -14,7 +14,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
-	"github.com/rampcd/ramp/internal/hooks"
+	"github.com/rampcd/ramp/internal/outbound"
 )
 
 // analysis turns an analysis step into an AnalysisTemplate of its queries
@@ -138,7 +138,7 @@ func (t *translator) webhook(field string, r *RunWebhook, scope varScope) rampv1
 	var err error
 	urlScope, bodyScope, headerScope := scope, scope, scope
 	// Escaped as Ramp escapes the values it renders in the same places.
-	urlScope.escape, bodyScope.escape, headerScope.literalOnly = analysis.URLEscape, hooks.JSONEscape, true
+	urlScope.escape, bodyScope.escape, headerScope.literalOnly = outbound.URLEscape, outbound.JSONEscape, true
 	if h.URL, err = urlScope.translate(w.URITemplate); err != nil {
 		t.fail(wf+".uriTemplate", "%v", err)
 	}

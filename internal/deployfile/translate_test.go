@@ -9,6 +9,7 @@ import (
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
 	"github.com/rampcd/ramp/internal/hooks"
+	"github.com/rampcd/ramp/internal/outbound"
 )
 
 const base = `version: v1
@@ -191,7 +192,7 @@ func TestTranslateEscapes(t *testing.T) {
 		}
 	}
 	w := ro.Spec.Strategy.Canary.Steps[2].Webhook
-	body, err := hooks.Values{}.Render("body", w.Body, hooks.JSONEscape)
+	body, err := hooks.Values{}.Render("body", w.Body, outbound.JSONEscape)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func TestTranslateEscapes(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); err != nil || got["suite"] != `he said "hi" & {{x}}` {
 		t.Errorf("body %s: %v", body, err)
 	}
-	url, err := hooks.Values{}.Render("url", w.URL, analysis.URLEscape)
+	url, err := hooks.Values{}.Render("url", w.URL, outbound.URLEscape)
 	if err != nil || !strings.HasSuffix(url, "suite=he+said+%22hi%22+%26+%7B%7Bx%7D%7D") {
 		t.Errorf("url %s: %v", url, err)
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/rampcd/ramp/internal/outbound"
 )
 
 // FuzzJSONBody: a value rendered into a JSON body's string stays inside it
@@ -16,7 +18,7 @@ func FuzzJSONBody(f *testing.F) {
 		if !utf8.ValidString(v) {
 			return
 		}
-		body, err := Values{"Message": v}.Render("body", `{"message": "{{.Message}}", "ok": true}`, JSONEscape)
+		body, err := Values{"Message": v}.Render("body", `{"message": "{{.Message}}", "ok": true}`, outbound.JSONEscape)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -59,9 +59,3 @@ func (v Values) DefaultBody() string {
 	b, _ := json.Marshal(doc)
 	return string(b)
 }
-
-// JSONEscape escapes a value for the inside of a JSON string.
-func JSONEscape(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b[1 : len(b)-1])
-}

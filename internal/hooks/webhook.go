@@ -15,7 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
-	"github.com/rampcd/ramp/internal/analysis"
+	"github.com/rampcd/ramp/internal/outbound"
 )
 
 // Defaults of a webhook.
@@ -43,22 +43,22 @@ type Answer struct {
 // Call makes one attempt of a webhook with values v. The request carries
 // the hook's headers (Secret values read now) and key as its
 // Idempotency-Key; nothing secret goes into the answer's message.
-func Call(ctx context.Context, h *rampv1.WebhookHook, v Values, secrets analysis.Secrets, key string) Answer {
+func Call(ctx context.Context, h *rampv1.WebhookHook, v Values, secrets outbound.Secrets, key string) Answer {
 	method := h.Method
 	if method == "" {
 		method = http.MethodPost
 	}
-	target, err := v.Render("url", h.URL, analysis.URLEscape)
+	target, err := v.Render("url", h.URL, outbound.URLEscape)
 	if err != nil {
 		return Answer{Message: err.Error()}
 	}
 	body := v.DefaultBody()
 	if h.Body != "" {
-		if body, err = v.Render("body", h.Body, JSONEscape); err != nil {
+		if body, err = v.Render("body", h.Body, outbound.JSONEscape); err != nil {
 			return Answer{Message: err.Error()}
 		}
 	}
-	client, err := analysis.NewHTTPClient(ctx, secrets, analysis.HTTPSettings{Headers: h.Headers, TLS: h.TLS})
+	client, err := outbound.NewClient(ctx, secrets, outbound.Settings{Headers: h.Headers, TLS: h.TLS})
 	if err != nil {
 		return Answer{Message: err.Error()}
 	}
@@ -99,6 +99,11 @@ func Call(ctx context.Context, h *rampv1.WebhookHook, v Values, secrets analysis
 	return a
 }
 
+// URL is the webhook's URL with its values, escaped for a URL.
+func URL(h *rampv1.WebhookHook, v Values) (string, error) {
+	return v.Render("url", h.URL, outbound.URLEscape)
+}
+
 // Target names what a webhook calls, for people: the method and the URL
 // without its query, which may carry secrets.
 func Target(h *rampv1.WebhookHook, v Values) string {
@@ -106,7 +111,7 @@ func Target(h *rampv1.WebhookHook, v Values) string {
 	if method == "" {
 		method = http.MethodPost
 	}
-	rendered, err := v.Render("url", h.URL, analysis.URLEscape)
+	rendered, err := v.Render("url", h.URL, outbound.URLEscape)
 	if err != nil {
 		rendered = h.URL
 	}

@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/rampcd/ramp/internal/controller"
-	"github.com/rampcd/ramp/internal/hooks"
+	"github.com/rampcd/ramp/internal/outbound"
 	"github.com/rampcd/ramp/internal/scheme"
 )
 
@@ -46,7 +46,7 @@ type Options struct {
 	// out. Zero means 10.
 	AnalysisConcurrency, HookConcurrency int
 	// WebhookAllowlist limits the hosts webhooks may call (see
-	// hooks.Allowlist); empty, any.
+	// outbound.Allowlist); empty, any.
 	WebhookAllowlist []string
 	// CallbackAddr serves webhook callbacks ("" turns them off).
 	CallbackAddr string
@@ -64,7 +64,7 @@ type Options struct {
 
 // Run runs the controller until ctx is done.
 func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
-	allowlist, err := hooks.ParseAllowlist(opts.WebhookAllowlist)
+	allowlist, err := outbound.ParseAllowlist(opts.WebhookAllowlist)
 	if err != nil {
 		return err
 	}

@@ -14,11 +14,12 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
+	"github.com/rampcd/ramp/internal/outbound"
 )
 
 // Provider queries Prometheus.
 type Provider struct {
-	Secrets analysis.Secrets
+	Secrets outbound.Secrets
 	// Now is the query's evaluation time (time.Now when nil).
 	Now func() time.Time
 }
@@ -38,7 +39,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	if err != nil {
 		return nil, fmt.Errorf("address: %w", err)
 	}
-	httpClient, err := analysis.NewHTTPClient(ctx, p.Secrets, analysis.HTTPSettings{
+	httpClient, err := outbound.NewClient(ctx, p.Secrets, outbound.Settings{
 		Headers: cfg.Headers, BearerToken: cfg.BearerTokenSecret, TLS: cfg.TLS,
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
+	"github.com/rampcd/ramp/internal/outbound"
 )
 
 // maxBody bounds the document read.
@@ -22,7 +23,7 @@ const maxBody = 1 << 20
 
 // Provider fetches JSON documents.
 type Provider struct {
-	Secrets analysis.Secrets
+	Secrets outbound.Secrets
 }
 
 var _ analysis.Provider = Provider{}
@@ -32,7 +33,7 @@ var _ analysis.Provider = Provider{}
 // the conditions as it is.
 func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.Vars) (analysis.Result, error) {
 	cfg := m.Provider.Web
-	url, err := analysis.Render(m.Name, cfg.URL, vars, analysis.URLEscape)
+	url, err := analysis.Render(m.Name, cfg.URL, vars, outbound.URLEscape)
 	if err != nil {
 		return nil, fmt.Errorf("url: %w", err)
 	}
@@ -40,7 +41,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	if err := jp.Parse(cfg.JSONPath); err != nil {
 		return nil, fmt.Errorf("jsonPath %q: %w", cfg.JSONPath, err)
 	}
-	client, err := analysis.NewHTTPClient(ctx, p.Secrets, analysis.HTTPSettings{Headers: cfg.Headers, TLS: cfg.TLS})
+	client, err := outbound.NewClient(ctx, p.Secrets, outbound.Settings{Headers: cfg.Headers, TLS: cfg.TLS})
 	if err != nil {
 		return nil, err
 	}

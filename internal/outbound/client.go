@@ -1,4 +1,11 @@
-package analysis
+// Package outbound is Ramp's one door to the outside world: every call a
+// metric provider, a webhook or a notification makes goes through it, so
+// that the rules hold everywhere at once. Headers and tokens are read from
+// Secrets when the call is made and redacted from whatever comes back;
+// answers are size-limited; TLS is checked as the user says; template
+// values are escaped for where they go; hosts may be limited to an
+// allowlist.
+package outbound
 
 import (
 	"context"
@@ -8,16 +15,12 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 )
 
-// DefaultTimeout bounds a measurement's request.
-const DefaultTimeout = 10 * time.Second
-
-// HTTPSettings are what a provider's requests carry.
-type HTTPSettings struct {
+// Settings are what a call's requests carry.
+type Settings struct {
 	Headers     []rampv1.Header
 	BearerToken *rampv1.SecretKeyRef
 	TLS         *rampv1.TLSConfig
@@ -46,11 +49,11 @@ func (c *Client) Redact(s string) string {
 	return s
 }
 
-// NewHTTPClient builds a client that sends the settings' headers (their
+// NewClient builds a client that sends the settings' headers (their
 // Secret values read now), checks servers as the TLS settings say, and
 // reads at most MaxResponseBytes of an answer. Errors name the Secret,
 // never its value.
-func NewHTTPClient(ctx context.Context, secrets Secrets, s HTTPSettings) (*Client, error) {
+func NewClient(ctx context.Context, secrets Secrets, s Settings) (*Client, error) {
 	c := &Client{}
 	header := http.Header{}
 	for _, h := range s.Headers {

@@ -1,4 +1,4 @@
-package analysis
+package outbound
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func TestHTTPClientLimitsAnswers(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = io.Copy(w, io.LimitReader(zeros{}, int64(tt.size)))
 		}))
-		c, err := NewHTTPClient(context.Background(), nil, HTTPSettings{})
+		c, err := NewClient(context.Background(), nil, Settings{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func TestHTTPClientLimitsAnswers(t *testing.T) {
 // literal ones are not secret.
 func TestRedact(t *testing.T) {
 	secrets := fakeSecrets{"tokens/a": "s3cr3t-a", "tokens/b": "s3cr3t-b"}
-	c, err := NewHTTPClient(context.Background(), secrets, HTTPSettings{
+	c, err := NewClient(context.Background(), secrets, Settings{
 		Headers: []rampv1.Header{
 			{Name: "X-A", ValueFrom: &rampv1.SecretKeyRef{Name: "tokens", Key: "a"}},
 			{Name: "X-Plain", Value: ptr.To("visible")},

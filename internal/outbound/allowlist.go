@@ -1,18 +1,16 @@
-package hooks
+package outbound
 
 import (
 	"fmt"
 	"net/netip"
 	"net/url"
 	"strings"
-
-	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
-	"github.com/rampcd/ramp/internal/analysis"
 )
 
-// Allowlist limits the hosts webhooks may call: host names ("ci.example.com"),
-// domains ("*.example.com": its subdomains) and address ranges
-// ("10.0.0.0/8", "127.0.0.1/32"). An empty Allowlist allows every host.
+// Allowlist limits the hosts webhooks and notifications may call: host
+// names ("ci.example.com"), domains ("*.example.com": its subdomains) and
+// address ranges ("10.0.0.0/8", "127.0.0.1/32"). An empty Allowlist allows
+// every host.
 type Allowlist []string
 
 // ParseAllowlist checks the entries of an allowlist.
@@ -29,18 +27,14 @@ func ParseAllowlist(entries []string) (Allowlist, error) {
 	return Allowlist(entries), nil
 }
 
-// Check reports, as an error for people, whether the webhook's URL (with
-// values v) names an allowed host. Host names are matched as written, not
-// resolved: a range allows only URLs that name an address in it.
-func (a Allowlist) Check(h *rampv1.WebhookHook, v Values) error {
+// Check reports, as an error for people, whether a URL names an allowed
+// host. Host names are matched as written, not resolved: a range allows
+// only URLs that name an address in it.
+func (a Allowlist) Check(rawURL string) error {
 	if len(a) == 0 {
 		return nil
 	}
-	raw, err := v.Render("url", h.URL, analysis.URLEscape)
-	if err != nil {
-		return err
-	}
-	u, err := url.Parse(raw)
+	u, err := url.Parse(rawURL)
 	if err != nil {
 		return fmt.Errorf("url: %w", err)
 	}
