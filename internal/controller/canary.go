@@ -214,6 +214,9 @@ func (r *Reconciler) abort(st *rolloutState, reason, message string) {
 	}
 	endStep(&st.ro.Status, st.now, rampv1.StepRolledBack)
 	st.mode = modeAborted
+	// A write this pass made for the canary's step is not the rollback's:
+	// the weight 0 must still be written, before any pod goes.
+	st.routed = false
 	st.abortedAt = time.Now()
 	rollbacks.WithLabelValues(reason).Inc()
 	st.news.decided(corev1.EventTypeWarning, reason, "Rollback",
