@@ -123,6 +123,9 @@ func (r *Reconciler) keepRouting(ctx context.Context, st *rolloutState) error {
 		rest := oldPods(st) == 0 && st.draining == "" && r.restDue(st)
 		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.stable.hash, Rest: rest})
 		st.atRest = err == nil && rest
+		if st.atRest {
+			st.ro.Status.Routing = nil // in this pass's status write, not the next's
+		}
 	}
 	return err
 }
