@@ -54,6 +54,13 @@ const (
 	// LabelRevision carries the pod-template hash of a revision, on its
 	// ReplicaSet and pods.
 	LabelRevision = "ramp.dev/revision"
+	// LabelRollout, on the objects Ramp creates for a Rollout (its
+	// AnalysisRuns, HookRuns, Services and routing objects, a test Job's
+	// pods), names the Rollout.
+	LabelRollout = "ramp.dev/rollout"
+	// LabelRunStep, on an AnalysisRun or a HookRun, names what it runs for:
+	// "step-2", "background", a lifecycle event, "Notification".
+	LabelRunStep = "ramp.dev/analysis"
 	// AnnotationScaleDownAt, on an old ReplicaSet, is when it may be scaled
 	// to zero (RFC 3339).
 	AnnotationScaleDownAt = "ramp.dev/scale-down-at"

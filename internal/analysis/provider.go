@@ -1,8 +1,8 @@
 // Package analysis measures metrics for canaries: providers take a
 // measurement (Prometheus, web), CEL conditions judge it, and the tally of
-// measurements decides a metric and a run. The AnalysisRun reconciler in
-// internal/controller drives it; everything here is free of Kubernetes
-// writes so that it can be tested on its own.
+// measurements decides a metric and a run. The AnalysisRun reconciler
+// (internal/controller/analysisrun) drives it; everything here is free of
+// Kubernetes writes so that it can be tested on its own.
 package analysis
 
 import (

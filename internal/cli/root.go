@@ -5,7 +5,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/rampcd/ramp/internal/cli/controller"
+	"github.com/rampcd/ramp/internal/manager"
 )
 
 // NewRootCmd returns the `ramp` command with every subcommand.
@@ -29,12 +29,12 @@ immediate rollback.`,
 		cmd.GroupID = "rollouts"
 		root.AddCommand(cmd)
 	}
-	for _, r := range requests() {
-		cmd := newCmdRequest(o, r)
+	for _, r := range gates() {
+		cmd := newCmdGate(o, r)
 		cmd.GroupID = "rollouts"
 		root.AddCommand(cmd)
 	}
-	for _, cmd := range []*cobra.Command{controller.NewCmdController(o.Flags), newCmdVersion(o)} {
+	for _, cmd := range []*cobra.Command{manager.NewCommand(o.Flags), newCmdVersion(o)} {
 		cmd.GroupID = "other"
 		root.AddCommand(cmd)
 	}

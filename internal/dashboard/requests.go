@@ -8,7 +8,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/rampcd/ramp/internal/control"
+	"github.com/rampcd/ramp/internal/request"
 )
 
 // postRequest sends a request (promote, abort, ...) for a Rollout, with
@@ -32,7 +32,7 @@ func (s *Server) postRequest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	req, err := control.Parse(r.PathValue("request"))
+	req, err := request.Parse(r.PathValue("request"))
 	if err != nil {
 		fail(w, httpError{http.StatusNotFound, err.Error()})
 		return
@@ -43,7 +43,7 @@ func (s *Server) postRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := strconv.FormatInt(s.opts.Now().UnixNano(), 10)
-	if err := control.Send(r.Context(), s.writer, key, req, token); err != nil {
+	if err := request.Send(r.Context(), s.writer, key, req, token); err != nil {
 		s.opts.Log.Info("dashboard request failed", "rollout", key, "request", req, "error", err)
 		fail(w, err)
 		return

@@ -9,7 +9,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
-	"github.com/rampcd/ramp/internal/control"
+	"github.com/rampcd/ramp/internal/request"
 	"github.com/rampcd/ramp/internal/snapshot"
 	"github.com/rampcd/ramp/internal/traffic/routers"
 )
@@ -56,8 +56,8 @@ type Detail struct {
 	Hooks      []Hook              `json:"hooks"`
 	Events     []Event             `json:"events"`
 	// Requests are the buttons that make sense now; ReadOnly hides them all.
-	Requests []control.Request `json:"requests"`
-	ReadOnly bool              `json:"readOnly"`
+	Requests []request.Kind `json:"requests"`
+	ReadOnly bool           `json:"readOnly"`
 }
 
 // Revision is a ReplicaSet of the Rollout.
@@ -338,22 +338,22 @@ func eventOf(ev *eventsv1.Event) Event {
 }
 
 // requestsFor lists the requests that would do something now.
-func requestsFor(ro *rampv1.Rollout) []control.Request {
+func requestsFor(ro *rampv1.Rollout) []request.Kind {
 	s := &ro.Status
-	var out []control.Request
+	var out []request.Kind
 	switch {
 	case s.CanaryRevision != "" && s.Abort != nil:
-		out = append(out, control.Retry)
+		out = append(out, request.Retry)
 	case s.CanaryRevision != "":
 		if s.CurrentStepIndex != nil && int(*s.CurrentStepIndex) < len(ro.Spec.Strategy.Canary.Steps) {
-			out = append(out, control.Promote)
+			out = append(out, request.Promote)
 		}
-		out = append(out, control.PromoteFull, control.Abort)
+		out = append(out, request.PromoteFull, request.Abort)
 	}
 	if ro.Spec.Paused {
-		return append(out, control.Resume)
+		return append(out, request.Resume)
 	}
-	return append(out, control.Pause)
+	return append(out, request.Pause)
 }
 
 func ptrTime(t time.Time) *time.Time { return &t }

@@ -12,7 +12,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
-	"github.com/rampcd/ramp/internal/control"
+	"github.com/rampcd/ramp/internal/request"
 )
 
 var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -111,16 +111,16 @@ func TestRequestsFor(t *testing.T) {
 		name   string
 		status rampv1.RolloutStatus
 		paused bool
-		want   []control.Request
+		want   []request.Kind
 	}{
-		{"at rest", rampv1.RolloutStatus{}, false, []control.Request{control.Pause}},
-		{"at rest, paused", rampv1.RolloutStatus{}, true, []control.Request{control.Resume}},
+		{"at rest", rampv1.RolloutStatus{}, false, []request.Kind{request.Pause}},
+		{"at rest, paused", rampv1.RolloutStatus{}, true, []request.Kind{request.Resume}},
 		{"in a step", rampv1.RolloutStatus{CanaryRevision: "b", CurrentStepIndex: ptr.To[int32](1)}, false,
-			[]control.Request{control.Promote, control.PromoteFull, control.Abort, control.Pause}},
+			[]request.Kind{request.Promote, request.PromoteFull, request.Abort, request.Pause}},
 		{"past the last step", rampv1.RolloutStatus{CanaryRevision: "b", CurrentStepIndex: ptr.To[int32](4)}, false,
-			[]control.Request{control.PromoteFull, control.Abort, control.Pause}},
+			[]request.Kind{request.PromoteFull, request.Abort, request.Pause}},
 		{"rolled back", rampv1.RolloutStatus{CanaryRevision: "b", CurrentStepIndex: ptr.To[int32](1), Abort: &rampv1.AbortStatus{Revision: "b"}}, true,
-			[]control.Request{control.Retry, control.Resume}},
+			[]request.Kind{request.Retry, request.Resume}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ro := rollout(tc.status)

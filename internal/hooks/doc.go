@@ -1,5 +1,5 @@
 // Package hooks runs a canary's integration tests: webhooks (called once
 // or with a callback the test system answers later) and Jobs in the
 // cluster. Everything here is free of Kubernetes writes; the HookRun
-// reconciler in internal/controller drives it and keeps its state.
+// reconciler (internal/controller/hookrun) drives it and keeps its state.
 package hooks

@@ -14,7 +14,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 
-	"github.com/rampcd/ramp/internal/controller"
+	"github.com/rampcd/ramp/internal/controller/hookrun"
 	"github.com/rampcd/ramp/internal/hooks"
 )
 
@@ -48,7 +48,7 @@ func listenCallbacks(mgr ctrl.Manager, opts Options) (*callbackServer, string, e
 		mgr.GetLogger().Info("webhook callbacks are served but have no public address: webhooks that wait " +
 			"for a callback will fail until --callback-url is set")
 	}
-	recv := &controller.CallbackReceiver{
+	recv := &hookrun.CallbackReceiver{
 		Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Recorder: mgr.GetEventRecorder("ramp-hooks"),
 		Clock: clock.RealClock{},
 	}

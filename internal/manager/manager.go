@@ -20,7 +20,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
-	"github.com/rampcd/ramp/internal/controller"
+	"github.com/rampcd/ramp/internal/controller/analysisrun"
+	"github.com/rampcd/ramp/internal/controller/hookrun"
+	"github.com/rampcd/ramp/internal/controller/rollout"
 	"github.com/rampcd/ramp/internal/outbound"
 	"github.com/rampcd/ramp/internal/scheme"
 )
@@ -119,14 +121,14 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		writer = lock.Client(writer)
 		events = func(name string) recorder.EventRecorder { return lock.Recorder(mgr.GetEventRecorder(name)) }
 	}
-	if err := (&controller.Reconciler{
+	if err := (&rollout.Reconciler{
 		Client:   writer,
 		Scheme:   mgr.GetScheme(),
 		Recorder: events("ramp-controller"),
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("set up Rollout controller: %w", err)
 	}
-	if err := (&controller.AnalysisRunReconciler{
+	if err := (&analysisrun.Reconciler{
 		Client:      writer,
 		Recorder:    events("ramp-analysis"),
 		Concurrency: cmp.Or(opts.AnalysisConcurrency, 10),
@@ -144,7 +146,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		}
 		callbackURL = base
 	}
-	if err := (&controller.HookRunReconciler{
+	if err := (&hookrun.Reconciler{
 		Client:      writer,
 		APIReader:   mgr.GetAPIReader(),
 		Recorder:    events("ramp-hooks"),

@@ -47,7 +47,7 @@ func Read(ctx context.Context, r client.Reader, key client.ObjectKey) (*Snapshot
 	}
 	snap := &Snapshot{Rollout: ro}
 	in := client.InNamespace(key.Namespace)
-	owned := client.MatchingLabels{"ramp.dev/rollout": ro.Name}
+	owned := client.MatchingLabels{rampv1.LabelRollout: ro.Name}
 	var rss appsv1.ReplicaSetList
 	if err := r.List(ctx, &rss, in); err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ type Kube struct {
 }
 
 // LabelRollout marks the objects Ramp creates for a Rollout.
-const LabelRollout = "ramp.dev/rollout"
+const LabelRollout = rampv1.LabelRollout
 
 // StableServiceName is the Service of the stable revision.
 func StableServiceName(ro *rampv1.Rollout) string {

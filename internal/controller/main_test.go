@@ -1,9 +1,0 @@
-package controller_test
-
-import (
-	"testing"
-
-	"github.com/rampcd/ramp/test/fixture"
-)
-
-func TestMain(m *testing.M) { fixture.Main(m) }

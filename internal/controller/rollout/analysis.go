@@ -1,0 +1,217 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic/routers"
+)
+
+// backgroundStep is the LabelRunStep of the background analysis.
+const backgroundStep = "background"
+
+// runName names the AnalysisRun of one step (or the background analysis)
+// of one attempt of a canary, so that every pass finds the same one.
+func runName(st *rolloutState, step string) string {
+	return fmt.Sprintf("%s-%s-%d-%s", st.ro.Name, st.canary.hash, max(st.ro.Status.CanaryAttempt, 1), step)
+}
+
+// stepAnalysis runs an analysis step: it starts the run, and reports done
+// when the run succeeded. A failed run rolls the canary back; an
+// inconclusive one waits for a person to promote or abort.
+func (r *Reconciler) stepAnalysis(ctx context.Context, st *rolloutState, index int, step *rampv1.AnalysisStep) (bool, error) {
+	run, err := r.ensureRun(ctx, st, runName(st, "step-"+strconv.Itoa(index)), step, false)
+	if err != nil {
+		return false, err
+	}
+	st.verdictWait = true
+	switch run.Status.Phase {
+	case rampv1.AnalysisSuccessful:
+		return true, nil
+	case rampv1.AnalysisFailed, rampv1.AnalysisError:
+		r.abort(st, "AnalysisFailed", fmt.Sprintf("AnalysisRun %s failed: %s", run.Name, run.Status.Message))
+	case rampv1.AnalysisInconclusive:
+		st.pauseStep = true
+		st.waiting = fmt.Sprintf("a decision: AnalysisRun %s is inconclusive (%s); promote to go on or abort to roll back",
+			run.Name, run.Status.Message)
+	default:
+		st.waiting = fmt.Sprintf("AnalysisRun %s (%s)", run.Name, runProgress(run))
+	}
+	return false, nil
+}
+
+// backgroundAnalysis keeps the background analysis running from its
+// starting step, and rolls the canary back when it fails (or cannot tell:
+// a background check that is inconclusive has not passed).
+func (r *Reconciler) backgroundAnalysis(ctx context.Context, st *rolloutState) error {
+	bg := st.ro.Spec.Strategy.Canary.Analysis
+	if bg == nil || st.mode != modeCanary || int(*st.ro.Status.CurrentStepIndex) < startingStep(st) {
+		return nil
+	}
+	run, err := r.ensureRun(ctx, st, runName(st, backgroundStep), &bg.AnalysisStep, true)
+	if err != nil {
+		return err
+	}
+	switch run.Status.Phase {
+	case rampv1.AnalysisFailed, rampv1.AnalysisError:
+		r.abort(st, "AnalysisFailed", fmt.Sprintf("background AnalysisRun %s failed: %s", run.Name, run.Status.Message))
+	case rampv1.AnalysisInconclusive:
+		r.abort(st, "AnalysisInconclusive", fmt.Sprintf("background AnalysisRun %s is inconclusive: %s", run.Name, run.Status.Message))
+	}
+	return nil
+}
+
+// startingStep is the step index from which the background analysis
+// runs: the configured one, else the step after the first setWeight, when
+// the canary has pods and traffic to measure.
+func startingStep(st *rolloutState) int {
+	if s := st.ro.Spec.Strategy.Canary.Analysis.StartingStep; s != nil {
+		return int(*s)
+	}
+	for i, step := range st.steps() {
+		if step.SetWeight != nil {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// ensureRun returns the named AnalysisRun, creating it from the templates
+// if it does not exist yet.
+func (r *Reconciler) ensureRun(ctx context.Context, st *rolloutState, name string, step *rampv1.AnalysisStep, background bool) (*rampv1.AnalysisRun, error) {
+	run := &rampv1.AnalysisRun{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: st.ro.Namespace, Name: name}, run)
+	if err == nil || !apierrors.IsNotFound(err) {
+		return run, err
+	}
+	run, err = r.newRun(ctx, st, name, step, background)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Create(ctx, run); err != nil {
+		return nil, fmt.Errorf("create AnalysisRun %s: %w", name, err)
+	}
+	st.news.done(run, corev1.EventTypeNormal, "AnalysisStarted", "Analyze", "Started AnalysisRun %s (%s)", name, templateNames(step))
+	return run, nil
+}
+
+// newRun builds a run from the step's templates: their metrics, and their
+// arguments with the step's values.
+func (r *Reconciler) newRun(ctx context.Context, st *rolloutState, name string, step *rampv1.AnalysisStep, background bool) (*rampv1.AnalysisRun, error) {
+	spec := rampv1.AnalysisRunSpec{UntilTerminated: background}
+	args := map[string]*string{}
+	var order []string
+	for _, ref := range step.Templates {
+		tmpl, err := r.template(ctx, st.ro.Namespace, ref)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range tmpl.Args {
+			if _, seen := args[a.Name]; !seen {
+				order = append(order, a.Name)
+				args[a.Name] = a.Value
+			}
+		}
+		for _, m := range tmpl.Metrics {
+			if slices.ContainsFunc(spec.Metrics, func(x rampv1.Metric) bool { return x.Name == m.Name }) {
+				return nil, &specError{reason: "InvalidAnalysis", message: fmt.Sprintf(
+					"analysis templates %s define metric %q twice; rename one", templateNames(step), m.Name)}
+			}
+			spec.Metrics = append(spec.Metrics, m)
+		}
+	}
+	for _, a := range step.Args {
+		if _, seen := args[a.Name]; !seen {
+			order = append(order, a.Name)
+		}
+		args[a.Name] = a.Value
+	}
+	for _, n := range order {
+		if args[n] == nil {
+			return nil, &specError{reason: "InvalidAnalysis", message: fmt.Sprintf(
+				"argument %q of analysis templates %s has no value: give it in the step's args", n, templateNames(step))}
+		}
+		spec.Args = append(spec.Args, rampv1.Argument{Name: n, Value: args[n]})
+	}
+	spec.Context = runContext(st)
+	stepLabel := backgroundStep
+	if !background {
+		stepLabel = strconv.Itoa(int(*st.ro.Status.CurrentStepIndex))
+	}
+	run := &rampv1.AnalysisRun{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: st.ro.Namespace,
+			Labels: map[string]string{
+				rampv1.LabelRollout: st.ro.Name, rampv1.LabelRevision: st.canary.hash, rampv1.LabelRunStep: stepLabel,
+			},
+		},
+		Spec: spec,
+	}
+	if err := controllerutil.SetControllerReference(st.ro, run, r.Scheme); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// runContext names the canary for a run's templates, the Services as its
+// router names them.
+func runContext(st *rolloutState) rampv1.AnalysisContext {
+	c := rampv1.AnalysisContext{Rollout: st.ro.Name, StableRevision: st.stable.hash}
+	c.StableService, c.CanaryService = routers.For(st.ro).AnalysisServices(st.ro)
+	if st.canary != nil {
+		c.CanaryRevision = st.canary.hash
+	}
+	return c
+}
+
+// template reads an AnalysisTemplate or a ClusterAnalysisTemplate.
+func (r *Reconciler) template(ctx context.Context, namespace string, ref rampv1.TemplateRef) (*rampv1.AnalysisTemplateSpec, error) {
+	var (
+		err  error
+		spec rampv1.AnalysisTemplateSpec
+		kind = "AnalysisTemplate"
+	)
+	if ref.ClusterScope {
+		kind = "ClusterAnalysisTemplate"
+		t := &rampv1.ClusterAnalysisTemplate{}
+		err = r.Get(ctx, client.ObjectKey{Name: ref.TemplateName}, t)
+		spec = t.Spec
+	} else {
+		t := &rampv1.AnalysisTemplate{}
+		err = r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.TemplateName}, t)
+		spec = t.Spec
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, &specError{reason: "AnalysisTemplateNotFound", retry: true, message: fmt.Sprintf(
+			"%s %q not found; create it or fix templateName", kind, ref.TemplateName)}
+	}
+	return &spec, err
+}
+
+func runProgress(run *rampv1.AnalysisRun) string {
+	if run.Status.Phase == "" {
+		return "starting"
+	}
+	var n int32
+	for _, m := range run.Status.MetricResults {
+		n += m.Count
+	}
+	return fmt.Sprintf("%s, %d measurements", run.Status.Phase, n)
+}
+
+func templateNames(step *rampv1.AnalysisStep) string {
+	names := make([]string, len(step.Templates))
+	for i, t := range step.Templates {
+		names[i] = t.TemplateName
+	}
+	return fmt.Sprint(names)
+}

@@ -1,0 +1,172 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic"
+	"github.com/rampcd/ramp/internal/traffic/routers"
+)
+
+// cleanupFinalizer holds a Rollout with a mesh router until the router has
+// taken back what it added to objects Ramp does not own.
+const cleanupFinalizer = "ramp.dev/cleanup"
+
+// routerFor returns the router the Rollout's spec asks for.
+func (r *Reconciler) routerFor(ro *rampv1.Rollout) traffic.Router {
+	return routers.For(ro).New(traffic.Kube{Client: r.Client, Scheme: r.Scheme}, ro)
+}
+
+// isMesh reports whether a router shapes traffic with weights rather than
+// pods.
+func isMesh(ro *rampv1.Rollout) bool { return routers.For(ro).Mesh }
+
+// observeRouting reads the weight the routing objects give the canary now,
+// and whether someone changed it since the last pass recorded it.
+func (r *Reconciler) observeRouting(ctx context.Context, st *rolloutState) error {
+	if !st.mesh {
+		return nil
+	}
+	reading, err := st.router.Verify(ctx)
+	if err != nil {
+		return err
+	}
+	st.reading = reading
+	if reading.Written != nil {
+		st.routedCanary = reading.Written.Canary
+	}
+	st.reached = reading.Weight
+	// What Ramp last wrote for this canary: the record on the routing
+	// object, which a controller killed before its status write does not
+	// lose, else the status. A canary started in this pass has had none.
+	switch {
+	case st.canary == nil || !st.started.IsZero():
+		st.written = 0
+	case reading.Written != nil && reading.Written.Canary == st.canary.hash:
+		st.written = reading.Written.Weight
+	case reading.Written != nil:
+		st.written = 0 // the record is of a canary this one replaced
+	default:
+		st.written = st.ro.Status.Weight.Reached
+	}
+	st.drifted = reading.Written != nil && reading.Weight != reading.Written.Weight
+	return nil
+}
+
+// route writes target into the routing objects, with an event for each
+// write that was not simply the next step. The canary side keeps its
+// revision while proxies may still send it requests (rolloutState.hold);
+// held reports that the target was narrowed so.
+//
+// The weight written is recorded in status at once, not only when the pass
+// ends well: the status is saved on every exit, and the next pass must not
+// take an older weight for the truth.
+func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Target) (held bool, err error) {
+	held = st.hold(&t)
+	changes, err := st.router.SetWeight(ctx, t)
+	r.reportChanges(st, changes)
+	if err != nil {
+		return held, err
+	}
+	st.reached, st.routedCanary = t.Weight, t.Canary
+	if st.canary != nil && t.Canary == st.canary.hash {
+		st.written = t.Weight
+		st.ro.Status.Weight.Reached = t.Weight
+	}
+	return held, nil
+}
+
+func (r *Reconciler) reportChanges(st *rolloutState, changes []traffic.Change) {
+	for _, c := range changes {
+		switch {
+		case c.Created && st.canary != nil:
+			st.news.done(c.Written, corev1.EventTypeWarning, "RouteRecreated", "Route", "%s was missing; created: %s", c.Object, c.Detail)
+		case c.Created:
+			st.news.done(c.Written, corev1.EventTypeNormal, "RouteCreated", "Route", "Created %s: %s", c.Object, c.Detail)
+		case st.drifted:
+			st.news.done(c.Written, corev1.EventTypeWarning, "RouteRepaired", "Route",
+				"%s was changed by hand during the canary; set back: %s", c.Object, c.Detail)
+		default:
+			st.news.done(c.Written, corev1.EventTypeNormal, "RouteUpdated", "Route", "%s: %s", c.Object, c.Detail)
+		}
+	}
+}
+
+// keepRouting writes the weight this pass stands at, so that a weight
+// edited by hand is put back and a deleted object recreated. The weight
+// rises only once the canary's pods for it are available; runSteps raises
+// it, this never does.
+func (r *Reconciler) keepRouting(ctx context.Context, st *rolloutState) error {
+	if !st.mesh || st.routed {
+		return nil
+	}
+	var err error
+	switch st.mode {
+	case modeCanary:
+		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash,
+			Weight: min(st.weight, st.written)})
+	case modeAborted:
+		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash})
+		if err == nil && !st.abortedAt.IsZero() {
+			RollbackRouteSeconds.Observe(time.Since(st.abortedAt).Seconds())
+		}
+	default:
+		// While the old revision scales down it gets no traffic, and
+		// Istio's subsets still tell the revisions apart; after, the
+		// objects rest.
+		rest := oldPods(st) == 0 && st.draining == "" && r.restDue(st)
+		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.stable.hash, Rest: rest})
+		st.atRest = err == nil && rest
+		if st.atRest {
+			st.ro.Status.Routing = nil // in this pass's status write, not the next's
+		}
+	}
+	return err
+}
+
+// finalize gives back the routing objects Ramp does not own before a
+// Rollout goes, and then lets it go.
+func (r *Reconciler) finalize(ctx context.Context, ro *rampv1.Rollout) error {
+	if !controllerutil.ContainsFinalizer(ro, cleanupFinalizer) {
+		return nil
+	}
+	changes, err := r.routerFor(ro).Cleanup(ctx)
+	n := &news{}
+	for _, c := range changes {
+		n.done(c.Written, corev1.EventTypeNormal, "RouteReleased", "Cleanup", "%s given back: %s", c.Object, c.Detail)
+	}
+	r.tell(ro, n, false)
+	var cfg *traffic.ConfigError
+	if err != nil && !errors.As(err, &cfg) { // a config fault: nothing of ours is there
+		return err
+	}
+	orig := ro.DeepCopy()
+	controllerutil.RemoveFinalizer(ro, cleanupFinalizer)
+	return r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+}
+
+// ensureFinalizer holds a Rollout with a mesh router for finalize.
+func (r *Reconciler) ensureFinalizer(ctx context.Context, ro *rampv1.Rollout) error {
+	if !isMesh(ro) || controllerutil.ContainsFinalizer(ro, cleanupFinalizer) {
+		return nil
+	}
+	orig := ro.DeepCopy()
+	controllerutil.AddFinalizer(ro, cleanupFinalizer)
+	return r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+}
+
+// routingObjects names the objects a Rollout's routing reads, as
+// "Kind/name" keys for the index that maps their changes to the Rollout.
+func routingObjects(ro *rampv1.Rollout) []string {
+	d := routers.For(ro)
+	if !d.Mesh {
+		return nil
+	}
+	return append([]string{"Service/" + ro.Spec.Service}, d.Objects(ro)...)
+}

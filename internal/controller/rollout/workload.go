@@ -1,0 +1,81 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+)
+
+// specError is a fault in the Rollout's spec that admission could not
+// catch (it depends on other objects). It is reported in status and events,
+// and the Rollout waits for a change rather than retrying.
+type specError struct {
+	reason, message string
+	// retry: the fault lies in objects Ramp does not watch (a missing
+	// template or Service), so the Rollout looks again in a while.
+	retry bool
+}
+
+func (e *specError) Error() string { return e.message }
+
+// podTemplate returns the pod template to run: spec.template, or the
+// template of the Deployment named by spec.workloadRef.
+func (r *Reconciler) podTemplate(ctx context.Context, ro *rampv1.Rollout) (*corev1.PodTemplateSpec, *appsv1.Deployment, error) {
+	tmpl, dep := ro.Spec.Template, (*appsv1.Deployment)(nil)
+	if ref := ro.Spec.WorkloadRef; ref != nil {
+		dep = &appsv1.Deployment{}
+		if err := r.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, dep); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, nil, &specError{reason: "WorkloadNotFound", message: fmt.Sprintf(
+					"spec.workloadRef: Deployment %q not found in namespace %s; create it or fix the name", ref.Name, ro.Namespace)}
+			}
+			return nil, nil, err
+		}
+		tmpl = &dep.Spec.Template
+	}
+	if tmpl == nil {
+		return nil, nil, &specError{reason: "InvalidSpec", message: "set one of spec.template and spec.workloadRef"}
+	}
+	selector, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector)
+	if err != nil {
+		return nil, nil, &specError{reason: "InvalidSpec", message: "spec.selector: " + err.Error()}
+	}
+	if selector.Empty() || !selector.Matches(labels.Set(tmpl.Labels)) {
+		where := "spec.template.metadata.labels"
+		if dep != nil {
+			where = "the labels of Deployment " + dep.Name + "'s pod template"
+		}
+		return nil, nil, &specError{reason: "SelectorMismatch", message: fmt.Sprintf(
+			"spec.selector (%s) does not select %s (%v); make the selector match the pod labels", selector, where, tmpl.Labels)}
+	}
+	return tmpl, dep, nil
+}
+
+// scaleDownWorkload scales an adopted Deployment to zero once the Rollout's
+// stable revision is fully available, so that the two never run the
+// workload short-handed.
+func (r *Reconciler) scaleDownWorkload(ctx context.Context, st *rolloutState, dep *appsv1.Deployment) error {
+	if dep == nil || ptr.Deref(dep.Spec.Replicas, 1) == 0 {
+		return nil
+	}
+	if st.stable.available() < st.budget.replicas {
+		return nil
+	}
+	orig := dep.DeepCopy()
+	dep.Spec.Replicas = ptr.To[int32](0)
+	if err := r.Patch(ctx, dep, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("scale down Deployment %s: %w", dep.Name, err)
+	}
+	st.news.done(dep, corev1.EventTypeNormal, "WorkloadScaledDown", "Adopt",
+		"Deployment %s scaled to 0: revision %d runs its pods now", dep.Name, st.stable.number)
+	return nil
+}
