@@ -18,7 +18,7 @@ const module = "github.com/rampcd/ramp/"
 // each other as the rules below say, and nothing of the controller process.
 var libraries = []string{
 	"api/", "internal/scheme", "internal/outbound", "internal/request", "internal/snapshot", "internal/manifest",
-	"internal/lint", "internal/traffic", "internal/analysis", "internal/hooks", "internal/deployfile",
+	"internal/lint", "internal/traffic", "internal/analysis", "internal/hooks", "internal/deployfile", "internal/strategy",
 }
 
 // rules say, for each package (the longest prefix of its path wins), the
@@ -39,6 +39,7 @@ var rules = []struct {
 	{"internal/analysis", []string{"api/", "internal/outbound", "internal/analysis"}, "metric providers call out through outbound only"},
 	{"internal/hooks", []string{"api/", "internal/outbound"}, "webhooks call out through outbound only"},
 	{"internal/deployfile", []string{"api/", "internal/analysis", "internal/hooks", "internal/manifest", "internal/outbound"}, "the deploy file turns into API objects"},
+	{"internal/strategy", []string{"api/", "internal/traffic"}, "a strategy is pure: the API and traffic's types in, a plan out, no client"},
 	{"internal/controller/", libraries, "a reconciler uses the libraries, and never another reconciler: they meet in the API's objects"},
 	{"internal/manager", append([]string{"internal/controller/"}, libraries...), "the process wires the reconcilers, and knows no front end"},
 	{"internal/dashboard", libraries, "a front end reads and writes the API, and knows no reconciler"},
@@ -134,6 +135,7 @@ func TestRulesCatchAViolation(t *testing.T) {
 		{"internal/analysis/web", "internal/hooks"},
 		{"api/v1alpha1", "internal/traffic"},
 		{"internal/hooks", "internal/analysis"},
+		{"internal/strategy", "internal/outbound"},
 	} {
 		may, _, _ := rule(tc.pkg)
 		if allowed(tc.pkg, tc.dep, may) {

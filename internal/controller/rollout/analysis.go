@@ -13,76 +13,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/strategy"
 	"github.com/rampcd/ramp/internal/traffic/routers"
 )
-
-// backgroundStep is the LabelRunStep of the background analysis.
-const backgroundStep = "background"
 
 // runName names the AnalysisRun of one step (or the background analysis)
 // of one attempt of a canary, so that every pass finds the same one.
 func runName(st *rolloutState, step string) string {
 	return fmt.Sprintf("%s-%s-%d-%s", st.ro.Name, st.canary.hash, max(st.ro.Status.CanaryAttempt, 1), step)
-}
-
-// stepAnalysis runs an analysis step: it starts the run, and reports done
-// when the run succeeded. A failed run rolls the canary back; an
-// inconclusive one waits for a person to promote or abort.
-func (r *Reconciler) stepAnalysis(ctx context.Context, st *rolloutState, index int, step *rampv1.AnalysisStep) (bool, error) {
-	run, err := r.ensureRun(ctx, st, runName(st, "step-"+strconv.Itoa(index)), step, false)
-	if err != nil {
-		return false, err
-	}
-	st.verdictWait = true
-	switch run.Status.Phase {
-	case rampv1.AnalysisSuccessful:
-		return true, nil
-	case rampv1.AnalysisFailed, rampv1.AnalysisError:
-		r.abort(st, "AnalysisFailed", fmt.Sprintf("AnalysisRun %s failed: %s", run.Name, run.Status.Message))
-	case rampv1.AnalysisInconclusive:
-		st.pauseStep = true
-		st.waiting = fmt.Sprintf("a decision: AnalysisRun %s is inconclusive (%s); promote to go on or abort to roll back",
-			run.Name, run.Status.Message)
-	default:
-		st.waiting = fmt.Sprintf("AnalysisRun %s (%s)", run.Name, runProgress(run))
-	}
-	return false, nil
-}
-
-// backgroundAnalysis keeps the background analysis running from its
-// starting step, and rolls the canary back when it fails (or cannot tell:
-// a background check that is inconclusive has not passed).
-func (r *Reconciler) backgroundAnalysis(ctx context.Context, st *rolloutState) error {
-	bg := st.ro.Spec.Strategy.Canary.Analysis
-	if bg == nil || st.mode != modeCanary || int(*st.ro.Status.CurrentStepIndex) < startingStep(st) {
-		return nil
-	}
-	run, err := r.ensureRun(ctx, st, runName(st, backgroundStep), &bg.AnalysisStep, true)
-	if err != nil {
-		return err
-	}
-	switch run.Status.Phase {
-	case rampv1.AnalysisFailed, rampv1.AnalysisError:
-		r.abort(st, "AnalysisFailed", fmt.Sprintf("background AnalysisRun %s failed: %s", run.Name, run.Status.Message))
-	case rampv1.AnalysisInconclusive:
-		r.abort(st, "AnalysisInconclusive", fmt.Sprintf("background AnalysisRun %s is inconclusive: %s", run.Name, run.Status.Message))
-	}
-	return nil
-}
-
-// startingStep is the step index from which the background analysis
-// runs: the configured one, else the step after the first setWeight, when
-// the canary has pods and traffic to measure.
-func startingStep(st *rolloutState) int {
-	if s := st.ro.Spec.Strategy.Canary.Analysis.StartingStep; s != nil {
-		return int(*s)
-	}
-	for i, step := range st.steps() {
-		if step.SetWeight != nil {
-			return i + 1
-		}
-	}
-	return 0
 }
 
 // ensureRun returns the named AnalysisRun, creating it from the templates
@@ -143,7 +81,7 @@ func (r *Reconciler) newRun(ctx context.Context, st *rolloutState, name string, 
 		spec.Args = append(spec.Args, rampv1.Argument{Name: n, Value: args[n]})
 	}
 	spec.Context = runContext(st)
-	stepLabel := backgroundStep
+	stepLabel := strategy.BackgroundStep
 	if !background {
 		stepLabel = strconv.Itoa(int(*st.ro.Status.CurrentStepIndex))
 	}

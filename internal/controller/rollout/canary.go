@@ -1,8 +1,6 @@
 package rollout
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +8,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/strategy"
 	"github.com/rampcd/ramp/internal/traffic"
 )
 
@@ -68,24 +67,15 @@ type rolloutState struct {
 	atRest bool
 	// routed: this pass already wrote the routing objects.
 	routed bool
-	// promoting: all steps passed and the canary scales to full before a
-	// mesh router moves traffic to it.
-	promoting bool
 	// abortedAt is when this pass decided a rollback (real time, for
 	// RollbackRouteSeconds).
 	abortedAt time.Time
 	// started is set when this pass started a canary.
 	started time.Time
-	// waiting says what the current step waits for, for status.
-	waiting string
-	// pausedUntil is set while a timed pause step runs.
-	pausedUntil *time.Time
-	// pauseStep is true while an untimed pause step (or an inconclusive
-	// analysis) waits for promotion.
-	pauseStep bool
-	// verdictWait is true while the step waits for an analysis or a test:
-	// the progress deadline is about pods, not verdicts.
-	verdictWait bool
+
+	// plan is what the canary's strategy decided in this pass, and what it
+	// waits for (status reads it).
+	plan strategy.Plan
 
 	targets     []scaleTarget
 	scaleDownAt map[string]time.Time // new scale-down times of old revisions
@@ -223,190 +213,6 @@ func (r *Reconciler) abort(st *rolloutState, reason, message string) {
 		"Canary of revision %d rolled back: %s", st.canary.number, message)
 }
 
-// runSteps runs the canary's steps from the current one, as far as they
-// complete in this pass, and promotes the canary after the last.
-func (r *Reconciler) runSteps(ctx context.Context, st *rolloutState) error {
-	if st.mode != modeCanary {
-		return nil
-	}
-	s := &st.ro.Status
-	steps := st.steps()
-	for {
-		i := int(*s.CurrentStepIndex)
-		if st.ro.Spec.Paused {
-			// Nothing moves while paused, not even to a step a promotion
-			// reached: the weight stays what was last asked, and the
-			// clocks stop.
-			st.weight = s.Weight.Asked
-			st.waiting = "resume (spec.paused is true)"
-			if s.PausedAt == nil {
-				s.PausedAt = ptr.To(metav1.NewMicroTime(st.now))
-			}
-			return nil
-		}
-		resumeClocks(s, st.now)
-		if i >= len(steps) {
-			// Traffic stays where the last step left it until the
-			// promotion moves it.
-			st.weight = rampv1.WeightAt(steps, len(steps)-1)
-			return r.promoteWhenReady(ctx, st)
-		}
-		st.weight = rampv1.WeightAt(steps, i)
-		if i == 0 {
-			passed, err := r.beforeCanary(ctx, st)
-			if err != nil || !passed {
-				// The canary gets no traffic until its BeforeCanary
-				// hooks pass.
-				st.weight, st.verdictWait = 0, true
-				return err
-			}
-		}
-		if err := r.backgroundAnalysis(ctx, st); err != nil || st.mode != modeCanary {
-			return err
-		}
-		done, err := r.stepDone(ctx, st, i)
-		if err != nil {
-			return err
-		}
-		if !done {
-			r.checkDeadline(st)
-			return nil
-		}
-		if steps[i].SetWeight != nil {
-			if err := r.warnApproximation(ctx, st); err != nil {
-				return err
-			}
-		}
-		r.nextStep(st, rampv1.StepPassed, "done")
-	}
-}
-
-// warnApproximation tells when the weight a step reached is not the one it
-// asked: 4 pods cannot carry 1%.
-func (r *Reconciler) warnApproximation(ctx context.Context, st *rolloutState) error {
-	reached, err := r.reachedWeight(ctx, st)
-	if err != nil {
-		return err
-	}
-	if reached != st.weight {
-		st.news.decided(corev1.EventTypeWarning, "WeightApproximated", "SetWeight",
-			"Asked %s%% for the canary; %d canary and %d stable pods give it %s%%",
-			st.weight, st.canary.available(), st.stable.available(), reached)
-	}
-	return nil
-}
-
-// stepDone reports whether step has done its work, noting what it waits
-// for and when to look again. A setWeight step first gets the canary the
-// pods its weight needs, and only then (with a mesh router) the weight.
-func (r *Reconciler) stepDone(ctx context.Context, st *rolloutState, i int) (bool, error) {
-	step := st.steps()[i]
-	switch {
-	case step.Analysis != nil:
-		return r.stepAnalysis(ctx, st, i, step.Analysis)
-	case step.Webhook != nil || step.Job != nil:
-		return r.stepHook(ctx, st, i, step)
-	case step.SetWeight != nil:
-		canary, stable := st.router.Replicas(st.budget.replicas, st.weight)
-		if !reached(st.canary, canary, true) || !reached(st.stable, stable, false) {
-			st.waiting = fmt.Sprintf("pods: canary %d of %d available, stable %d pods going to %d",
-				st.canary.available(), canary, st.stable.pods(), stable)
-			return false, nil
-		}
-		if st.mesh {
-			if st.weight > 0 && st.written == 0 {
-				// The canary's first share of traffic: only once every
-				// proxy can know its pods.
-				if wait := r.awaitEndpoints(st); wait != "" {
-					st.waiting = wait
-					return false, nil
-				}
-			}
-			held, err := r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash, Weight: st.weight})
-			st.routed = true
-			if held {
-				st.waiting = "the traffic of " + revisionLabel(st, st.routedCanary) + " to drain from the canary Service"
-			}
-			return err == nil && !held, err
-		}
-		return true, nil
-	case step.Pause != nil:
-		if step.Pause.Duration == nil {
-			st.pauseStep = true
-			st.waiting = "promotion (pause step)"
-			return false, nil
-		}
-		end := st.ro.Status.StepStartedAt.Add(step.Pause.Duration.Duration)
-		if st.now.Before(end) {
-			st.pausedUntil = &end
-			st.waiting = "pause until " + end.UTC().Format(time.RFC3339)
-			st.requeueAfter(end.Sub(st.now))
-			return false, nil
-		}
-		return true, nil
-	}
-	return true, nil
-}
-
-// promoteWhenReady promotes the canary once all steps passed. With a mesh
-// router the canary first scales to full; then the stable Service (or
-// subset) is pointed at it before the weights return to 100% stable, so
-// traffic never meets a revision without the pods for it.
-func (r *Reconciler) promoteWhenReady(ctx context.Context, st *rolloutState) error {
-	if st.mesh {
-		if !reached(st.canary, st.budget.replicas, true) {
-			st.promoting = true
-			st.waiting = fmt.Sprintf("the canary at full scale before promotion: %d of %d available",
-				st.canary.available(), st.budget.replicas)
-			r.checkDeadline(st)
-			return nil
-		}
-		held, err := r.route(ctx, st, traffic.Target{Stable: st.canary.hash, Canary: st.canary.hash})
-		st.routed = true
-		if err != nil {
-			return err
-		}
-		if held {
-			st.promoting = true
-			st.waiting = "the traffic of " + revisionLabel(st, st.routedCanary) + " to drain from the canary Service before promotion"
-			return nil
-		}
-	}
-	// The AfterPromotion hooks' runs exist before the promotion is
-	// recorded, so that a pass interrupted in between starts them anyway.
-	if err := r.startHooks(ctx, st, rampv1.AfterPromotion); err != nil {
-		return err
-	}
-	r.promote(st)
-	return nil
-}
-
-// reached reports whether a revision runs exactly want pods, all available
-// when they must serve.
-func reached(rev *revision, want int32, mustBeAvailable bool) bool {
-	if rev.replicas() != want || !rev.settled() {
-		return false
-	}
-	return !mustBeAvailable || rev.available() >= want
-}
-
-// checkDeadline rolls the canary back when its pods have made no progress
-// for progressDeadlineSeconds.
-func (r *Reconciler) checkDeadline(st *rolloutState) {
-	if st.pauseStep || st.pausedUntil != nil || st.verdictWait || st.mode != modeCanary {
-		return
-	}
-	s := &st.ro.Status
-	deadline := time.Duration(ptr.Deref(st.ro.Spec.ProgressDeadlineSeconds, 600)) * time.Second
-	since := s.ProgressAt.Time
-	if st.now.Sub(since) >= deadline {
-		r.abort(st, "ProgressDeadlineExceeded", fmt.Sprintf(
-			"no progress for %s while waiting for %s", deadline, st.waiting))
-		return
-	}
-	st.requeueAfter(since.Add(deadline).Sub(st.now))
-}
-
 // promote makes the canary the stable revision. The old stable revision
 // keeps its pods for scaleDownDelaySeconds.
 func (r *Reconciler) promote(st *rolloutState) {
@@ -416,7 +222,7 @@ func (r *Reconciler) promote(st *rolloutState) {
 	clearCanary(s)
 	st.stable, st.canary = st.current, nil
 	st.mode = modeStable
-	st.weight, st.reached, st.promoting = 0, 0, false
+	st.weight, st.reached, st.plan.Promoting = 0, 0, false
 	st.news.decided(corev1.EventTypeNormal, "Promoted", "Promote",
 		"Revision %d promoted to stable; revision %d scales down after %ds", st.stable.number, old.number,
 		ptr.Deref(st.ro.Spec.Strategy.Canary.ScaleDownDelaySeconds, 30))

@@ -3,7 +3,6 @@ package rollout
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,40 +13,16 @@ import (
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 )
 
-// stepHook runs a webhook or job step: it starts the HookRun, and reports
-// done when it succeeded. A failed test rolls the canary back with the
-// test's message.
-func (r *Reconciler) stepHook(ctx context.Context, st *rolloutState, index int, step rampv1.Step) (bool, error) {
-	spec := rampv1.HookRunSpec{Webhook: step.Webhook, Job: step.Job}
-	run, err := r.ensureHookRun(ctx, st, runName(st, "step-"+strconv.Itoa(index)), strconv.Itoa(index), spec)
-	if err != nil {
-		return false, err
-	}
-	st.verdictWait = true
-	kind := "Webhook"
-	if step.Job != nil {
-		kind = "Job"
-	}
-	switch run.Status.Phase {
-	case rampv1.HookSuccessful:
-		return true, nil
-	case rampv1.HookFailed:
-		r.abort(st, kind+"Failed", fmt.Sprintf("%s step %d (%s) failed: %s", kind, index, run.Status.Target, run.Status.Message))
-	default:
-		st.waiting = fmt.Sprintf("HookRun %s (%s)", run.Name, hookProgress(run))
-	}
-	return false, nil
-}
-
 // ensureHookRun returns the named HookRun, creating it if it does not
 // exist yet.
-func (r *Reconciler) ensureHookRun(ctx context.Context, st *rolloutState, name, step string, spec rampv1.HookRunSpec) (*rampv1.HookRun, error) {
+// The run is told weight as the canary's.
+func (r *Reconciler) ensureHookRun(ctx context.Context, st *rolloutState, name, step string, spec rampv1.HookRunSpec, weight rampv1.Weight) (*rampv1.HookRun, error) {
 	run := &rampv1.HookRun{}
 	err := r.Get(ctx, client.ObjectKey{Namespace: st.ro.Namespace, Name: name}, run)
 	if err == nil || !apierrors.IsNotFound(err) {
 		return run, err
 	}
-	spec.Context.AnalysisContext, spec.Context.Step, spec.Context.Weight = runContext(st), step, st.weight
+	spec.Context.AnalysisContext, spec.Context.Step, spec.Context.Weight = runContext(st), step, weight
 	rev := st.stable.hash
 	if st.canary != nil {
 		rev = st.canary.hash

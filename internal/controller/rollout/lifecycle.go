@@ -6,13 +6,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/strategy"
 )
 
 // notificationStep labels the HookRuns of notifications.
@@ -32,35 +32,7 @@ func detached(run *rampv1.HookRun) bool {
 // lifecycleName names the HookRun of the canary's hook i (its index in
 // spec.strategy.canary.hooks): <rollout>-<revision>-<attempt>-<event>-<i>.
 func lifecycleName(st *rolloutState, event rampv1.HookEvent, i int) string {
-	return runName(st, kebab(string(event))+"-"+strconv.Itoa(i))
-}
-
-// beforeCanary reports whether the BeforeCanary hooks all passed, starting
-// them on first call. One that failed rolls the canary back.
-func (r *Reconciler) beforeCanary(ctx context.Context, st *rolloutState) (bool, error) {
-	passed, weight := true, st.weight
-	st.weight = 0 // what the hooks see: the canary has no traffic yet
-	defer func() { st.weight = weight }()
-	for i, h := range st.ro.Spec.Strategy.Canary.Hooks {
-		if h.On != rampv1.BeforeCanary {
-			continue
-		}
-		run, err := r.ensureHookRun(ctx, st, lifecycleName(st, h.On, i), string(h.On),
-			rampv1.HookRunSpec{Webhook: h.Webhook, Job: h.Job})
-		if err != nil {
-			return false, err
-		}
-		switch run.Status.Phase {
-		case rampv1.HookSuccessful:
-			continue
-		case rampv1.HookFailed:
-			r.abort(st, "BeforeCanaryHookFailed", fmt.Sprintf("BeforeCanary hook %d (%s) failed: %s", i, run.Status.Target, run.Status.Message))
-			return false, nil
-		}
-		passed = false
-		st.waiting = fmt.Sprintf("BeforeCanary HookRun %s (%s)", run.Name, hookProgress(run))
-	}
-	return passed, nil
+	return runName(st, strategy.LifecycleStep(event, i))
 }
 
 // startHooks starts the canary's hooks for event (AfterPromotion,
@@ -72,7 +44,7 @@ func (r *Reconciler) startHooks(ctx context.Context, st *rolloutState, event ram
 			continue
 		}
 		if _, err := r.ensureHookRun(ctx, st, lifecycleName(st, event, i), string(event),
-			rampv1.HookRunSpec{Webhook: h.Webhook, Job: h.Job}); err != nil {
+			rampv1.HookRunSpec{Webhook: h.Webhook, Job: h.Job}, st.weight); err != nil {
 			return err
 		}
 	}
@@ -99,23 +71,8 @@ func (r *Reconciler) notify(ctx context.Context, st *rolloutState, from rampv1.P
 		Webhook: &rampv1.WebhookHook{URL: n.URL, Body: body, Headers: n.Headers, Retries: ptr.To[int32](2)},
 		Context: rampv1.HookContext{Phase: s.Phase, Message: fmt.Sprintf("Rollout %s/%s is %s: %s", st.ro.Namespace, st.ro.Name, s.Phase, s.Message)},
 	}
-	_, err := r.ensureHookRun(ctx, st, name, notificationStep, spec)
+	_, err := r.ensureHookRun(ctx, st, name, notificationStep, spec, st.weight)
 	return err
-}
-
-// kebab turns AfterPromotion into after-promotion.
-func kebab(s string) string {
-	var b strings.Builder
-	for i, c := range s {
-		if c >= 'A' && c <= 'Z' {
-			if i > 0 {
-				b.WriteByte('-')
-			}
-			c += 'a' - 'A'
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // conditionsKey sums up recorded conditions: their types, statuses and

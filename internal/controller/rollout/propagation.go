@@ -97,17 +97,9 @@ func (r *Reconciler) trackDrain(st *rolloutState) {
 // first goes to 0 where it is. It reports whether it changed the target,
 // and sets the drain a zero weight starts or continues.
 func (st *rolloutState) hold(t *traffic.Target) bool {
-	held := true
-	switch {
-	case st.draining != "" && t.Canary != st.draining:
-		t.Canary = st.draining
-	case st.draining == "" && st.reached > 0 && st.routedCanary != "" && t.Canary != st.routedCanary:
-		t.Canary = st.routedCanary
-	default:
-		held = false
-	}
+	held, by := st.holds(t.Canary)
 	if held {
-		t.Weight, t.Rest = 0, false
+		t.Canary, t.Weight, t.Rest = by, 0, false
 	}
 	switch {
 	case t.Weight > 0 || t.Rest:
@@ -122,25 +114,17 @@ func (st *rolloutState) hold(t *traffic.Target) bool {
 	return held
 }
 
-// awaitEndpoints reports what a canary about to get its first share of
-// traffic still waits for: the canary Service (or subset) selecting its
-// pods, available, for endpointPropagationSeconds. Empty: nothing.
-func (r *Reconciler) awaitEndpoints(st *rolloutState) string {
-	s := &st.ro.Status
-	served := st.reading.Written != nil && st.reading.Written.Canary == st.canary.hash && st.canary.available() > 0
-	if !served {
-		s.Routing = nil
-		return fmt.Sprintf("the canary Service to select revision %d's available pods", st.canary.number)
+// holds reports whether the canary side must stay on another revision
+// (by) rather than select canary: one that drains, or one that carries
+// traffic.
+func (st *rolloutState) holds(canary string) (held bool, by string) {
+	switch {
+	case st.draining != "" && canary != st.draining:
+		return true, st.draining
+	case st.draining == "" && st.reached > 0 && st.routedCanary != "" && canary != st.routedCanary:
+		return true, st.routedCanary
 	}
-	if s.Routing == nil || s.Routing.CanaryServedAt == nil {
-		s.Routing = &rampv1.RoutingStatus{CanaryServedAt: ptr.To(metav1.NewMicroTime(st.now))}
-	}
-	until := s.Routing.CanaryServedAt.Add(endpointPropagation(st.ro))
-	if st.now.Before(until) {
-		st.requeueAfter(until.Sub(st.now))
-		return "every proxy to know the canary's pods (endpointPropagationSeconds, until " + until.UTC().Format(time.RFC3339) + ")"
-	}
-	return ""
+	return false, ""
 }
 
 // restDue reports whether the routing objects may go back to rest now that

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/strategy"
 )
 
 // settleRuns ends what no longer needs running: AnalysisRuns and HookRuns
@@ -64,7 +65,7 @@ func settle[T client.Object](ctx context.Context, r *Reconciler, st *rolloutStat
 	// live runs are those the canary in flight still waits on; current
 	// ones are all the runs of its present attempt, kept from pruning.
 	live := func(run T) bool {
-		return st.mode == modeCanary && (run.GetName() == runName(st, backgroundStep) || isCurrentStepRun(st, run) ||
+		return st.mode == modeCanary && (run.GetName() == runName(st, strategy.BackgroundStep) || isCurrentStepRun(st, run) ||
 			(*st.ro.Status.CurrentStepIndex == 0 && strings.HasPrefix(run.GetName(), runName(st, "before-canary-"))))
 	}
 	current := func(run T) bool {

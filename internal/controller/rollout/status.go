@@ -100,26 +100,26 @@ func setConditions(st *rolloutState) {
 	switch {
 	case st.mode == modeCanary && ro.Spec.Paused:
 		set(rampv1.ConditionPaused, true, "PausedBySpec", "spec.paused is true; set it to false to resume")
-	case st.pauseStep && st.verdictWait:
-		set(rampv1.ConditionPaused, true, "AnalysisInconclusive", fmt.Sprintf("step %s waits for %s", s.StepLabel, st.waiting))
-	case st.pauseStep:
+	case st.plan.PauseStep && st.plan.VerdictWait:
+		set(rampv1.ConditionPaused, true, "AnalysisInconclusive", fmt.Sprintf("step %s waits for %s", s.StepLabel, st.plan.Waiting))
+	case st.plan.PauseStep:
 		set(rampv1.ConditionPaused, true, "PauseStep", fmt.Sprintf("step %s waits for promotion", s.StepLabel))
-	case st.pausedUntil != nil:
-		set(rampv1.ConditionPaused, true, "PauseStep", "step "+s.StepLabel+" pauses until "+st.pausedUntil.UTC().Format(time.RFC3339))
+	case st.plan.PausedUntil != nil:
+		set(rampv1.ConditionPaused, true, "PauseStep", "step "+s.StepLabel+" pauses until "+st.plan.PausedUntil.UTC().Format(time.RFC3339))
 	default:
 		set(rampv1.ConditionPaused, false, "NotPaused", "not paused")
 	}
 
 	switch {
-	case st.mode == modeCanary && st.promoting:
-		set(rampv1.ConditionProgressing, true, "Promoting", "all steps passed; waiting for "+st.waiting)
+	case st.mode == modeCanary && st.plan.Promoting:
+		set(rampv1.ConditionProgressing, true, "Promoting", "all steps passed; waiting for "+st.plan.Waiting)
 	case st.mode == modeCanary:
 		step := "promotion"
 		if i := int(*s.CurrentStepIndex); i < len(st.steps()) {
 			step = st.steps()[i].Summary()
 		}
 		set(rampv1.ConditionProgressing, true, "CanaryInProgress", fmt.Sprintf(
-			"step %s (%s): waiting for %s", s.StepLabel, step, st.waiting))
+			"step %s (%s): waiting for %s", s.StepLabel, step, st.plan.Waiting))
 	case st.mode == modeAborted && st.draining == st.canary.hash && st.canary.pods() > 0:
 		set(rampv1.ConditionProgressing, true, "RollingBack", fmt.Sprintf(
 			"canary weight 0; its %d pods stay until every proxy has dropped them (abortScaleDownDelaySeconds); stable %d/%d available",

@@ -22,7 +22,7 @@ func (r *Reconciler) planTargets(st *rolloutState) {
 		targets = append(targets, r.retire(st, rev))
 	}
 	switch {
-	case st.mode == modeCanary && st.promoting:
+	case st.mode == modeCanary && st.plan.Promoting:
 		targets = append(targets, scaleTarget{rev: st.canary, want: n}, scaleTarget{rev: st.stable, want: n})
 	case st.mode == modeCanary:
 		canary, stable := st.router.Replicas(n, st.weight)
