@@ -1,0 +1,94 @@
+package deployfile
+
+import (
+	"fmt"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+)
+
+// traffic sets the Rollout's routing from the trafficManagement entries
+// for the target whose root Service selects its pods.
+func (t *translator) traffic(target string, ro *rampv1.Rollout, docs []*unstructured.Unstructured) {
+	for i, tm := range t.f.TrafficManagement {
+		if len(tm.Targets) > 0 && !slices.Contains(tm.Targets, target) {
+			continue
+		}
+		for j, smi := range tm.SMI {
+			field := fmt.Sprintf("trafficManagement[%d].smi[%d]", i, j)
+			if !selects(docs, smi.RootServiceName, ro) {
+				continue
+			}
+			if ro.Spec.Strategy.Canary.TrafficRouting != nil {
+				t.fail(field, "Rollout %s is routed twice", ro.Name)
+				continue
+			}
+			ro.Spec.Service = smi.RootServiceName
+			ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{
+				SMI: &rampv1.SMIRouting{TrafficSplitName: smi.TrafficSplitName}, CanaryServiceName: smi.CanaryServiceName,
+			}
+		}
+		for j, is := range tm.Istio {
+			field := fmt.Sprintf("trafficManagement[%d].istio[%d]", i, j)
+			if n := countKind(docs, "Deployment"); n > 1 {
+				t.fail(field, "the target deploys %d Deployments and the entry does not say which it routes; deploy each to its own target", n)
+				continue
+			}
+			root := rootService(docs, ro)
+			if root == "" {
+				t.fail(field, "no Service among the target's manifests selects the pods of Deployment %s", ro.Name)
+				continue
+			}
+			if ro.Spec.Strategy.Canary.TrafficRouting != nil {
+				t.fail(field, "Rollout %s is routed twice", ro.Name)
+				continue
+			}
+			ro.Spec.Service = root
+			ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{Istio: &rampv1.IstioRouting{
+				VirtualService: rampv1.IstioVirtualService{Name: is.VirtualService.Name, HTTPRouteName: is.VirtualService.HTTPRouteName},
+				DestinationRule: rampv1.IstioDestinationRule{Name: is.DestinationRule.Name,
+					StableSubsetName: is.DestinationRule.ActiveSubsetName, CanarySubsetName: is.DestinationRule.CanarySubsetName},
+			}}
+		}
+	}
+}
+
+// selects reports whether the Service named name, among docs, selects the
+// Rollout's pods (or, not among them, whether the Rollout is the only
+// Deployment, as CD-as-a-Service assumed).
+func selects(docs []*unstructured.Unstructured, name string, ro *rampv1.Rollout) bool {
+	deployments := 0
+	for _, d := range docs {
+		if d.GetKind() == "Deployment" {
+			deployments++
+		}
+		if d.GetKind() == "Service" && d.GetName() == name {
+			sel, _, _ := unstructured.NestedStringMap(d.Object, "spec", "selector")
+			return len(sel) > 0 && labels.SelectorFromSet(sel).Matches(labels.Set(ro.Spec.Template.Labels))
+		}
+	}
+	return deployments == 1
+}
+
+func countKind(docs []*unstructured.Unstructured, kind string) int {
+	n := 0
+	for _, d := range docs {
+		if d.GetKind() == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// rootService is the Service among docs that selects the Rollout's pods.
+func rootService(docs []*unstructured.Unstructured, ro *rampv1.Rollout) string {
+	for _, d := range docs {
+		if d.GetKind() == "Service" && selects(docs, d.GetName(), ro) {
+			return d.GetName()
+		}
+	}
+	return ""
+}
