@@ -73,6 +73,14 @@ func (d *decision) run() {
 			d.s.StepStartedAt, d.s.ProgressAt, d.s.PausedAt = d.s.StepStartedAt.Add(held), d.s.ProgressAt.Add(held), nil
 			d.do(ResumeClocks{})
 		}
+		if i < len(steps) && d.w.Routing.Promoted {
+			// Going back to a step would move traffic back to the old
+			// revision; the promotion can only have been written once
+			// every step passed.
+			d.do(EndStep{Outcome: rampv1.StepPassed, Why: "done (its promotion was already written)"})
+			d.s.Step, d.s.StepStartedAt, d.s.ProgressAt = i+1, d.w.Now, d.w.Now
+			continue
+		}
 		if i >= len(steps) {
 			// Traffic stays where the last step left it until the
 			// promotion moves it.

@@ -135,6 +135,8 @@ func TestDecide(t *testing.T) {
 			"", "the canary at full scale before promotion: 1 of 4 available", "promoting"},
 		{"promotion with a mesh: stable Service first, then promote", atStep(withPods(world(true, w25), 4, 4), 1),
 			"route c→c 0, promote", "", ""},
+		{"a promotion written by a pass whose status was lost: promote, not the step again", promotedRecord(withPods(world(true, w25, p0), 4, 4)),
+			"end step Passed, end step Passed, route c→c 0, promote", "", ""},
 		{"promotion held by a drain", held(atStep(withPods(world(true, w25), 4, 4), 1)),
 			"route c→c 0", "to drain from the canary Service before promotion", "promoting"},
 		{"spec.paused stops the clocks, and nothing moves", paused(withPods(world(false, w25), 1, 3)), "stop clocks", "resume (spec.paused is true)", ""},
@@ -183,6 +185,11 @@ func served(w World, at *time.Time) World {
 
 func written(w World, weight int64) World {
 	w.Routing.Served, w.Routing.Written = true, rampv1.Percent(weight)
+	return w
+}
+
+func promotedRecord(w World) World {
+	w.Routing.Served, w.Routing.Promoted = true, true
 	return w
 }
 

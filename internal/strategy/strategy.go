@@ -104,6 +104,9 @@ type RoutingView struct {
 	Served      bool
 	ServedAt    *time.Time
 	Propagation time.Duration
+	// Promoted: the routing objects record this canary's promotion, written
+	// by a pass whose status write was lost: its steps all passed.
+	Promoted bool
 }
 
 // RunView is what the strategy reads of an AnalysisRun or a HookRun.

@@ -76,6 +76,11 @@ type Written struct {
 	Weight rampv1.Weight
 	// Canary is the revision the weight was for.
 	Canary string
+	// Promoted: the write pointed the stable side at Canary too (a
+	// promotion; Weight is 0). A pass that wrote a canary's promotion and
+	// lost its status write leaves this behind, so that the next pass
+	// promotes rather than redoing the last step.
+	Promoted bool
 	// Drain is Target.Drain as written.
 	Drain time.Time
 }
@@ -83,13 +88,21 @@ type Written struct {
 // AnnotationWeight, on a routing object, records the canary weight Ramp
 // last wrote and its revision, "25/6ff4cd9669", and for a zero weight
 // that is draining, since when: "0/6ff4cd9669/2026-12-05T17:10:09.123456Z".
+// A promotion (both sides on one revision) is "promoted/6ff4cd9669".
 const AnnotationWeight = "ramp.dev/canary-weight"
+
+// promoted stands for the weight in the record of a promotion.
+const promoted = "promoted"
 
 // MarkWritten records t on obj's annotations, or removes the record at
 // rest, and reports whether that changed them.
 func MarkWritten(obj metav1.Object, t Target) bool {
 	a := obj.GetAnnotations()
-	want := t.Weight.String() + "/" + t.Canary
+	weight := t.Weight.String()
+	if t.Stable == t.Canary {
+		weight = promoted
+	}
+	want := weight + "/" + t.Canary
 	if !t.Drain.IsZero() {
 		want += "/" + t.Drain.UTC().Format(time.RFC3339Nano)
 	}
@@ -117,11 +130,14 @@ func ReadWritten(obj metav1.Object) *Written {
 	if len(parts) < 2 {
 		return nil
 	}
-	weight, err := rampv1.ParseWeight(parts[0])
-	if err != nil {
-		return nil
+	w := &Written{Canary: parts[1], Promoted: parts[0] == promoted}
+	if !w.Promoted {
+		weight, err := rampv1.ParseWeight(parts[0])
+		if err != nil {
+			return nil
+		}
+		w.Weight = weight
 	}
-	w := &Written{Weight: weight, Canary: parts[1]}
 	if len(parts) == 3 {
 		// A time that does not parse drains from the zero time: over.
 		w.Drain, _ = time.Parse(time.RFC3339Nano, parts[2])
