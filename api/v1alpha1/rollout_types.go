@@ -31,8 +31,10 @@ type Rollout struct {
 // RolloutSpec is what the user wants running, and how new versions reach it.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.template) != has(self.workloadRef)",message="exactly one of spec.template and spec.workloadRef must be set"
-// +kubebuilder:validation:XValidation:rule="!has(self.strategy.canary.trafficRouting) || (has(self.service) && size(self.service) > 0)",message="spec.service (the root Service clients call) is required with spec.strategy.canary.trafficRouting"
-// +kubebuilder:validation:XValidation:rule="!has(self.strategy.canary.trafficRouting) || !has(self.service) || [has(self.strategy.canary.trafficRouting.stableServiceName) ? self.strategy.canary.trafficRouting.stableServiceName : self.service + '-stable', has(self.strategy.canary.trafficRouting.canaryServiceName) ? self.strategy.canary.trafficRouting.canaryServiceName : self.service + '-canary'].all(n, n != self.service) && (has(self.strategy.canary.trafficRouting.stableServiceName) ? self.strategy.canary.trafficRouting.stableServiceName : self.service + '-stable') != (has(self.strategy.canary.trafficRouting.canaryServiceName) ? self.strategy.canary.trafficRouting.canaryServiceName : self.service + '-canary')",message="spec.strategy.canary.trafficRouting: stableServiceName and canaryServiceName must differ from each other and from spec.service (Ramp owns those two Services)"
+// +kubebuilder:validation:XValidation:rule="!has(self.strategy.canary) || !has(self.strategy.canary.trafficRouting) || (has(self.service) && size(self.service) > 0)",message="spec.service (the root Service clients call) is required with spec.strategy.canary.trafficRouting"
+// +kubebuilder:validation:XValidation:rule="!has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.trafficRouting) || (has(self.service) && size(self.service) > 0)",message="spec.service (the root Service clients call) is required with spec.strategy.blueGreen.trafficRouting"
+// +kubebuilder:validation:XValidation:rule="!has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.trafficRouting) || !has(self.service) || [self.strategy.blueGreen.activeService, has(self.strategy.blueGreen.previewService) ? self.strategy.blueGreen.previewService : self.strategy.blueGreen.activeService + '-preview'].all(n, n != self.service)",message="spec.strategy.blueGreen: with trafficRouting, activeService and previewService name the Services Ramp creates for the two versions, and must differ from spec.service (the root Service clients call)"
+// +kubebuilder:validation:XValidation:rule="!has(self.strategy.canary) || !has(self.strategy.canary.trafficRouting) || !has(self.service) || [has(self.strategy.canary.trafficRouting.stableServiceName) ? self.strategy.canary.trafficRouting.stableServiceName : self.service + '-stable', has(self.strategy.canary.trafficRouting.canaryServiceName) ? self.strategy.canary.trafficRouting.canaryServiceName : self.service + '-canary'].all(n, n != self.service) && (has(self.strategy.canary.trafficRouting.stableServiceName) ? self.strategy.canary.trafficRouting.stableServiceName : self.service + '-stable') != (has(self.strategy.canary.trafficRouting.canaryServiceName) ? self.strategy.canary.trafficRouting.canaryServiceName : self.service + '-canary')",message="spec.strategy.canary.trafficRouting: stableServiceName and canaryServiceName must differ from each other and from spec.service (Ramp owns those two Services)"
 type RolloutSpec struct {
 	// Replicas is the number of pods of the stable version. Defaults to 1.
 	// +kubebuilder:default=1
@@ -126,10 +128,20 @@ type WorkloadRef struct {
 	Name string `json:"name"`
 }
 
-// Strategy is how new versions are rolled out.
+// Strategy is how new versions are rolled out: exactly one of canary and
+// blueGreen.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.canary) != has(self.blueGreen)",message="spec.strategy sets exactly one of canary and blueGreen"
+// +kubebuilder:validation:XValidation:rule="has(self.blueGreen) == has(oldSelf.blueGreen)",message="spec.strategy cannot change between canary and blueGreen once the Rollout exists: their Services and routing differ; create a new Rollout"
 type Strategy struct {
 	// Canary moves traffic to the new version step by step.
-	Canary CanaryStrategy `json:"canary"`
+	// +optional
+	Canary CanaryStrategy `json:"canary,omitzero"`
+
+	// BlueGreen runs the new version at full scale behind a preview
+	// Service, checks it, and switches production to it in one write.
+	// +optional
+	BlueGreen *BlueGreenStrategy `json:"blueGreen,omitempty"`
 }
 
 // CanaryStrategy is a progressive canary: the steps, and how pods are added

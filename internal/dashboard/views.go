@@ -151,7 +151,14 @@ func rowOf(ro *rampv1.Rollout) Row {
 	return r
 }
 
-func router(ro *rampv1.Rollout) string { return routers.For(ro).Name }
+// router names how traffic moves: the router, and the strategy when it
+// is not a canary.
+func router(ro *rampv1.Rollout) string {
+	if ro.Spec.Strategy.BlueGreen != nil {
+		return "blue/green, " + routers.For(ro).Name
+	}
+	return routers.For(ro).Name
+}
 
 func detailOf(snap *snapshot.Snapshot) *Detail {
 	ro := snap.Rollout
@@ -199,7 +206,7 @@ func detailOf(snap *snapshot.Snapshot) *Detail {
 
 // steps lays the spec's steps over the recorded history.
 func steps(ro *rampv1.Rollout) []Step {
-	spec := ro.Spec.Strategy.Canary.Steps
+	spec := ro.Spec.Strategy.Effective().Steps
 	out := make([]Step, len(spec))
 	for i, st := range spec {
 		out[i] = Step{Index: int32(i), Summary: st.Summary(), Weight: rampv1.WeightAt(spec, i).Float(), State: "pending"}
@@ -235,7 +242,7 @@ func steps(ro *rampv1.Rollout) []Step {
 // rollback (an abort, or the template put back) or 100 at the promotion. The page adds the weights it sees live.
 func weightPlot(ro *rampv1.Rollout) []Point {
 	s := &ro.Status
-	spec := ro.Spec.Strategy.Canary.Steps
+	spec := ro.Spec.Strategy.Effective().Steps
 	h := s.StepHistory
 	pts := []Point{}
 	if len(h) == 0 {
@@ -345,7 +352,7 @@ func requestsFor(ro *rampv1.Rollout) []request.Kind {
 	case s.CanaryRevision != "" && s.Abort != nil:
 		out = append(out, request.Retry)
 	case s.CanaryRevision != "":
-		if s.CurrentStepIndex != nil && int(*s.CurrentStepIndex) < len(ro.Spec.Strategy.Canary.Steps) {
+		if s.CurrentStepIndex != nil && int(*s.CurrentStepIndex) < len(ro.Spec.Strategy.Effective().Steps) {
 			out = append(out, request.Promote)
 		}
 		out = append(out, request.PromoteFull, request.Abort)

@@ -17,6 +17,12 @@ func (t *translator) traffic(target string, ro *rampv1.Rollout, docs []*unstruct
 		if len(tm.Targets) > 0 && !slices.Contains(tm.Targets, target) {
 			continue
 		}
+		for j, k := range tm.Kubernetes {
+			if selects(docs, k.ActiveService, ro) {
+				t.fail(fmt.Sprintf("trafficManagement[%d].kubernetes[%d]", i, j),
+					"names the active and preview Services of a blue/green, but target %s deploys Rollout %s with a canary", target, ro.Name)
+			}
+		}
 		for j, smi := range tm.SMI {
 			field := fmt.Sprintf("trafficManagement[%d].smi[%d]", i, j)
 			if !selects(docs, smi.RootServiceName, ro) {
@@ -91,4 +97,36 @@ func rootService(docs []*unstructured.Unstructured, ro *rampv1.Rollout) string {
 		}
 	}
 	return ""
+}
+
+// blueGreenServices names a blue/green Rollout's active and preview
+// Services: from its strategy, or from the trafficManagement kubernetes
+// entry for the target whose active Service selects its pods.
+func (t *translator) blueGreenServices(target, field string, ro *rampv1.Rollout, docs []*unstructured.Unstructured) {
+	bg := ro.Spec.Strategy.BlueGreen
+	for i, tm := range t.f.TrafficManagement {
+		if len(tm.Targets) > 0 && !slices.Contains(tm.Targets, target) {
+			continue
+		}
+		if len(tm.SMI) > 0 || len(tm.Istio) > 0 {
+			t.fail(fmt.Sprintf("trafficManagement[%d]", i),
+				"smi and istio entries route canaries; target %s deploys Rollout %s with blue/green, which takes a kubernetes entry (activeService, previewService)", target, ro.Name)
+		}
+		for j, k := range tm.Kubernetes {
+			kf := fmt.Sprintf("trafficManagement[%d].kubernetes[%d]", i, j)
+			switch {
+			case k.ActiveService == "":
+				t.fail(kf+".activeService", "required")
+			case !selects(docs, k.ActiveService, ro):
+			case bg.ActiveService != "" && (bg.ActiveService != k.ActiveService || (k.PreviewService != "" && bg.PreviewService != k.PreviewService)):
+				t.fail(kf, "names other Services (%s, %s) than %s (%s, %s) for Rollout %s; name them once",
+					k.ActiveService, k.PreviewService, field, bg.ActiveService, bg.PreviewService, ro.Name)
+			default:
+				bg.ActiveService, bg.PreviewService = k.ActiveService, k.PreviewService
+			}
+		}
+	}
+	if bg.ActiveService == "" {
+		t.fail(field+".activeService", "Rollout %s needs an active Service: name it here or in a trafficManagement kubernetes entry", ro.Name)
+	}
 }

@@ -110,9 +110,6 @@ func (t *translator) checkTop(plan *Plan) {
 		}
 	}
 	for i, tm := range f.TrafficManagement {
-		if len(tm.Kubernetes) > 0 {
-			t.fail(fmt.Sprintf("trafficManagement[%d].kubernetes", i), "not supported: it serves blue/green, which Ramp does not do")
-		}
 		t.checkTargets(fmt.Sprintf("trafficManagement[%d].targets", i), tm.Targets)
 	}
 	for i, m := range f.Manifests {
@@ -142,9 +139,10 @@ func (t *translator) target(name string) *TargetPlan {
 	case !ok:
 		t.fail(field+".strategy", "%q is not in strategies", tg.Strategy)
 		return nil
-	case strategy.BlueGreen != nil:
-		t.fail("strategies."+tg.Strategy+".blueGreen", "not supported: Ramp does canaries")
+	case strategy.BlueGreen != nil && strategy.Canary != nil:
+		t.fail("strategies."+tg.Strategy, "set canary or blueGreen, not both")
 		return nil
+	case strategy.BlueGreen != nil:
 	case strategy.Canary == nil || len(strategy.Canary.Steps) == 0:
 		t.fail("strategies."+tg.Strategy+".canary.steps", "required")
 		return nil
@@ -159,7 +157,7 @@ func (t *translator) target(name string) *TargetPlan {
 			tp.Objects = append(tp.Objects, doc)
 			continue
 		}
-		objs := t.rollout(name, tg, tg.Strategy, strategy.Canary, doc, docs)
+		objs := t.rollout(name, tg, tg.Strategy, strategy, doc, docs)
 		tp.Objects = append(tp.Objects, objs...)
 		tp.Rollouts = append(tp.Rollouts, Ref{Namespace: doc.GetNamespace(), Name: doc.GetName()})
 	}
@@ -211,7 +209,7 @@ func (t *translator) manifests(target string) []*unstructured.Unstructured {
 
 // rollout turns a Deployment into a Rollout with the strategy's steps and
 // the target's traffic management, plus its analysis templates.
-func (t *translator) rollout(target string, tg Target, strategyName string, c *Canary, doc *unstructured.Unstructured, docs []*unstructured.Unstructured) []*unstructured.Unstructured {
+func (t *translator) rollout(target string, tg Target, strategyName string, strategy Strategy, doc *unstructured.Unstructured, docs []*unstructured.Unstructured) []*unstructured.Unstructured {
 	field := fmt.Sprintf("manifests: Deployment %s", doc.GetName())
 	d := &appsv1.Deployment{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(doc.Object, d); err != nil {
@@ -233,24 +231,49 @@ func (t *translator) rollout(target string, tg Target, strategyName string, c *C
 		ro.Spec.ProgressDeadlineSeconds = d.Spec.ProgressDeadlineSeconds
 	}
 	ro.Spec.Paused = d.Spec.Paused
-	switch st := d.Spec.Strategy; {
-	case st.Type == appsv1.RecreateDeploymentStrategyType:
-		t.fail(field+": spec.strategy.type", "Recreate cannot be a canary; remove it (the canary's steps replace the pods)")
-	case st.RollingUpdate != nil:
-		ro.Spec.Strategy.Canary.MaxSurge, ro.Spec.Strategy.Canary.MaxUnavailable = st.RollingUpdate.MaxSurge, st.RollingUpdate.MaxUnavailable
+	if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+		t.fail(field+": spec.strategy.type", "Recreate cannot be a canary or blue/green; remove it (the strategy's steps replace the pods)")
 	}
 	var extra []*unstructured.Unstructured
 	scope := t.scope(target, tg)
-	for i, step := range c.Steps {
-		sf := fmt.Sprintf("strategies.%s.canary.steps[%d]", strategyName, i)
-		s, tmpl := t.step(sf, step, ro, i, scope)
-		ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, s)
-		if tmpl != nil {
-			extra = append(extra, toUnstructured(tmpl))
+	steps := func(field string, in []Step, offset int) []rampv1.Step {
+		var out []rampv1.Step
+		for i, step := range in {
+			s, tmpl := t.step(fmt.Sprintf("%s[%d]", field, i), step, ro, offset+i, scope)
+			out = append(out, s)
+			if tmpl != nil {
+				extra = append(extra, toUnstructured(tmpl))
+			}
 		}
+		return out
 	}
+	if bg := strategy.BlueGreen; bg != nil {
+		sf := "strategies." + strategyName + ".blueGreen"
+		ro.Spec.Strategy.BlueGreen = &rampv1.BlueGreenStrategy{
+			ActiveService: bg.ActiveService, PreviewService: bg.PreviewService, AutoPromotionSeconds: ptr.To[int32](0),
+			PrePromotion:  t.noWeights(sf+".redirectTrafficAfter", steps(sf+".redirectTrafficAfter", bg.RedirectTrafficAfter, 0)),
+			PostPromotion: t.noWeights(sf+".shutDownOldVersionAfter", steps(sf+".shutDownOldVersionAfter", bg.ShutDownOldVersionAfter, len(bg.RedirectTrafficAfter))),
+		}
+		t.blueGreenServices(target, sf, ro, docs)
+		return append([]*unstructured.Unstructured{toUnstructured(ro)}, extra...)
+	}
+	if ru := d.Spec.Strategy.RollingUpdate; ru != nil {
+		ro.Spec.Strategy.Canary.MaxSurge, ro.Spec.Strategy.Canary.MaxUnavailable = ru.MaxSurge, ru.MaxUnavailable
+	}
+	ro.Spec.Strategy.Canary.Steps = steps("strategies."+strategyName+".canary.steps", strategy.Canary.Steps, 0)
 	t.traffic(target, ro, docs)
 	return append([]*unstructured.Unstructured{toUnstructured(ro)}, extra...)
+}
+
+// noWeights refuses the setWeight steps of a blue/green list: its weight
+// goes from 0 to 100 when the traffic is redirected.
+func (t *translator) noWeights(field string, steps []rampv1.Step) []rampv1.Step {
+	for i, s := range steps {
+		if s.SetWeight != nil {
+			t.fail(fmt.Sprintf("%s[%d].setWeight", field, i), "blue/green has no weights: the traffic moves all at once after redirectTrafficAfter")
+		}
+	}
+	return steps
 }
 
 func (t *translator) scope(target string, tg Target) varScope {

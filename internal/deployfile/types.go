@@ -1,8 +1,8 @@
 // Package deployfile reads a CD-as-a-Service deploy file (its YAML format
 // for deployments, strategies, analysis and webhooks) and turns it into
-// Ramp's objects: a Deployment deployed with a canary strategy becomes a Rollout,
-// analysis queries become an AnalysisTemplate, webhooks become webhook
-// steps. docs/deploy-file.md has the mapping, field by field. Fields Ramp
+// Ramp's objects: a Deployment deployed with a canary or blue/green
+// strategy becomes a Rollout, analysis queries become an AnalysisTemplate,
+// webhooks become webhook steps. docs/deploy-file.md has the mapping, field by field. Fields Ramp
 // does not support are errors that name them, never silently dropped.
 package deployfile
 
@@ -58,10 +58,21 @@ type Manifest struct {
 	Targets []string `json:"targets,omitempty"`
 }
 
-// Strategy is a canary (blue/green is not supported).
+// Strategy is a canary or a blue/green.
 type Strategy struct {
-	Canary    *Canary `json:"canary,omitempty"`
-	BlueGreen any     `json:"blueGreen,omitempty"`
+	Canary    *Canary    `json:"canary,omitempty"`
+	BlueGreen *BlueGreen `json:"blueGreen,omitempty"`
+}
+
+// BlueGreen runs the new version behind a preview Service and redirects
+// the active Service to it after the redirectTrafficAfter steps; the old
+// version shuts down after the shutDownOldVersionAfter steps. The Services
+// may be named here or in trafficManagement's kubernetes entries.
+type BlueGreen struct {
+	ActiveService           string `json:"activeService,omitempty"`
+	PreviewService          string `json:"previewService,omitempty"`
+	RedirectTrafficAfter    []Step `json:"redirectTrafficAfter,omitempty"`
+	ShutDownOldVersionAfter []Step `json:"shutDownOldVersionAfter,omitempty"`
 }
 
 // Canary is a list of steps.
@@ -148,10 +159,16 @@ type Header struct {
 
 // TrafficManagement routes the targets' canaries.
 type TrafficManagement struct {
-	Targets    []string `json:"targets,omitempty"`
-	SMI        []SMI    `json:"smi,omitempty"`
-	Istio      []Istio  `json:"istio,omitempty"`
-	Kubernetes []any    `json:"kubernetes,omitempty"`
+	Targets    []string     `json:"targets,omitempty"`
+	SMI        []SMI        `json:"smi,omitempty"`
+	Istio      []Istio      `json:"istio,omitempty"`
+	Kubernetes []Kubernetes `json:"kubernetes,omitempty"`
+}
+
+// Kubernetes names a blue/green's active and preview Services.
+type Kubernetes struct {
+	ActiveService  string `json:"activeService"`
+	PreviewService string `json:"previewService,omitempty"`
 }
 
 // SMI names the root Service and what Ramp creates.

@@ -18,9 +18,8 @@ type Descriptor struct {
 	// Mesh is true for routers that shape traffic with weights in a
 	// routing object (the stable revision then keeps all its pods).
 	Mesh bool
-	// Selected reports whether a Rollout's trafficRouting (nil for none)
-	// asks for this router.
-	Selected func(*rampv1.TrafficRouting) bool
+	// Selected reports whether a Rollout's strategy asks for this router.
+	Selected func(*rampv1.Strategy) bool
 	// New makes the router of one Rollout, for one reconcile pass.
 	New func(Kube, *rampv1.Rollout) Router
 	// Objects names the routing objects a Rollout's router reads besides

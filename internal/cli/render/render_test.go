@@ -112,6 +112,23 @@ func rolledBack() *snapshot.Snapshot {
 	return snap
 }
 
+// blueGreen is web's v3 behind its preview Service, waiting for a person
+// after its prePromotion check passed.
+func blueGreen() *snapshot.Snapshot {
+	snap := canary()
+	ro := snap.Rollout
+	ro.Spec.Strategy = rampv1.Strategy{BlueGreen: &rampv1.BlueGreenStrategy{
+		ActiveService: "web",
+		PrePromotion:  []rampv1.Step{{Webhook: &rampv1.WebhookHook{URL: "https://ci.example/run?token=x"}}},
+	}}
+	s := &ro.Status
+	s.Phase, s.Message = rampv1.PhasePaused, "step 2/3 waits for promotion (pause step)"
+	s.CurrentStepIndex, s.StepLabel, s.Weight = ptr.To[int32](1), "2/3", rampv1.WeightStatus{}
+	snap.AnalysisRuns = nil
+	snap.Events = snap.Events[:1]
+	return snap
+}
+
 func TestStatus(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -123,6 +140,7 @@ func TestStatus(t *testing.T) {
 		{"canary-color.golden", canary(), Style{Width: 100, Color: true, Now: now}},
 		{"canary-narrow-color.golden", canary(), Style{Width: 60, Color: true, Now: now}},
 		{"rolled-back.golden", rolledBack(), Style{Width: 100, Now: now}},
+		{"blue-green.golden", blueGreen(), Style{Width: 100, Now: now}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,10 @@ func Status(w io.Writer, snap *snapshot.Snapshot, st Style) {
 		p.wrap(1, fmt.Sprintf("Rolled back (%s): %s", a.Reason, a.Message))
 	}
 
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		p.line(0, "Blue/green  active Service %s, preview Service %s", bg.ActiveService, bg.PreviewServiceName())
+	}
+
 	p.line(0, "Revisions")
 	for _, rs := range snap.Revisions() {
 		role := ""
@@ -57,7 +61,7 @@ func Status(w io.Writer, snap *snapshot.Snapshot, st Style) {
 	if s.CurrentStepIndex != nil && s.CanaryRevision != "" {
 		current = int(*s.CurrentStepIndex)
 	}
-	for i, step := range ro.Spec.Strategy.Canary.Steps {
+	for i, step := range ro.Spec.Strategy.Effective().Steps {
 		mark, text := st.paint(dim, "·"), step.Summary()
 		switch {
 		case current < 0:

@@ -76,6 +76,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// A blue/green Rollout is carried out as the canary it amounts to;
+	// before any copy is taken, so that no write carries the change.
+	ro.Normalize()
 	if ro.DeletionTimestamp != nil {
 		// Owned objects go with it (garbage collection); routing objects
 		// Ramp does not own are given back first.
@@ -84,6 +87,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.ensureFinalizer(ctx, ro); err != nil {
 		return ctrl.Result{}, err
 	}
+	ro.Normalize() // a write reads the Rollout back as stored
+
 	orig := ro.DeepCopy()
 	n := &news{}
 	defer func() {

@@ -20,7 +20,7 @@ const cleanupFinalizer = "ramp.dev/cleanup"
 
 // routerFor returns the router the Rollout's spec asks for.
 func (r *Reconciler) routerFor(ro *rampv1.Rollout) traffic.Router {
-	return routers.For(ro).New(traffic.Kube{Client: r.Client, Scheme: r.Scheme}, ro)
+	return routers.New(traffic.Kube{Client: r.Client, Scheme: r.Scheme}, ro)
 }
 
 // isMesh reports whether a router shapes traffic with weights rather than
@@ -168,5 +168,13 @@ func routingObjects(ro *rampv1.Rollout) []string {
 	if !d.Mesh {
 		return nil
 	}
-	return append([]string{"Service/" + ro.Spec.Service}, d.Objects(ro)...)
+	if ro.Spec.Strategy.BlueGreen != nil {
+		ro = ro.DeepCopy() // a cached object: never changed in place
+		ro.Normalize()
+	}
+	objs := d.Objects(ro)
+	if ro.Spec.Service != "" {
+		objs = append(objs, "Service/"+ro.Spec.Service)
+	}
+	return objs
 }

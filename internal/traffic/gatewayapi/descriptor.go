@@ -15,7 +15,7 @@ import (
 var Descriptor = traffic.Descriptor{
 	Name:     "Gateway API",
 	Mesh:     true,
-	Selected: func(tr *rampv1.TrafficRouting) bool { return tr != nil && tr.GatewayAPI != nil },
+	Selected: func(s *rampv1.Strategy) bool { tr := s.Routing(); return tr != nil && tr.GatewayAPI != nil },
 	New:      func(k traffic.Kube, ro *rampv1.Rollout) traffic.Router { return New(k, ro) },
 	Objects:  func(ro *rampv1.Rollout) []string { return []string{"HTTPRoute/" + Name(ro)} },
 	Kinds:    []traffic.Kind{{GroupKind: GVK.GroupKind(), Versions: []string{GVK.Version}}},

@@ -16,7 +16,7 @@ import (
 var Descriptor = traffic.Descriptor{
 	Name:     "Istio",
 	Mesh:     true,
-	Selected: func(tr *rampv1.TrafficRouting) bool { return tr != nil && tr.Istio != nil },
+	Selected: func(s *rampv1.Strategy) bool { tr := s.Routing(); return tr != nil && tr.Istio != nil },
 	New:      func(k traffic.Kube, ro *rampv1.Rollout) traffic.Router { return New(k, ro) },
 	Objects: func(ro *rampv1.Rollout) []string {
 		cfg := ro.Spec.Strategy.Canary.TrafficRouting.Istio

@@ -9,6 +9,6 @@ import (
 // trafficRouting. Its pods are its traffic; it writes nothing.
 var Descriptor = traffic.Descriptor{
 	Name:     "pod ratio",
-	Selected: func(tr *rampv1.TrafficRouting) bool { return tr == nil },
+	Selected: func(s *rampv1.Strategy) bool { return s.BlueGreen == nil && s.Canary.TrafficRouting == nil },
 	New:      func(traffic.Kube, *rampv1.Rollout) traffic.Router { return Router{} },
 }

@@ -11,12 +11,14 @@ import (
 	"github.com/rampcd/ramp/internal/traffic/gatewayapi"
 	"github.com/rampcd/ramp/internal/traffic/istio"
 	"github.com/rampcd/ramp/internal/traffic/podratio"
+	"github.com/rampcd/ramp/internal/traffic/selector"
 	"github.com/rampcd/ramp/internal/traffic/smi"
 )
 
-// All are the routers Ramp knows, pod ratio first.
+// All are the routers Ramp knows, those that need no mesh first.
 var All = []traffic.Descriptor{
 	podratio.Descriptor,
+	selector.Descriptor,
 	smi.Descriptor,
 	gatewayapi.Descriptor,
 	istio.Descriptor,
@@ -26,13 +28,38 @@ var All = []traffic.Descriptor{
 // the routers above; a newer API naming a router this controller does not
 // know gets one that refuses to route, rather than a guess.
 func For(ro *rampv1.Rollout) traffic.Descriptor {
-	tr := ro.Spec.Strategy.Canary.TrafficRouting
 	for _, d := range All {
-		if d.Selected(tr) {
+		if d.Selected(&ro.Spec.Strategy) {
 			return d
 		}
 	}
 	return unknown
+}
+
+// New makes the router of a Rollout read for one pass (and normalized:
+// rampv1.Rollout.Normalize). A blue/green preview with fewer pods than
+// spec.replicas is sized here, the same for every router.
+func New(k traffic.Kube, ro *rampv1.Rollout) traffic.Router {
+	r := For(ro).New(k, ro)
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil && bg.PreviewReplicaCount != nil {
+		return preview{Router: r, replicas: *bg.PreviewReplicaCount}
+	}
+	return r
+}
+
+// preview runs a blue/green's new version with fewer pods while it gets
+// no production traffic; it scales to full before the switch.
+type preview struct {
+	traffic.Router
+	replicas int32
+}
+
+func (p preview) Replicas(replicas int32, w rampv1.Weight) (int32, int32) {
+	canary, stable := p.Router.Replicas(replicas, w)
+	if w == 0 {
+		canary = min(canary, p.replicas)
+	}
+	return canary, stable
 }
 
 var unknown = traffic.Descriptor{

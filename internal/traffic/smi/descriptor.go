@@ -15,7 +15,7 @@ import (
 var Descriptor = traffic.Descriptor{
 	Name:     "SMI",
 	Mesh:     true,
-	Selected: func(tr *rampv1.TrafficRouting) bool { return tr != nil && tr.SMI != nil },
+	Selected: func(s *rampv1.Strategy) bool { tr := s.Routing(); return tr != nil && tr.SMI != nil },
 	New:      func(k traffic.Kube, ro *rampv1.Rollout) traffic.Router { return New(k, ro) },
 	Objects:  func(ro *rampv1.Rollout) []string { return []string{"TrafficSplit/" + Name(ro)} },
 	Kinds:    []traffic.Kind{{GroupKind: GroupKind, Versions: Versions}},
