@@ -17,14 +17,15 @@ var lags = []dataplane.Lag{{}, {Base: time.Second, Jitter: 500 * time.Millisecon
 // BenchmarkZeroFailedRequests runs the story of safety.Run (a promotion,
 // an abort, a retry, a canary replaced in flight, a rollback by failed
 // analysis, under 200 requests/s through three lagging proxies) for every
-// router at every lag; Gateway API's mesh reports what it applied, and
-// once more at 1 s without reports, as does Istio with them. Then the
-// negative control: SMI and pod ratio at 1 s with Ramp's delays at 0. It
-// fails if a safe cell loses a request or the control loses none.
+// router, and a blue/green Rollout, at every lag; Gateway API's mesh
+// reports what it applied, and once more at 1 s without reports, as does
+// Istio with them. Then the negative control: SMI, pod ratio and
+// blue/green at 1 s with Ramp's delays at 0. It fails if a safe cell
+// loses a request or the control loses none.
 func BenchmarkZeroFailedRequests(b *testing.B) {
 	var cells []safety.Cell
 	for _, lag := range lags {
-		for _, router := range fixture.Routers {
+		for _, router := range append(fixture.Routers, fixture.BlueGreen) {
 			cells = append(cells, safety.Cell{Router: router, Lag: lag, Report: router == fixture.GatewayAPI})
 		}
 	}
@@ -33,6 +34,7 @@ func BenchmarkZeroFailedRequests(b *testing.B) {
 		safety.Cell{Router: fixture.Istio, Lag: lags[1], Report: true},
 		safety.Cell{Router: fixture.SMI, Lag: lags[1], Unsafe: true},
 		safety.Cell{Router: fixture.PodRatio, Lag: lags[1], Unsafe: true},
+		safety.Cell{Router: fixture.BlueGreen, Lag: lags[1], Unsafe: true},
 	)
 	var rows []SafetyCell
 	for _, c := range cells {

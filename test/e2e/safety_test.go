@@ -18,11 +18,13 @@ var lagged = dataplane.Lag{Base: time.Second, Jitter: 500 * time.Millisecond}
 // with each router, under 200 requests/s sent through three proxies that
 // apply every change a second or more late and never retry. Not one
 // request may fail but those the bad version fails on purpose. Gateway
-// API's mesh reports what its proxies applied, as implementations do.
-// (make bench runs every lag; TestDelaysOffLoseRequests is the control.)
+// API's mesh reports what its proxies applied, as implementations do. A
+// blue/green Rollout switching its active Service, with kube-proxy's lag,
+// goes through the same story. (make bench runs every lag;
+// TestDelaysOffLoseRequests is the control.)
 func TestNoFailedRequests(t *testing.T) {
 	t.Parallel()
-	for _, router := range fixture.Routers {
+	for _, router := range append(fixture.Routers, fixture.BlueGreen) {
 		t.Run(string(router), func(t *testing.T) {
 			res := safety.Run(t, safety.Cell{Router: router, Lag: lagged, Report: router == fixture.GatewayAPI})
 			t.Log(res.Summary())
@@ -44,7 +46,7 @@ func TestNoFailedRequests(t *testing.T) {
 // test above could not fail.
 func TestDelaysOffLoseRequests(t *testing.T) {
 	t.Parallel()
-	for _, router := range []fixture.Router{fixture.SMI, fixture.PodRatio} {
+	for _, router := range []fixture.Router{fixture.SMI, fixture.PodRatio, fixture.BlueGreen} {
 		t.Run(string(router), func(t *testing.T) {
 			res := safety.Run(t, safety.Cell{Router: router, Lag: lagged, Unsafe: true,
 				Scenarios: []safety.Scenario{safety.Promote, safety.Abort}})

@@ -44,12 +44,17 @@ func serveErrorRate(t testing.TB, tally *dataplane.Tally) *errorRate {
 	return &errorRate{url: srv.URL}
 }
 
-// template measures it each second: above 5%, the canary fails.
-func (e *errorRate) template(ns string) *rampv1.AnalysisTemplate {
+// template measures it each second, count times (0: until the canary
+// ends): above 5%, the canary fails.
+func (e *errorRate) template(ns, name string, count int32) *rampv1.AnalysisTemplate {
+	var n *int32
+	if count > 0 {
+		n = &count
+	}
 	return &rampv1.AnalysisTemplate{
-		ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: ns},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: rampv1.AnalysisTemplateSpec{Metrics: []rampv1.Metric{{
-			Name: "error-rate", Interval: &metav1.Duration{Duration: time.Second},
+			Name: "error-rate", Interval: &metav1.Duration{Duration: time.Second}, Count: n,
 			SuccessCondition: "result <= 0.05", FailureLimit: ptr.To[int32](0), ConsecutiveErrorLimit: ptr.To[int32](5),
 			Provider: rampv1.MetricProvider{Web: &rampv1.WebMetric{URL: e.url, JSONPath: "{.errorRate}"}},
 		}}},

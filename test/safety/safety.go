@@ -124,7 +124,9 @@ func Run(t testing.TB, c Cell) *Result {
 	e.StartController()
 
 	r := &run{Env: e, cell: c, res: &Result{Cell: c, Delay: delay}, tally: dataplane.NewTally()}
-	e.Create(serveErrorRate(t, r.tally).template(e.NS))
+	errors := serveErrorRate(t, r.tally)
+	e.Create(errors.template(e.NS, "errors", 0))
+	e.Create(errors.template(e.NS, "errors-3", 3))
 	e.Create(r.rollout(delay))
 	r.version = 1
 	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
@@ -183,6 +185,10 @@ func (r *run) rollout(delay time.Duration) *rampv1.Rollout {
 	canary.Analysis = &rampv1.BackgroundAnalysis{AnalysisStep: rampv1.AnalysisStep{
 		Templates: []rampv1.TemplateRef{{TemplateName: "errors"}},
 	}}
+	if r.cell.Router == fixture.BlueGreen {
+		r.blueGreen(ro, seconds)
+		return ro
+	}
 	if r.cell.Router == fixture.PodRatio {
 		r.Create(&corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: r.NS},
@@ -197,6 +203,23 @@ func (r *run) rollout(delay time.Duration) *rampv1.Rollout {
 	return ro
 }
 
+// blueGreen makes ro blue/green behind the Service web: switched as soon
+// as the new version is ready, then checked for two seconds and three
+// measurements of its error rate before the old version goes.
+func (r *run) blueGreen(ro *rampv1.Rollout, delay *int32) {
+	ro.Spec.Strategy = rampv1.Strategy{BlueGreen: &rampv1.BlueGreenStrategy{
+		ActiveService: "web", AutoPromotionSeconds: ptr.To[int32](0),
+		PostPromotion: []rampv1.Step{fixture.Pause(2 * time.Second),
+			{Analysis: &rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "errors-3"}}}}},
+		ScaleDownDelaySeconds: delay, AbortScaleDownDelaySeconds: delay, EndpointPropagationSeconds: delay,
+	}}
+	r.Create(&corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: r.NS},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}},
+	})
+}
+
 // scenario runs one scenario and records its window of the load.
 func (r *run) scenario(s Scenario) {
 	r.T.Helper()
@@ -208,6 +231,7 @@ func (r *run) scenario(s Scenario) {
 	case Abort:
 		r.release(false)
 		r.atWeight()
+		r.trafficMoved()
 		r.Request("web", rampv1.AnnotationAbort)
 		o.ToZero, o.PodsGone = r.rolledBack()
 	case Retry:
@@ -216,6 +240,7 @@ func (r *run) scenario(s Scenario) {
 	case Replace:
 		r.release(false)
 		r.atWeight()
+		r.trafficMoved()
 		r.release(false)
 		r.promoted(r.version)
 	case Analysis:
@@ -259,6 +284,33 @@ func (r *run) atWeight() {
 	})
 }
 
+// trafficMoved waits, for blue/green, until every proxy sends the newest
+// version the traffic the switch gave it: an abort or a new version then
+// takes traffic away from pods that serve it. (A canary's weight moves on
+// the proxies while its pause runs; a blue/green's switch is one write,
+// and an abort right after it could take it back before any proxy acts.)
+func (r *run) trafficMoved() {
+	r.T.Helper()
+	if r.cell.Router != fixture.BlueGreen {
+		return
+	}
+	v := fmt.Sprintf("v%d", r.version)
+	clustertest.Eventually(r.T, 2*fixture.Wait, "every proxy sending "+v+" its traffic", func(context.Context) (bool, string) {
+		since := r.tally.Elapsed() - 300*time.Millisecond
+		seen, others := map[int]bool{}, 0
+		for _, req := range r.tally.Requests() {
+			switch {
+			case req.At < since:
+			case req.Version == v:
+				seen[req.Proxy] = true
+			default:
+				others++
+			}
+		}
+		return len(seen) == Proxies && others == 0, fmt.Sprintf("%d proxies send %s, %d requests went elsewhere", len(seen), v, others)
+	})
+}
+
 // promoted waits until revision rev is stable and the others have no pods.
 func (r *run) promoted(rev int) {
 	r.T.Helper()
@@ -289,7 +341,16 @@ func (r *run) rolledBack() (toZero, podsGone time.Duration) {
 			podsGone = w.Seen.Sub(decided)
 		}
 	}
-	if r.cell.Router != fixture.PodRatio {
+	if r.cell.Router == fixture.BlueGreen {
+		// The weight is 0 once the active Service selects another revision.
+		for _, w := range r.routes.Writes("web") {
+			selector, _, _ := unstructured.NestedStringMap(w.Object.Object, "spec", "selector")
+			if w.Seen.After(decided) && selector[rampv1.LabelRevision] != ro.Status.Abort.Revision {
+				toZero = w.Seen.Sub(decided)
+				break
+			}
+		}
+	} else if r.cell.Router != fixture.PodRatio {
 		for _, w := range r.routes.Writes("") {
 			if w.Seen.After(decided) && fixture.CanaryWeight(w.Object) == 0 {
 				toZero = w.Seen.Sub(decided)
