@@ -2,11 +2,15 @@ package lint
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/rampcd/ramp/internal/manifest"
 )
 
 const rollout = `
@@ -77,5 +81,40 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDocExamples: the complete examples in docs/examples pass the same
+// checks as `ramp lint`.
+func TestDocExamples(t *testing.T) {
+	s, err := LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join("..", "..", "docs", "examples", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for _, doc := range manifest.Documents(data) {
+			if doc.Err != nil {
+				t.Fatalf("%s: document %d: %v", f, doc.Index, doc.Err)
+			}
+			if !s.Knows(doc.Object.GroupVersionKind()) {
+				continue
+			}
+			checked++
+			if errs := s.Validate(context.Background(), doc.Object); len(errs) > 0 {
+				t.Errorf("%s: %s %s: %v", f, doc.Object.GetKind(), doc.Object.GetName(), errs.ToAggregate())
+			}
+		}
+		if checked == 0 {
+			t.Errorf("%s holds no Ramp object", f)
+		}
 	}
 }
