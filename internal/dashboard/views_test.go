@@ -189,3 +189,22 @@ func TestAnalysisOf(t *testing.T) {
 func analysisThreshold(op string, v float64) analysis.Threshold {
 	return analysis.Threshold{Op: op, Value: v}
 }
+
+// TestBlueGreenView: a blue/green Rollout shows as such, with the steps it
+// is carried out as.
+func TestBlueGreenView(t *testing.T) {
+	ro := rollout(rampv1.RolloutStatus{})
+	ro.Spec.Strategy = rampv1.Strategy{BlueGreen: &rampv1.BlueGreenStrategy{
+		ActiveService: "web", PrePromotion: []rampv1.Step{{Pause: &rampv1.PauseStep{}}},
+	}}
+	if got := router(ro); got != "blue/green, Service selectors" {
+		t.Errorf("router %q", got)
+	}
+	var got []string
+	for _, s := range steps(ro) {
+		got = append(got, fmt.Sprintf("%s@%g", s.Summary, s.Weight))
+	}
+	if want := "pause until promoted@0 pause until promoted@0 setWeight 100%@100"; strings.Join(got, " ") != want {
+		t.Errorf("steps %q, want %q", strings.Join(got, " "), want)
+	}
+}
