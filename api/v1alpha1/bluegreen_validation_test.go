@@ -71,10 +71,10 @@ func TestBlueGreenAdmission(t *testing.T) {
 			wantErr: []string{"spec.strategy.blueGreen", "previewService must differ from activeService"}},
 		{name: "a weight before promotion", edit: func(s map[string]any) {
 			blueGreen(s)["prePromotion"] = []any{map[string]any{"setWeight": 50}}
-		}, wantErr: []string{"spec.strategy.blueGreen.prePromotion", "setWeight has no place in blue/green"}},
+		}, wantErr: []string{"spec.strategy.blueGreen.prePromotion", "have no place in blue/green"}},
 		{name: "a weight after promotion", edit: func(s map[string]any) {
 			blueGreen(s)["postPromotion"] = []any{map[string]any{"setWeight": 50}}
-		}, wantErr: []string{"spec.strategy.blueGreen.postPromotion", "setWeight has no place in blue/green"}},
+		}, wantErr: []string{"spec.strategy.blueGreen.postPromotion", "have no place in blue/green"}},
 		{name: "a step with two kinds", edit: func(s map[string]any) {
 			blueGreen(s)["prePromotion"] = []any{map[string]any{"pause": map[string]any{}, "webhook": map[string]any{"url": "http://127.0.0.1/x"}}}
 		}, wantErr: []string{"spec.strategy.blueGreen.prePromotion[0]", "exactly one of"}},

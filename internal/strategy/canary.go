@@ -56,6 +56,9 @@ func (d *decision) run() {
 	steps := d.steps()
 	for {
 		i := d.s.Step
+		// The routes of the steps passed stay; a route step's own is
+		// written once its pods can take its requests.
+		d.plan.Routes, d.plan.Serving = rampv1.RoutesAt(steps, i-1), rampv1.RoutesAt(steps, i)
 		if d.w.Spec.Paused {
 			// Nothing moves while paused, not even to a step a promotion
 			// reached: the weight stays what was last asked, and the
@@ -189,7 +192,9 @@ func (d *decision) stepDone(i int) bool {
 	case step.Webhook != nil || step.Job != nil:
 		return d.hook(i, step)
 	case step.SetWeight != nil:
-		return d.setWeight()
+		return d.setWeight(d.plan.Routes)
+	case step.SetHeaderRoute != nil || step.SetCookieRoute != nil:
+		return d.setWeight(rampv1.RoutesAt(d.steps(), i))
 	case step.Pause != nil:
 		return d.pause(step.Pause)
 	}
@@ -237,12 +242,13 @@ func (d *decision) hook(i int, step rampv1.Step) bool {
 	return false
 }
 
-// setWeight is done once the revisions run the pods the weight needs and,
-// with a mesh router, the weight is written: for the canary's first share,
-// only once every proxy can know its pods.
-func (d *decision) setWeight() bool {
+// setWeight is done once the revisions run the pods the weight (and the
+// routes) need and, with a mesh router, the weight and routes are written:
+// for the canary's first requests, only once every proxy can know its
+// pods. A route step asks the weight in force, with its routes.
+func (d *decision) setWeight(routes []rampv1.HeaderRoute) bool {
 	w := d.plan.Weight
-	canary, stable := d.w.Pods(w)
+	canary, stable := Pods(d.w.Pods, w, routes)
 	if !reached(d.w.Canary, canary, true) || !reached(d.w.Stable, stable, false) {
 		d.plan.Waiting = fmt.Sprintf("pods: canary %d of %d available, stable %d pods going to %d",
 			d.w.Canary.Available, canary, d.w.Stable.Pods, stable)
@@ -251,13 +257,13 @@ func (d *decision) setWeight() bool {
 	if !d.w.Mesh {
 		return true
 	}
-	if w > 0 && d.written == 0 {
+	if (w > 0 || len(routes) > 0) && d.written == 0 {
 		if wait := d.endpoints(); wait != "" {
 			d.plan.Waiting = wait
 			return false
 		}
 	}
-	d.do(Route{Target: traffic.Target{Stable: d.w.Stable.Hash, Canary: d.w.Canary.Hash, Weight: w}})
+	d.do(Route{Target: traffic.Target{Stable: d.w.Stable.Hash, Canary: d.w.Canary.Hash, Weight: w, Routes: routes}})
 	if d.w.Routing.Held {
 		d.plan.Waiting = "the traffic of " + d.w.Routing.HeldBy + " to drain from the canary Service"
 		return false

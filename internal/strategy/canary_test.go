@@ -55,7 +55,11 @@ func actions(p Plan) string {
 		case StartRun:
 			out = append(out, "start "+a.Name)
 		case Route:
-			out = append(out, fmt.Sprintf("route %s→%s %s", a.Target.Stable, a.Target.Canary, a.Target.Weight))
+			route := fmt.Sprintf("route %s→%s %s", a.Target.Stable, a.Target.Canary, a.Target.Weight)
+			for _, r := range a.Target.Routes {
+				route += " +" + r.Name
+			}
+			out = append(out, route)
 		case SetServedAt:
 			if a.At == nil {
 				out = append(out, "served forgotten")
@@ -89,6 +93,9 @@ func webhookStep() rampv1.Step { return rampv1.Step{Webhook: &rampv1.WebhookHook
 // and what it then waits for, from what it observed.
 func TestDecide(t *testing.T) {
 	w25, p0, p2s := fixtureSetWeight(25), rampv1.Step{Pause: &rampv1.PauseStep{}}, rampv1.Step{Pause: &rampv1.PauseStep{Duration: &metav1.Duration{Duration: 2 * time.Second}}}
+	testers := rampv1.Step{SetHeaderRoute: &rampv1.HeaderRoute{Name: "testers",
+		Match: []rampv1.HeaderMatch{{Name: "x-canary", Value: rampv1.StringMatch{Exact: ptr.To("yes")}}}}}
+	noTesters := rampv1.Step{SetHeaderRoute: &rampv1.HeaderRoute{Name: "testers"}}
 	for _, tc := range []struct {
 		name    string
 		world   World
@@ -111,6 +118,14 @@ func TestDecide(t *testing.T) {
 			"route s→c 50, end step Passed", "promotion (pause step)", "pause"},
 		{"mesh: the canary side drains: the weight waits", held(served(withPods(world(true, w25, p0), 1, 4), ptr.To(t0.Add(-9*time.Second)))),
 			"route s→c 25", "the traffic of revision 1 to drain from the canary Service", ""},
+		{"mesh: a header route needs a canary pod first", world(true, testers, p0), "",
+			"pods: canary 0 of 1 available", ""},
+		{"mesh: the header route is written once every proxy knows the pod", served(withPods(world(true, testers, p0), 1, 4), ptr.To(t0.Add(-5*time.Second))),
+			"route s→c 0 +testers, end step Passed", "promotion (pause step)", "pause"},
+		{"mesh: a later weight keeps the route", atStep(served(withPods(world(true, testers, w25, p0), 1, 4), ptr.To(t0.Add(-9*time.Second))), 1),
+			"route s→c 25 +testers, end step Passed", "promotion (pause step)", "pause"},
+		{"mesh: a route removed by name", atStep(served(withPods(world(true, testers, w25, noTesters, p0), 1, 4), ptr.To(t0.Add(-9*time.Second))), 2),
+			"route s→c 25, end step Passed", "promotion (pause step)", "pause"},
 		{"timed pause not over", atStep(world(false, w25, p2s), 1), "", "pause until", "until"},
 		{"timed pause over", atStep(withPods(world(false, w25, p2s), 1, 3), 1, -3*time.Second),
 			"end step Passed, promote", "", ""},

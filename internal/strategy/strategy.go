@@ -123,6 +123,11 @@ type Plan struct {
 	Actions []Action
 	// Weight is the canary weight the current step asks.
 	Weight rampv1.Weight
+	// Routes are the header and cookie routes of the steps passed: they
+	// send their requests to the canary whatever the weight. Serving adds
+	// the current step's, which the canary's pods are sized for before it
+	// is written.
+	Routes, Serving []rampv1.HeaderRoute
 	// Waiting says what the canary waits for, for status.
 	Waiting string
 	// PauseStep: an untimed pause or an inconclusive analysis waits for a
@@ -183,8 +188,19 @@ type Abort struct{ Reason, Message string }
 // hooks.
 type Promote struct{}
 
-func (StartRun) isAction()     {}
-func (Route) isAction()        {}
+func (StartRun) isAction() {}
+func (Route) isAction()    {}
+
+// Pods is how many pods each revision runs at canary weight w with routes
+// in force: the router's count (pods), and at least one canary pod while a
+// route sends it requests.
+func Pods(pods func(rampv1.Weight) (int32, int32), w rampv1.Weight, routes []rampv1.HeaderRoute) (canary, stable int32) {
+	canary, stable = pods(w)
+	if len(routes) > 0 {
+		canary = max(canary, 1)
+	}
+	return canary, stable
+}
 func (SetServedAt) isAction()  {}
 func (StopClocks) isAction()   {}
 func (ResumeClocks) isAction() {}

@@ -39,6 +39,9 @@ type Target struct {
 	Stable, Canary string
 	// Weight is the canary's share.
 	Weight rampv1.Weight
+	// Routes send the requests they match to the canary whatever the
+	// weight (header and cookie routes; Gateway API and Istio).
+	Routes []rampv1.HeaderRoute
 	// Rest is true between canaries once the old revision is gone:
 	// routers then take back what they add only for a canary (Istio's
 	// subset labels), leaving the objects as they were apart from weights.
@@ -157,6 +160,19 @@ func WeightFirst(now rampv1.Weight, t Target) bool {
 	return t.Stable != t.Canary && t.Weight < now
 }
 
+// DescribeRoutes names the header and cookie routes in force, for events:
+// "; routes testers, beta to the canary", or "" with none.
+func DescribeRoutes(routes []rampv1.HeaderRoute) string {
+	if len(routes) == 0 {
+		return ""
+	}
+	names := make([]string, len(routes))
+	for i, r := range routes {
+		names[i] = r.Name
+	}
+	return "; routes " + strings.Join(names, ", ") + " to the canary"
+}
+
 // Change is one write a router made to bring an object to its target.
 type Change struct {
 	// Object names what was written, e.g. "TrafficSplit web".
@@ -220,6 +236,13 @@ func Int64(v any) int64 {
 		return i
 	}
 	return 0
+}
+
+// NoRoutes is the fault of a header or cookie route given to a router
+// that cannot route by headers; admission refuses such a spec.
+func NoRoutes() error {
+	return Configf("RoutesNotSupported",
+		"spec.strategy.canary.steps: setHeaderRoute and setCookieRoute need trafficRouting.gatewayAPI or trafficRouting.istio")
 }
 
 // Configf builds a ConfigError.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -53,7 +54,9 @@ type objectRef struct {
 // Service it serves (none: the Service itself), or why it has none, and
 // the generation of each routing object it was built from.
 type routes struct {
-	table       map[string][]backend
+	table map[string][]backend
+	// rules go first: requests whose headers match take their backends.
+	rules       map[string][]matchRule
 	faults      map[string]string
 	generations map[objectRef]int64
 }
@@ -100,7 +103,7 @@ func buildEndpoints(ctx context.Context, r client.Reader, ns string) (endpoints,
 // the routing objects: a TrafficSplit rooted at one, an HTTPRoute attached
 // to one, a VirtualService for its host.
 func buildRoutes(ctx context.Context, r client.Reader, ns string, services []string) (*routes, error) {
-	rt := &routes{table: map[string][]backend{}, faults: map[string]string{}, generations: map[objectRef]int64{}}
+	rt := &routes{table: map[string][]backend{}, rules: map[string][]matchRule{}, faults: map[string]string{}, generations: map[objectRef]int64{}}
 	splits, err := list(ctx, r, ns, "split.smi-spec.io", "TrafficSplit", trafficSplitVersions...)
 	if err != nil {
 		return nil, err
@@ -127,20 +130,22 @@ func buildRoutes(ctx context.Context, r client.Reader, ns string, services []str
 		rt.generations[objectRef{destinationRuleGVK, u.GetName()}] = u.GetGeneration()
 	}
 	for _, svc := range services {
-		backends, fault := routeService(svc, splits, httpRoutes, vss, drs)
+		backends, rules, fault := routeService(svc, splits, httpRoutes, vss, drs)
 		switch {
 		case fault != "":
 			rt.faults[svc] = fault
 		case backends != nil:
-			rt.table[svc] = backends
+			rt.table[svc], rt.rules[svc] = backends, rules
 		}
 	}
 	return rt, nil
 }
 
 // routeService is the routing of one root Service, by the first routing
-// object that applies to it; nil backends: straight to the Service.
-func routeService(svc string, splits, httpRoutes, vss, drs []unstructured.Unstructured) ([]backend, string) {
+// object that applies to it: the weighted backends of its catch-all rule,
+// and the rules that match headers, in the order they apply. Nil backends:
+// straight to the Service. Paths are not looked at: the load asks for /.
+func routeService(svc string, splits, httpRoutes, vss, drs []unstructured.Unstructured) ([]backend, []matchRule, string) {
 	for _, ts := range splits {
 		if root, _, _ := unstructured.NestedString(ts.Object, "spec", "service"); root != svc {
 			continue
@@ -151,69 +156,138 @@ func routeService(svc string, splits, httpRoutes, vss, drs []unstructured.Unstru
 			m := ref.(map[string]any)
 			out = append(out, backend{service: fmt.Sprint(m["service"]), weight: quantity(m["weight"])})
 		}
-		return checked(out, "TrafficSplit "+ts.GetName())
+		b, fault := checked(out, "TrafficSplit "+ts.GetName())
+		return b, nil, fault
 	}
 	for _, route := range httpRoutes {
 		if !attached(route, svc) {
 			continue
 		}
-		rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
-		if len(rules) == 0 {
-			continue
-		}
-		refs, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "backendRefs")
-		var out []backend
-		for _, ref := range refs {
-			m := ref.(map[string]any)
-			w := 1.0 // Gateway API's default
-			if v, ok := m["weight"]; ok {
-				w = quantity(v)
-			}
-			out = append(out, backend{service: fmt.Sprint(m["name"]), weight: w})
-		}
-		return checked(out, "HTTPRoute "+route.GetName())
+		return gatewayRoutes(route)
 	}
 	for _, vs := range vss {
 		hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts")
 		if !contains(hosts, svc) {
 			continue
 		}
-		http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
-		var route map[string]any
-		for _, r := range http { // the first route that matches every request
-			if rm := r.(map[string]any); rm["match"] == nil {
-				route = rm
-				break
-			}
+		if b, rules, fault, ok := istioRoutes(vs, drs); ok {
+			return b, rules, fault
 		}
-		if route == nil {
-			continue
-		}
-		dests, _, _ := unstructured.NestedSlice(route, "route")
-		var out []backend
-		for _, d := range dests {
-			dm := d.(map[string]any)
-			w := 0.0
-			if v, ok := dm["weight"]; ok {
-				w = quantity(v)
-			} else if len(dests) == 1 {
-				w = 100
-			}
-			host, _, _ := unstructured.NestedString(dm, "destination", "host")
-			subsetName, _, _ := unstructured.NestedString(dm, "destination", "subset")
-			b := backend{service: strings.Split(host, ".")[0], weight: w}
-			if subsetName != "" {
-				subset, ok := subsetLabels(drs, host, subsetName)
-				if !ok {
-					return nil, fmt.Sprintf("VirtualService %s: no subset %s for host %s", vs.GetName(), subsetName, host)
-				}
-				b.subset = subset
-			}
-			out = append(out, b)
-		}
-		return checked(out, "VirtualService "+vs.GetName())
 	}
-	return nil, ""
+	return nil, nil, ""
+}
+
+// gatewayRoutes reads an HTTPRoute: its first rule without header matches
+// is the weighted default; rules with header matches go first, those with
+// more headers before (Gateway API's precedence), else in their order.
+func gatewayRoutes(route unstructured.Unstructured) ([]backend, []matchRule, string) {
+	what := "HTTPRoute " + route.GetName()
+	rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
+	var def []backend
+	var found bool
+	var matched []matchRule
+	for _, r := range rules {
+		rule := r.(map[string]any)
+		refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
+		var backends []backend
+		for _, ref := range refs {
+			m := ref.(map[string]any)
+			w := 1.0 // Gateway API's default
+			if v, ok := m["weight"]; ok {
+				w = quantity(v)
+			}
+			backends = append(backends, backend{service: fmt.Sprint(m["name"]), weight: w})
+		}
+		matches, _, _ := unstructured.NestedSlice(rule, "matches")
+		plain := len(matches) == 0
+		for _, m := range matches {
+			headers, err := gatewayHeaders(m.(map[string]any))
+			if err != nil {
+				return nil, nil, what + ": " + err.Error()
+			}
+			if len(headers) == 0 {
+				plain = true
+				continue
+			}
+			name, _, _ := unstructured.NestedString(rule, "name")
+			matched = append(matched, matchRule{name: name, headers: headers, backends: backends})
+		}
+		if plain && !found {
+			def, found = backends, true
+		}
+	}
+	if !found {
+		return nil, nil, ""
+	}
+	sort.SliceStable(matched, func(i, j int) bool { return len(matched[i].headers) > len(matched[j].headers) })
+	for _, m := range matched {
+		if _, fault := checked(m.backends, what+" rule "+m.name); fault != "" {
+			return nil, nil, fault
+		}
+	}
+	b, fault := checked(def, what)
+	return b, matched, fault
+}
+
+// istioRoutes reads a VirtualService: its first route without a match is
+// the weighted default; the routes before it that match headers go first,
+// in their order (the first match wins). ok is false without a default.
+func istioRoutes(vs unstructured.Unstructured, drs []unstructured.Unstructured) (def []backend, matched []matchRule, fault string, ok bool) {
+	what := "VirtualService " + vs.GetName()
+	http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+	for _, r := range http {
+		rm := r.(map[string]any)
+		backends, fault := istioBackends(what, rm, drs)
+		if fault != "" {
+			return nil, nil, fault, true
+		}
+		if rm["match"] == nil {
+			b, fault := checked(backends, what)
+			return b, matched, fault, true
+		}
+		matches, _, _ := unstructured.NestedSlice(rm, "match")
+		for _, m := range matches {
+			headers, err := istioHeaders(m.(map[string]any))
+			if err != nil {
+				return nil, nil, what + ": " + err.Error(), true
+			}
+			if len(headers) > 0 {
+				matched = append(matched, matchRule{name: routeName(rm), headers: headers, backends: backends})
+			}
+		}
+	}
+	return nil, nil, "", false
+}
+
+func istioBackends(what string, route map[string]any, drs []unstructured.Unstructured) ([]backend, string) {
+	dests, _, _ := unstructured.NestedSlice(route, "route")
+	var out []backend
+	for _, d := range dests {
+		dm := d.(map[string]any)
+		w := 0.0
+		if v, ok := dm["weight"]; ok {
+			w = quantity(v)
+		} else if len(dests) == 1 {
+			w = 100
+		}
+		host, _, _ := unstructured.NestedString(dm, "destination", "host")
+		subsetName, _, _ := unstructured.NestedString(dm, "destination", "subset")
+		b := backend{service: strings.Split(host, ".")[0], weight: w}
+		if subsetName != "" {
+			subset, ok := subsetLabels(drs, host, subsetName)
+			if !ok {
+				return nil, fmt.Sprintf("%s: no subset %s for host %s", what, subsetName, host)
+			}
+			b.subset = subset
+		}
+		out = append(out, b)
+	}
+	return out, ""
+}
+
+func routeName(route map[string]any) string {
+	n, _ := route["name"].(string)
+	return n
 }
 
 // checked refuses backends that send nothing anywhere, as a proxy would.

@@ -96,7 +96,7 @@ type proxy struct {
 // serve proxies one request for service.
 func (p *proxy) serve(service string, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	ep, backend, reason := p.pick(service)
+	ep, backend, reason := p.pick(service, r.Header)
 	if reason != "" {
 		http.Error(w, "mesh proxy "+strconv.Itoa(p.id)+": "+reason, http.StatusServiceUnavailable)
 		return
@@ -116,9 +116,10 @@ func (p *proxy) serve(service string, w http.ResponseWriter, r *http.Request) {
 	p.mesh.observe(ep, backend, resp.StatusCode, time.Since(start))
 }
 
-// pick chooses the backend of one request by weight, then one of that
-// backend's endpoints, as this proxy knows them; or says why it cannot.
-func (p *proxy) pick(service string) (endpoint, string, string) {
+// pick chooses the backend of one request, by the first rule its headers
+// match or else by weight, then one of that backend's endpoints, as this
+// proxy knows them; or says why it cannot.
+func (p *proxy) pick(service string, header http.Header) (endpoint, string, string) {
 	rt, eps := p.routes.cur.Load(), p.endpoints.cur.Load()
 	if rt == nil || eps == nil {
 		return endpoint{}, "", "no configuration yet"
@@ -127,7 +128,9 @@ func (p *proxy) pick(service string) (endpoint, string, string) {
 		return endpoint{}, "", fault
 	}
 	b := backend{service: service, weight: 1}
-	if backends := rt.table[service]; backends != nil {
+	if backends, ok := pickRule(rt.rules[service], header); ok {
+		b = weighted(backends)
+	} else if backends := rt.table[service]; backends != nil {
 		b = weighted(backends)
 	}
 	var candidates []endpoint

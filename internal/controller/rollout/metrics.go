@@ -78,6 +78,10 @@ func stepKind(s rampv1.Step) string {
 		return "webhook"
 	case s.Job != nil:
 		return "job"
+	case s.SetHeaderRoute != nil:
+		return "setHeaderRoute"
+	case s.SetCookieRoute != nil:
+		return "setCookieRoute"
 	}
 	return "unknown"
 }

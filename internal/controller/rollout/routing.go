@@ -110,7 +110,7 @@ func (r *Reconciler) keepRouting(ctx context.Context, st *rolloutState) error {
 	switch st.mode {
 	case modeCanary:
 		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash,
-			Weight: min(st.weight, st.written)})
+			Weight: min(st.weight, st.written), Routes: st.plan.Routes})
 	case modeAborted:
 		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash})
 		if err == nil && !st.abortedAt.IsZero() {

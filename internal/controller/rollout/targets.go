@@ -6,6 +6,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/strategy"
 )
 
 // planTargets decides where each revision's pod count should go in this
@@ -25,7 +26,7 @@ func (r *Reconciler) planTargets(st *rolloutState) {
 	case st.mode == modeCanary && st.plan.Promoting:
 		targets = append(targets, scaleTarget{rev: st.canary, want: n}, scaleTarget{rev: st.stable, want: n})
 	case st.mode == modeCanary:
-		canary, stable := st.router.Replicas(n, st.weight)
+		canary, stable := strategy.Pods(func(w rampv1.Weight) (int32, int32) { return st.router.Replicas(n, w) }, st.weight, st.plan.Serving)
 		targets = append(targets, scaleTarget{rev: st.canary, want: canary}, scaleTarget{rev: st.stable, want: stable})
 	case st.mode == modeAborted && st.draining == st.canary.hash:
 		// The canary's pods stay until every proxy has dropped them.

@@ -90,6 +90,10 @@ func (r *Router) writeRoute(ctx context.Context, route *unstructured.Unstructure
 		if err != nil {
 			return nil, err
 		}
+		rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
+		if err := unstructured.SetNestedSlice(route.Object, r.placeRoutes(rules, []int{0}, t.Routes), "spec", "rules"); err != nil {
+			return nil, err
+		}
 		traffic.MarkWritten(route, t)
 		if err := r.kube.Client.Create(ctx, route); err != nil {
 			return nil, fmt.Errorf("create HTTPRoute %s: %w", route.GetName(), err)
@@ -110,13 +114,13 @@ func (r *Router) writeRoute(ctx context.Context, route *unstructured.Unstructure
 			rule["backendRefs"] = r.rewrite(refs, root, split)
 		}
 		traffic.MarkWritten(route, t)
-		return unstructured.SetNestedSlice(route.Object, rules, "spec", "rules")
+		return unstructured.SetNestedSlice(route.Object, r.placeRoutes(rules, managed, t.Routes), "spec", "rules")
 	})
 	if err != nil || !moved {
 		return nil, err // a write of the weight's record alone moves no traffic
 	}
 	return []traffic.Change{{Object: "HTTPRoute " + route.GetName(), Written: route,
-		Detail: fmt.Sprintf("canary %s%% → %s%% (%s)", before, t.Weight, describe(split))}}, nil
+		Detail: fmt.Sprintf("canary %s%% → %s%% (%s)%s", before, t.Weight, describe(split), traffic.DescribeRoutes(t.Routes))}}, nil
 }
 
 // Verify reads the canary's share back from the first managed rule.
@@ -151,7 +155,7 @@ func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 		return nil, nil // nothing of ours in it
 	}
 	moved, _, err := traffic.Update(ctx, r.kube.Client, route, func() error {
-		rules, managed, _ := r.managedRules(route)
+		rules, managed, _ := r.managedRules(route) // without Ramp's rules
 		for _, i := range managed {
 			rule := rules[i].(map[string]any)
 			refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
@@ -217,11 +221,12 @@ func (r *Router) newRoute(root *corev1.Service, split traffic.Split) (*unstructu
 	return route, nil
 }
 
-// managedRules returns the route's rules and the indexes of those Ramp
-// manages: the named ones, or every rule sending traffic to the root,
-// stable or canary Service.
+// managedRules returns the user's rules (without those Ramp added for
+// header routes) and the indexes of those Ramp manages: the named ones, or
+// every rule sending traffic to the root, stable or canary Service.
 func (r *Router) managedRules(route *unstructured.Unstructured) ([]any, []int, error) {
 	rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
+	rules = withoutRamps(rules) // the header routes' rules, placed again by placeRoutes
 	var managed []int
 	for i, rule := range rules {
 		m, _ := rule.(map[string]any)

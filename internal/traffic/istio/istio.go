@@ -84,9 +84,10 @@ func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Cha
 		})
 	}
 	weights := func() ([]traffic.Change, error) {
-		return r.updateVirtualService(ctx, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
+		return r.updateVirtualService(ctx, t.Routes, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
 			traffic.MarkWritten(vs, t)
-			return r.weigh(vs, route, split, t.Rest)
+			detail, err := r.weigh(vs, route, split, t.Rest)
+			return detail + traffic.DescribeRoutes(t.Routes), err
 		})
 	}
 	// At rest the subsets lose their revision labels, so that they select
@@ -132,7 +133,7 @@ func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 		})
 	}
 	route := func() ([]traffic.Change, error) {
-		return r.updateVirtualService(ctx, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
+		return r.updateVirtualService(ctx, nil, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
 			traffic.MarkWritten(vs, traffic.Target{Rest: true})
 			return r.weigh(vs, route, traffic.Split{Stable: 100}, true)
 		})
@@ -268,8 +269,9 @@ func (r *Router) updateDestinationRule(ctx context.Context, edit func(*unstructu
 }
 
 // updateVirtualService reads the VirtualService, finds the route and lets
-// edit change it, and writes it when it changed.
-func (r *Router) updateVirtualService(ctx context.Context, edit func(*unstructured.Unstructured, map[string]any) (string, error)) ([]traffic.Change, error) {
+// edit change it, puts Ramp's routes for routes before it, and writes it
+// when it changed.
+func (r *Router) updateVirtualService(ctx context.Context, routes []rampv1.HeaderRoute, edit func(*unstructured.Unstructured, map[string]any) (string, error)) ([]traffic.Change, error) {
 	vs, err := r.get(ctx, "VirtualService", r.cfg.VirtualService.Name)
 	if err != nil {
 		return nil, err
@@ -280,11 +282,12 @@ func (r *Router) updateVirtualService(ctx context.Context, edit func(*unstructur
 		if err != nil {
 			return "", err
 		}
-		detail, err := edit(vs, http[i].(map[string]any))
+		route := http[i].(map[string]any)
+		detail, err := edit(vs, route)
 		if err != nil {
 			return "", err
 		}
-		_ = unstructured.SetNestedSlice(vs.Object, http, "spec", "http")
+		_ = unstructured.SetNestedSlice(vs.Object, r.placeRoutes(http, route, routes), "spec", "http")
 		return detail, nil
 	})
 }
@@ -343,14 +346,15 @@ func (r *Router) version(kind string) (string, error) {
 func (r *Router) routeIndex(vs *unstructured.Unstructured, http []any) (int, error) {
 	want := r.cfg.VirtualService.HTTPRouteName
 	if want == "" {
-		if len(http) == 1 {
-			return 0, nil
+		users := userRoutes(http)
+		if len(users) == 1 {
+			return slices.IndexFunc(http, func(x any) bool { return !isRamps(x) }), nil
 		}
 		return 0, traffic.Configf("HTTPRouteNotFound",
-			"VirtualService %s has %d HTTP routes: name one in spec.strategy.canary.trafficRouting.istio.virtualService.httpRouteName", vs.GetName(), len(http))
+			"VirtualService %s has %d HTTP routes: name one in spec.strategy.canary.trafficRouting.istio.virtualService.httpRouteName", vs.GetName(), len(users))
 	}
 	for i, route := range http {
-		if routeName(route.(map[string]any)) == want {
+		if routeName(route.(map[string]any)) == want && !isRamps(route) {
 			return i, nil
 		}
 	}

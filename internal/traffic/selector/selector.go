@@ -46,6 +46,9 @@ func (r *Router) Replicas(replicas int32, w rampv1.Weight) (int32, int32) {
 // 100) or at the stable revision. The preview goes first: it carries no
 // production traffic, and a switch is then the active Service's one write.
 func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Change, error) {
+	if len(t.Routes) > 0 {
+		return nil, traffic.NoRoutes()
+	}
 	active := t.Stable
 	if t.Weight > 0 {
 		active = t.Canary

@@ -87,6 +87,9 @@ func (r *Router) Version() (string, error) {
 // writes the weights into the TrafficSplit, creating it if missing; the
 // order of the two follows traffic.WeightFirst.
 func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Change, error) {
+	if len(t.Routes) > 0 {
+		return nil, traffic.NoRoutes()
+	}
 	version, err := r.Version()
 	if err != nil {
 		return nil, err
