@@ -49,7 +49,7 @@ type BlueGreenStrategy struct {
 	// analysis, webhook, job and pause steps. A failure rolls back; the
 	// active Service never moved.
 	// +kubebuilder:validation:MaxItems=32
-	// +kubebuilder:validation:XValidation:rule="self.all(s, !has(s.setWeight) && !has(s.setHeaderRoute) && !has(s.setCookieRoute))",message="spec.strategy.blueGreen.prePromotion: setWeight and header or cookie routes have no place in blue/green (the weight goes from 0 to 100 at promotion); use analysis, webhook, job or pause"
+	// +kubebuilder:validation:XValidation:rule="self.all(s, !has(s.setWeight) && !has(s.setHeaderRoute) && !has(s.setCookieRoute) && !has(s.setMirrorRoute))",message="spec.strategy.blueGreen.prePromotion: setWeight and header, cookie or mirror routes have no place in blue/green (the weight goes from 0 to 100 at promotion); use analysis, webhook, job or pause"
 	// +listType=atomic
 	// +optional
 	PrePromotion []Step `json:"prePromotion,omitempty"`
@@ -65,7 +65,7 @@ type BlueGreenStrategy struct {
 	// still has all its pods: a failure switches the active Service back
 	// to it at once.
 	// +kubebuilder:validation:MaxItems=32
-	// +kubebuilder:validation:XValidation:rule="self.all(s, !has(s.setWeight) && !has(s.setHeaderRoute) && !has(s.setCookieRoute))",message="spec.strategy.blueGreen.postPromotion: setWeight and header or cookie routes have no place in blue/green (the weight goes from 0 to 100 at promotion); use analysis, webhook, job or pause"
+	// +kubebuilder:validation:XValidation:rule="self.all(s, !has(s.setWeight) && !has(s.setHeaderRoute) && !has(s.setCookieRoute) && !has(s.setMirrorRoute))",message="spec.strategy.blueGreen.postPromotion: setWeight and header, cookie or mirror routes have no place in blue/green (the weight goes from 0 to 100 at promotion); use analysis, webhook, job or pause"
 	// +listType=atomic
 	// +optional
 	PostPromotion []Step `json:"postPromotion,omitempty"`

@@ -153,7 +153,7 @@ type Strategy struct {
 //
 // +kubebuilder:validation:XValidation:rule="!(has(self.maxSurge) && has(self.maxUnavailable) && (self.maxSurge == 0 || self.maxSurge == '0%') && (self.maxUnavailable == 0 || self.maxUnavailable == '0%'))",message="spec.strategy.canary.maxSurge and maxUnavailable cannot both be 0: pods could never be replaced"
 // +kubebuilder:validation:XValidation:rule="(has(self.trafficRouting) && !(has(self.trafficRouting.istio) && has(self.trafficRouting.istio.percentWeights) && self.trafficRouting.istio.percentWeights)) || self.steps.all(s, !has(s.setWeight) || s.setWeight == double(int(s.setWeight)))",messageExpression="'spec.strategy.canary.steps[' + ['0','1','2','3','4','5','6','7','8','9','10','11','12','13','14','15','16','17','18','19','20','21','22','23','24','25','26','27','28','29','30','31','32','33','34','35','36','37','38','39','40','41','42','43','44','45','46','47','48','49','50','51','52','53','54','55','56','57','58','59','60','61','62','63'][self.steps.map(s, has(s.setWeight) && s.setWeight != double(int(s.setWeight))).indexOf(true)] + '].setWeight has decimals, but ' + (has(self.trafficRouting) ? 'Istio with percentWeights (Istio before 1.13)' : 'pod-ratio traffic (no trafficRouting)') + ' carries whole percentages only: use a whole number, or a router that takes fractions (smi, gatewayAPI, istio without percentWeights)'"
-// +kubebuilder:validation:XValidation:rule="!self.steps.exists(s, has(s.setHeaderRoute) || has(s.setCookieRoute)) || (has(self.trafficRouting) && (has(self.trafficRouting.gatewayAPI) || has(self.trafficRouting.istio)))",message="spec.strategy.canary.steps: setHeaderRoute and setCookieRoute need trafficRouting.gatewayAPI or trafficRouting.istio, which route by request headers (SMI and pod ratio cannot)"
+// +kubebuilder:validation:XValidation:rule="!self.steps.exists(s, has(s.setHeaderRoute) || has(s.setCookieRoute) || has(s.setMirrorRoute)) || (has(self.trafficRouting) && (has(self.trafficRouting.gatewayAPI) || has(self.trafficRouting.istio)))",message="spec.strategy.canary.steps: setHeaderRoute, setCookieRoute and setMirrorRoute need trafficRouting.gatewayAPI or trafficRouting.istio, which route by request headers and mirror (SMI and pod ratio cannot)"
 // +kubebuilder:validation:XValidation:rule="!has(self.canaryScale) || has(self.trafficRouting)",message="spec.strategy.canary.canaryScale applies to mesh routers only: with pod-ratio traffic the weight sets the pod counts"
 // +kubebuilder:validation:XValidation:rule="!has(self.abortScaleDownDelaySeconds) || has(self.trafficRouting)",message="spec.strategy.canary.abortScaleDownDelaySeconds applies to mesh routers only: with pod-ratio traffic the canary's pods are its traffic, and they go at once (give the app a preStop sleep longer than your endpoints take to propagate: docs/routers.md)"
 // +kubebuilder:validation:XValidation:rule="!has(self.endpointPropagationSeconds) || has(self.trafficRouting)",message="spec.strategy.canary.endpointPropagationSeconds applies to mesh routers only: with pod-ratio traffic a pod gets requests once its endpoints reach kube-proxy, whatever Ramp does"
@@ -247,7 +247,7 @@ type CanaryStrategy struct {
 
 // Step is one step of a canary. Exactly one of its fields is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.setWeight), has(self.pause), has(self.analysis), has(self.webhook), has(self.job), has(self.setHeaderRoute), has(self.setCookieRoute)].exists_one(x, x)",message="a step sets exactly one of setWeight, pause, analysis, webhook, job, setHeaderRoute and setCookieRoute"
+// +kubebuilder:validation:XValidation:rule="[has(self.setWeight), has(self.pause), has(self.analysis), has(self.webhook), has(self.job), has(self.setHeaderRoute), has(self.setCookieRoute), has(self.setMirrorRoute)].exists_one(x, x)",message="a step sets exactly one of setWeight, pause, analysis, webhook, job, setHeaderRoute, setCookieRoute and setMirrorRoute"
 type Step struct {
 	// SetWeight sends this share of traffic, in percent, to the canary and
 	// waits until it gets it. With pod-ratio traffic the weight is reached
@@ -288,6 +288,11 @@ type Step struct {
 	// as setHeaderRoute does (gatewayAPI and istio).
 	// +optional
 	SetCookieRoute *CookieRoute `json:"setCookieRoute,omitempty"`
+
+	// SetMirrorRoute copies a share of the requests to the canary, whose
+	// answers are dropped (gatewayAPI and istio).
+	// +optional
+	SetMirrorRoute *MirrorRoute `json:"setMirrorRoute,omitempty"`
 }
 
 // PauseStep holds a canary. With no duration it waits until promoted.

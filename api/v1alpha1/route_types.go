@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -95,31 +96,91 @@ func (m StringMatch) Matches(value string) bool {
 	return err == nil && re.MatchString(value)
 }
 
-// HeaderRoute is the cookie route as the header route it amounts to: a
-// regular expression over the Cookie header. Nil Value: a removal.
-func (c CookieRoute) HeaderRoute() HeaderRoute {
-	r := HeaderRoute{Name: c.Name}
-	if c.Value != nil {
-		value := "(?:" + c.Value.Pattern() + ")"
-		pattern := `(?:.*;\s*)?` + regexp.QuoteMeta(c.Cookie) + "=" + value + `(?:;.*)?`
-		r.Match = []HeaderMatch{{Name: "cookie", Value: StringMatch{Regex: &pattern}}}
-	}
-	return r
+// MirrorRoute copies a share of the requests (those whose headers match,
+// or all of them) to the canary and drops its answers: the canary meets
+// real traffic, which its analysis measures, and no client sees it. It
+// stays until the canary ends, or a later step of the same name changes
+// it (one without percent removes it). Gateway API and Istio only.
+type MirrorRoute struct {
+	// Name tells the canary's routes apart (shared with setHeaderRoute).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// Percent of the requests copied, 1 to 100. Absent: remove the route
+	// of this name.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	Percent *int32 `json:"percent,omitempty"`
+
+	// Match lists the headers a request must carry to be copied. Empty:
+	// every request of the managed route.
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=atomic
+	// +optional
+	Match []HeaderMatch `json:"match,omitempty"`
 }
 
-// RoutesAt are the header and cookie routes in force at step i: those the
-// steps up to and including it set, in the order they were first set,
-// without those removed since.
-func RoutesAt(steps []Step, i int) []HeaderRoute {
-	var routes []HeaderRoute
+// Route is a header, cookie or mirror route in force at a step, as the
+// routers write it.
+//
+// +kubebuilder:object:generate=false
+type Route struct {
+	Name  string
+	Match []HeaderMatch
+	// Mirror, above 0, copies this percentage of the matching requests to
+	// the canary; 0 sends them to it.
+	Mirror int32
+}
+
+// route is the cookie route as the header route it amounts to: a regular
+// expression over the Cookie header. Nil Value: a removal.
+func (c CookieRoute) route() (r Route, remove bool) {
+	r = Route{Name: c.Name}
+	if c.Value == nil {
+		return r, true
+	}
+	value := "(?:" + c.Value.Pattern() + ")"
+	pattern := `(?:.*;\s*)?` + regexp.QuoteMeta(c.Cookie) + "=" + value + `(?:;.*)?`
+	r.Match = []HeaderMatch{{Name: "cookie", Value: StringMatch{Regex: &pattern}}}
+	return r, false
+}
+
+// route is the step's route, or that it removes one; ok is false for a
+// step that is not a route.
+func (s Step) route() (r Route, remove, ok bool) {
+	switch {
+	case s.SetHeaderRoute != nil:
+		return Route{Name: s.SetHeaderRoute.Name, Match: s.SetHeaderRoute.Match}, len(s.SetHeaderRoute.Match) == 0, true
+	case s.SetCookieRoute != nil:
+		r, remove = s.SetCookieRoute.route()
+		return r, remove, true
+	case s.SetMirrorRoute != nil:
+		m := s.SetMirrorRoute
+		if m.Percent == nil {
+			return Route{Name: m.Name}, true, true
+		}
+		return Route{Name: m.Name, Match: m.Match, Mirror: *m.Percent}, false, true
+	}
+	return Route{}, false, false
+}
+
+// IsRoute reports whether the step sets or removes a route.
+func (s Step) IsRoute() bool {
+	_, _, ok := s.route()
+	return ok
+}
+
+// RoutesAt are the header, cookie and mirror routes in force at step i:
+// those the steps up to and including it set, in the order they were
+// first set, without those removed since.
+func RoutesAt(steps []Step, i int) []Route {
+	var routes []Route
 	for j := 0; j <= i && j < len(steps); j++ {
-		var r HeaderRoute
-		switch s := steps[j]; {
-		case s.SetHeaderRoute != nil:
-			r = *s.SetHeaderRoute
-		case s.SetCookieRoute != nil:
-			r = s.SetCookieRoute.HeaderRoute()
-		default:
+		r, remove, ok := steps[j].route()
+		if !ok {
 			continue
 		}
 		at := -1
@@ -129,9 +190,9 @@ func RoutesAt(steps []Step, i int) []HeaderRoute {
 			}
 		}
 		switch {
-		case len(r.Match) == 0 && at >= 0:
+		case remove && at >= 0:
 			routes = append(routes[:at], routes[at+1:]...)
-		case len(r.Match) == 0:
+		case remove:
 		case at >= 0:
 			routes[at] = r
 		default:
@@ -142,8 +203,8 @@ func RoutesAt(steps []Step, i int) []HeaderRoute {
 }
 
 // describeRoute is a route in a few words, for Summary.
-func describeRoute(r HeaderRoute) string {
-	if len(r.Match) == 0 {
+func describeRoute(r Route, remove bool) string {
+	if remove {
 		return "remove route " + r.Name
 	}
 	parts := make([]string, len(r.Match))
@@ -156,6 +217,13 @@ func describeRoute(r HeaderRoute) string {
 		default:
 			parts[i] = m.Name + "~" + m.Value.Pattern()
 		}
+	}
+	if r.Mirror > 0 {
+		what := "every request"
+		if len(parts) > 0 {
+			what = strings.Join(parts, ", ")
+		}
+		return fmt.Sprintf("mirror %d%% of %s to the canary (route %s)", r.Mirror, what, r.Name)
 	}
 	return "route " + r.Name + " (" + strings.Join(parts, ", ") + ") to the canary"
 }

@@ -36,9 +36,9 @@ func TestRouteAdmission(t *testing.T) {
 			steps(s)[1] = map[string]any{"setCookieRoute": map[string]any{"name": "beta", "cookie": "beta", "value": map[string]any{"prefix": "on"}}}
 		}},
 		{name: "a header route through SMI", edit: routed("smi"),
-			wantErr: []string{"spec.strategy.canary", "setHeaderRoute and setCookieRoute need trafficRouting.gatewayAPI or trafficRouting.istio"}},
+			wantErr: []string{"spec.strategy.canary", "setHeaderRoute, setCookieRoute and setMirrorRoute need trafficRouting.gatewayAPI or trafficRouting.istio"}},
 		{name: "a header route with pod ratio", edit: func(s map[string]any) { steps(s)[1] = header },
-			wantErr: []string{"setHeaderRoute and setCookieRoute need trafficRouting.gatewayAPI or trafficRouting.istio"}},
+			wantErr: []string{"setHeaderRoute, setCookieRoute and setMirrorRoute need trafficRouting.gatewayAPI or trafficRouting.istio"}},
 		{name: "a value with two kinds", edit: func(s map[string]any) {
 			routed("gatewayAPI")(s)
 			steps(s)[1] = map[string]any{"setHeaderRoute": map[string]any{"name": "testers",
@@ -48,9 +48,24 @@ func TestRouteAdmission(t *testing.T) {
 			routed("gatewayAPI")(s)
 			steps(s)[1] = map[string]any{"setHeaderRoute": map[string]any{"name": "Testers!"}}
 		}, wantErr: []string{"spec.strategy.canary.steps[1].setHeaderRoute.name", "should match"}},
+		{name: "a mirror through Istio", edit: func(s map[string]any) {
+			routed("istio")(s)
+			istio := canary(s)["trafficRouting"].(map[string]any)["istio"].(map[string]any)
+			istio["virtualService"] = map[string]any{"name": "web"}
+			istio["destinationRule"] = map[string]any{"name": "web", "stableSubsetName": "stable", "canarySubsetName": "canary"}
+			steps(s)[1] = map[string]any{"setMirrorRoute": map[string]any{"name": "shadow", "percent": 20}}
+		}},
+		{name: "a mirror of 0%", edit: func(s map[string]any) {
+			routed("gatewayAPI")(s)
+			steps(s)[1] = map[string]any{"setMirrorRoute": map[string]any{"name": "shadow", "percent": 0}}
+		}, wantErr: []string{"spec.strategy.canary.steps[1].setMirrorRoute.percent", "greater than or equal to 1"}},
+		{name: "a mirror through SMI", edit: func(s map[string]any) {
+			routed("smi")(s)
+			steps(s)[1] = map[string]any{"setMirrorRoute": map[string]any{"name": "shadow", "percent": 20}}
+		}, wantErr: []string{"setHeaderRoute, setCookieRoute and setMirrorRoute need trafficRouting.gatewayAPI or trafficRouting.istio"}},
 		{name: "a header route in blue/green", edit: func(s map[string]any) {
 			s["strategy"] = map[string]any{"blueGreen": map[string]any{"activeService": "web", "prePromotion": []any{header}}}
-		}, wantErr: []string{"spec.strategy.blueGreen.prePromotion", "header or cookie routes have no place in blue/green"}},
+		}, wantErr: []string{"spec.strategy.blueGreen.prePromotion", "header, cookie or mirror routes have no place in blue/green"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,14 +31,12 @@ func (s Step) Summary() string {
 		return "webhook " + method + " " + url
 	case s.Job != nil:
 		return "job " + s.Job.Container.Name
-	case s.SetHeaderRoute != nil:
-		return describeRoute(*s.SetHeaderRoute)
-	case s.SetCookieRoute != nil:
-		if s.SetCookieRoute.Value == nil {
-			return "remove route " + s.SetCookieRoute.Name
-		}
-		return describeRoute(HeaderRoute{Name: s.SetCookieRoute.Name,
-			Match: []HeaderMatch{{Name: "cookie " + s.SetCookieRoute.Cookie, Value: *s.SetCookieRoute.Value}}})
+	case s.SetCookieRoute != nil && s.SetCookieRoute.Value != nil:
+		c := s.SetCookieRoute
+		return describeRoute(Route{Name: c.Name, Match: []HeaderMatch{{Name: "cookie " + c.Cookie, Value: *c.Value}}}, false)
+	case s.IsRoute():
+		r, remove, _ := s.route()
+		return describeRoute(r, remove)
 	}
 	return "step"
 }

@@ -82,12 +82,12 @@ func TestAdmission(t *testing.T) {
 		{
 			name:    "a step with two actions",
 			edit:    func(s map[string]any) { steps(s)[0] = map[string]any{"setWeight": 5, "pause": map[string]any{}} },
-			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight, pause, analysis, webhook, job, setHeaderRoute and setCookieRoute"},
+			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight, pause, analysis, webhook, job, setHeaderRoute, setCookieRoute and setMirrorRoute"},
 		},
 		{
 			name:    "an empty step",
 			edit:    func(s map[string]any) { steps(s)[0] = map[string]any{} },
-			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight, pause, analysis, webhook, job, setHeaderRoute and setCookieRoute"},
+			wantErr: []string{"spec.strategy.canary.steps[0]", "exactly one of setWeight, pause, analysis, webhook, job, setHeaderRoute, setCookieRoute and setMirrorRoute"},
 		},
 		{
 			name: "a webhook and a job in one step",
@@ -95,7 +95,7 @@ func TestAdmission(t *testing.T) {
 				steps(s)[1] = map[string]any{"webhook": map[string]any{"url": "http://ci/run"},
 					"job": map[string]any{"container": map[string]any{"name": "t", "image": "t"}}}
 			},
-			wantErr: []string{"spec.strategy.canary.steps[1]", "exactly one of setWeight, pause, analysis, webhook, job, setHeaderRoute and setCookieRoute"},
+			wantErr: []string{"spec.strategy.canary.steps[1]", "exactly one of setWeight, pause, analysis, webhook, job, setHeaderRoute, setCookieRoute and setMirrorRoute"},
 		},
 		{
 			name: "a webhook URL without a scheme",

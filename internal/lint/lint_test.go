@@ -45,7 +45,7 @@ func TestValidate(t *testing.T) {
 		{name: "a weight over 100", from: "setWeight: 25", to: "setWeight: 250",
 			want: []string{"spec.strategy.canary.steps[0].setWeight", "less than or equal to 100"}},
 		{name: "a CEL rule", from: "- pause: {}", to: "- pause: {}\n        setWeight: 5",
-			want: []string{"spec.strategy.canary.steps[1]", "exactly one of setWeight, pause, analysis, webhook, job, setHeaderRoute and setCookieRoute"}},
+			want: []string{"spec.strategy.canary.steps[1]", "exactly one of setWeight, pause, analysis, webhook, job, setHeaderRoute, setCookieRoute and setMirrorRoute"}},
 		{name: "template and workloadRef", from: "  strategy:", to: "  workloadRef: {name: web}\n  strategy:",
 			want: []string{"spec", "exactly one of spec.template and spec.workloadRef"}},
 		{name: "an unknown field", from: "replicas: 2", to: "replica: 2",

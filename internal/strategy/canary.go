@@ -193,7 +193,7 @@ func (d *decision) stepDone(i int) bool {
 		return d.hook(i, step)
 	case step.SetWeight != nil:
 		return d.setWeight(d.plan.Routes)
-	case step.SetHeaderRoute != nil || step.SetCookieRoute != nil:
+	case step.IsRoute():
 		return d.setWeight(rampv1.RoutesAt(d.steps(), i))
 	case step.Pause != nil:
 		return d.pause(step.Pause)
@@ -246,7 +246,7 @@ func (d *decision) hook(i int, step rampv1.Step) bool {
 // routes) need and, with a mesh router, the weight and routes are written:
 // for the canary's first requests, only once every proxy can know its
 // pods. A route step asks the weight in force, with its routes.
-func (d *decision) setWeight(routes []rampv1.HeaderRoute) bool {
+func (d *decision) setWeight(routes []rampv1.Route) bool {
 	w := d.plan.Weight
 	canary, stable := Pods(d.w.Pods, w, routes)
 	if !reached(d.w.Canary, canary, true) || !reached(d.w.Stable, stable, false) {

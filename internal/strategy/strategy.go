@@ -127,7 +127,7 @@ type Plan struct {
 	// send their requests to the canary whatever the weight. Serving adds
 	// the current step's, which the canary's pods are sized for before it
 	// is written.
-	Routes, Serving []rampv1.HeaderRoute
+	Routes, Serving []rampv1.Route
 	// Waiting says what the canary waits for, for status.
 	Waiting string
 	// PauseStep: an untimed pause or an inconclusive analysis waits for a
@@ -194,7 +194,7 @@ func (Route) isAction()    {}
 // Pods is how many pods each revision runs at canary weight w with routes
 // in force: the router's count (pods), and at least one canary pod while a
 // route sends it requests.
-func Pods(pods func(rampv1.Weight) (int32, int32), w rampv1.Weight, routes []rampv1.HeaderRoute) (canary, stable int32) {
+func Pods(pods func(rampv1.Weight) (int32, int32), w rampv1.Weight, routes []rampv1.Route) (canary, stable int32) {
 	canary, stable = pods(w)
 	if len(routes) > 0 {
 		canary = max(canary, 1)

@@ -41,7 +41,7 @@ type Target struct {
 	Weight rampv1.Weight
 	// Routes send the requests they match to the canary whatever the
 	// weight (header and cookie routes; Gateway API and Istio).
-	Routes []rampv1.HeaderRoute
+	Routes []rampv1.Route
 	// Rest is true between canaries once the old revision is gone:
 	// routers then take back what they add only for a canary (Istio's
 	// subset labels), leaving the objects as they were apart from weights.
@@ -162,7 +162,7 @@ func WeightFirst(now rampv1.Weight, t Target) bool {
 
 // DescribeRoutes names the header and cookie routes in force, for events:
 // "; routes testers, beta to the canary", or "" with none.
-func DescribeRoutes(routes []rampv1.HeaderRoute) string {
+func DescribeRoutes(routes []rampv1.Route) string {
 	if len(routes) == 0 {
 		return ""
 	}

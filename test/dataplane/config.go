@@ -54,7 +54,8 @@ type objectRef struct {
 // Service it serves (none: the Service itself), or why it has none, and
 // the generation of each routing object it was built from.
 type routes struct {
-	table map[string][]backend
+	table   map[string][]backend
+	mirrors map[string]*mirror // the default's mirror, if any
 	// rules go first: requests whose headers match take their backends.
 	rules       map[string][]matchRule
 	faults      map[string]string
@@ -103,7 +104,7 @@ func buildEndpoints(ctx context.Context, r client.Reader, ns string) (endpoints,
 // the routing objects: a TrafficSplit rooted at one, an HTTPRoute attached
 // to one, a VirtualService for its host.
 func buildRoutes(ctx context.Context, r client.Reader, ns string, services []string) (*routes, error) {
-	rt := &routes{table: map[string][]backend{}, rules: map[string][]matchRule{}, faults: map[string]string{}, generations: map[objectRef]int64{}}
+	rt := &routes{table: map[string][]backend{}, mirrors: map[string]*mirror{}, rules: map[string][]matchRule{}, faults: map[string]string{}, generations: map[objectRef]int64{}}
 	splits, err := list(ctx, r, ns, "split.smi-spec.io", "TrafficSplit", trafficSplitVersions...)
 	if err != nil {
 		return nil, err
@@ -130,12 +131,12 @@ func buildRoutes(ctx context.Context, r client.Reader, ns string, services []str
 		rt.generations[objectRef{destinationRuleGVK, u.GetName()}] = u.GetGeneration()
 	}
 	for _, svc := range services {
-		backends, rules, fault := routeService(svc, splits, httpRoutes, vss, drs)
+		def, rules, fault := routeService(svc, splits, httpRoutes, vss, drs)
 		switch {
 		case fault != "":
 			rt.faults[svc] = fault
-		case backends != nil:
-			rt.table[svc], rt.rules[svc] = backends, rules
+		case def.backends != nil:
+			rt.table[svc], rt.mirrors[svc], rt.rules[svc] = def.backends, def.mirror, rules
 		}
 	}
 	return rt, nil
@@ -145,7 +146,7 @@ func buildRoutes(ctx context.Context, r client.Reader, ns string, services []str
 // object that applies to it: the weighted backends of its catch-all rule,
 // and the rules that match headers, in the order they apply. Nil backends:
 // straight to the Service. Paths are not looked at: the load asks for /.
-func routeService(svc string, splits, httpRoutes, vss, drs []unstructured.Unstructured) ([]backend, []matchRule, string) {
+func routeService(svc string, splits, httpRoutes, vss, drs []unstructured.Unstructured) (matchRule, []matchRule, string) {
 	for _, ts := range splits {
 		if root, _, _ := unstructured.NestedString(ts.Object, "spec", "service"); root != svc {
 			continue
@@ -157,7 +158,7 @@ func routeService(svc string, splits, httpRoutes, vss, drs []unstructured.Unstru
 			out = append(out, backend{service: fmt.Sprint(m["service"]), weight: quantity(m["weight"])})
 		}
 		b, fault := checked(out, "TrafficSplit "+ts.GetName())
-		return b, nil, fault
+		return matchRule{backends: b}, nil, fault
 	}
 	for _, route := range httpRoutes {
 		if !attached(route, svc) {
@@ -170,93 +171,103 @@ func routeService(svc string, splits, httpRoutes, vss, drs []unstructured.Unstru
 		if !contains(hosts, svc) {
 			continue
 		}
-		if b, rules, fault, ok := istioRoutes(vs, drs); ok {
-			return b, rules, fault
+		if def, rules, fault, ok := istioRoutes(vs, drs); ok {
+			return def, rules, fault
 		}
 	}
-	return nil, nil, ""
+	return matchRule{}, nil, ""
 }
 
 // gatewayRoutes reads an HTTPRoute: its first rule without header matches
 // is the weighted default; rules with header matches go first, those with
 // more headers before (Gateway API's precedence), else in their order.
-func gatewayRoutes(route unstructured.Unstructured) ([]backend, []matchRule, string) {
+func gatewayRoutes(route unstructured.Unstructured) (matchRule, []matchRule, string) {
 	what := "HTTPRoute " + route.GetName()
 	rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
-	var def []backend
+	var def matchRule
 	var found bool
 	var matched []matchRule
 	for _, r := range rules {
 		rule := r.(map[string]any)
 		refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
-		var backends []backend
+		name, _, _ := unstructured.NestedString(rule, "name")
+		mr := matchRule{name: name, mirror: gatewayMirror(rule)}
 		for _, ref := range refs {
 			m := ref.(map[string]any)
 			w := 1.0 // Gateway API's default
 			if v, ok := m["weight"]; ok {
 				w = quantity(v)
 			}
-			backends = append(backends, backend{service: fmt.Sprint(m["name"]), weight: w})
+			mr.backends = append(mr.backends, backend{service: fmt.Sprint(m["name"]), weight: w})
 		}
 		matches, _, _ := unstructured.NestedSlice(rule, "matches")
 		plain := len(matches) == 0
 		for _, m := range matches {
 			headers, err := gatewayHeaders(m.(map[string]any))
 			if err != nil {
-				return nil, nil, what + ": " + err.Error()
+				return matchRule{}, nil, what + ": " + err.Error()
 			}
 			if len(headers) == 0 {
 				plain = true
 				continue
 			}
-			name, _, _ := unstructured.NestedString(rule, "name")
-			matched = append(matched, matchRule{name: name, headers: headers, backends: backends})
+			withHeaders := mr
+			withHeaders.headers = headers
+			matched = append(matched, withHeaders)
 		}
 		if plain && !found {
-			def, found = backends, true
+			def, found = mr, true
 		}
 	}
 	if !found {
-		return nil, nil, ""
+		return matchRule{}, nil, ""
 	}
 	sort.SliceStable(matched, func(i, j int) bool { return len(matched[i].headers) > len(matched[j].headers) })
 	for _, m := range matched {
 		if _, fault := checked(m.backends, what+" rule "+m.name); fault != "" {
-			return nil, nil, fault
+			return matchRule{}, nil, fault
 		}
 	}
-	b, fault := checked(def, what)
-	return b, matched, fault
+	var fault string
+	def.backends, fault = checked(def.backends, what)
+	return def, matched, fault
 }
 
 // istioRoutes reads a VirtualService: its first route without a match is
 // the weighted default; the routes before it that match headers go first,
 // in their order (the first match wins). ok is false without a default.
-func istioRoutes(vs unstructured.Unstructured, drs []unstructured.Unstructured) (def []backend, matched []matchRule, fault string, ok bool) {
+func istioRoutes(vs unstructured.Unstructured, drs []unstructured.Unstructured) (def matchRule, matched []matchRule, fault string, ok bool) {
 	what := "VirtualService " + vs.GetName()
 	http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
 	for _, r := range http {
 		rm := r.(map[string]any)
 		backends, fault := istioBackends(what, rm, drs)
 		if fault != "" {
-			return nil, nil, fault, true
+			return matchRule{}, nil, fault, true
 		}
+		mirror, fault := istioMirror(what, rm, drs)
+		if fault != "" {
+			return matchRule{}, nil, fault, true
+		}
+		rule := matchRule{name: routeName(rm), backends: backends, mirror: mirror}
 		if rm["match"] == nil {
-			b, fault := checked(backends, what)
-			return b, matched, fault, true
+			rule.backends, fault = checked(backends, what)
+			return rule, matched, fault, true
 		}
 		matches, _, _ := unstructured.NestedSlice(rm, "match")
 		for _, m := range matches {
 			headers, err := istioHeaders(m.(map[string]any))
 			if err != nil {
-				return nil, nil, what + ": " + err.Error(), true
+				return matchRule{}, nil, what + ": " + err.Error(), true
 			}
 			if len(headers) > 0 {
-				matched = append(matched, matchRule{name: routeName(rm), headers: headers, backends: backends})
+				withHeaders := rule
+				withHeaders.headers = headers
+				matched = append(matched, withHeaders)
 			}
 		}
 	}
-	return nil, nil, "", false
+	return matchRule{}, nil, "", false
 }
 
 func istioBackends(what string, route map[string]any, drs []unstructured.Unstructured) ([]backend, string) {

@@ -17,6 +17,7 @@ type matchRule struct {
 	name     string
 	headers  []headerMatch
 	backends []backend
+	mirror   *mirror
 }
 
 // headerMatch is one header and its value: exact, or a regular expression
@@ -114,12 +115,12 @@ func istioHeaders(match map[string]any) ([]headerMatch, error) {
 	return out, nil
 }
 
-// pickRule returns the backends of the first rule whose headers match.
-func pickRule(rules []matchRule, h http.Header) ([]backend, bool) {
+// pickRule returns the first rule whose headers match.
+func pickRule(rules []matchRule, h http.Header) (matchRule, bool) {
 	for _, r := range rules {
 		if r.match(h) {
-			return r.backends, true
+			return r, true
 		}
 	}
-	return nil, false
+	return matchRule{}, false
 }

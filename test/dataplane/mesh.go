@@ -53,9 +53,10 @@ type Mesh struct {
 	opts      MeshOptions
 	proxies   []*proxy
 
-	mu      sync.Mutex
-	urls    map[string][]string // by Service: one per proxy
-	servers []*http.Server
+	mu       sync.Mutex
+	urls     map[string][]string // by Service: one per proxy
+	servers  []*http.Server
+	mirrored map[string]int // copies of requests, by the version that answered
 
 	kick          chan struct{}
 	lastRoutes    *routes

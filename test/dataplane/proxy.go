@@ -96,7 +96,7 @@ type proxy struct {
 // serve proxies one request for service.
 func (p *proxy) serve(service string, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	ep, backend, reason := p.pick(service, r.Header)
+	ep, backend, reason := p.pick(service, r.URL.RequestURI(), r.Header)
 	if reason != "" {
 		http.Error(w, "mesh proxy "+strconv.Itoa(p.id)+": "+reason, http.StatusServiceUnavailable)
 		return
@@ -118,8 +118,9 @@ func (p *proxy) serve(service string, w http.ResponseWriter, r *http.Request) {
 
 // pick chooses the backend of one request, by the first rule its headers
 // match or else by weight, then one of that backend's endpoints, as this
-// proxy knows them; or says why it cannot.
-func (p *proxy) pick(service string, header http.Header) (endpoint, string, string) {
+// proxy knows them; or says why it cannot. The rule's mirror, if any,
+// gets a copy.
+func (p *proxy) pick(service, path string, header http.Header) (endpoint, string, string) {
 	rt, eps := p.routes.cur.Load(), p.endpoints.cur.Load()
 	if rt == nil || eps == nil {
 		return endpoint{}, "", "no configuration yet"
@@ -128,10 +129,25 @@ func (p *proxy) pick(service string, header http.Header) (endpoint, string, stri
 		return endpoint{}, "", fault
 	}
 	b := backend{service: service, weight: 1}
-	if backends, ok := pickRule(rt.rules[service], header); ok {
-		b = weighted(backends)
+	if rule, ok := pickRule(rt.rules[service], header); ok {
+		b = weighted(rule.backends)
+		p.shadow(rule.mirror, path)
 	} else if backends := rt.table[service]; backends != nil {
 		b = weighted(backends)
+		p.shadow(rt.mirrors[service], path)
+	}
+	ep, ok := p.endpointOf(b)
+	if !ok {
+		return endpoint{}, "", "no endpoint for Service " + b.service + subsetText(b.subset)
+	}
+	return ep, b.service, ""
+}
+
+// endpointOf picks one of a backend's endpoints as this proxy knows them.
+func (p *proxy) endpointOf(b backend) (endpoint, bool) {
+	eps := p.endpoints.cur.Load()
+	if eps == nil {
+		return endpoint{}, false
 	}
 	var candidates []endpoint
 	for _, ep := range (*eps)[b.service] {
@@ -140,9 +156,9 @@ func (p *proxy) pick(service string, header http.Header) (endpoint, string, stri
 		}
 	}
 	if len(candidates) == 0 {
-		return endpoint{}, "", "no endpoint for Service " + b.service + subsetText(b.subset)
+		return endpoint{}, false
 	}
-	return candidates[rand.IntN(len(candidates))], b.service, ""
+	return candidates[rand.IntN(len(candidates))], true
 }
 
 // weighted picks one backend at random in proportion to its weight.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -68,6 +69,8 @@ func TestHeaderAndCookieRoutes(t *testing.T) {
 			if got := mine(); got != before {
 				t.Errorf("the user's rules changed:\n got %s\nwant %s", got, before)
 			}
+			// Nothing writes the route again while the canary waits.
+			e.AssertQuiet(3*time.Second, router.GVK())
 
 			e.Request("web", rampv1.AnnotationAbort)
 			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: "2", Replicas: "1:4 2:0"}, fixture.Wait)
@@ -172,4 +175,66 @@ func answers(t *testing.T, url string, header http.Header, want string) {
 		}
 		return true, ""
 	})
+}
+
+// TestMirrorRoute: every request a client sends is answered by the stable
+// version while a copy goes to the canary, whose answers nobody sees;
+// the abort stops the copies.
+func TestMirrorRoute(t *testing.T) {
+	t.Parallel()
+	for _, router := range []fixture.Router{fixture.GatewayAPI, fixture.Istio} {
+		t.Run(string(router), func(t *testing.T) {
+			t.Parallel()
+			e := fixture.New(t)
+			plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{
+				Mesh: dataplane.MeshOptions{Proxies: 1},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(plane.Close)
+			e.StartController()
+			ro := e.Rollout("web", "web:v1",
+				rampv1.Step{SetMirrorRoute: &rampv1.MirrorRoute{Name: "shadow", Percent: ptr.To[int32](100)}}, fixture.Pause(0))
+			ro.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 8080}}
+			e.Route(ro, router)
+			e.Create(ro)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+			urls, err := plane.Mesh.URLs("web")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.SetImage("web", "web:v2")
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
+			// Once the proxy mirrors, each request is answered by v1 and
+			// copied to v2.
+			clustertest.Eventually(t, fixture.Wait, "v2 getting copies", func(context.Context) (bool, string) {
+				answers(t, urls[0], nil, "web:v1")
+				return plane.Mesh.Mirrored()["web:v2"] > 0, fmt.Sprint(plane.Mesh.Mirrored())
+			})
+			before := plane.Mesh.Mirrored()["web:v2"]
+			answers(t, urls[0], nil, "web:v1") // 10 requests
+			clustertest.Eventually(t, fixture.Wait, "10 more copies", func(context.Context) (bool, string) {
+				got := plane.Mesh.Mirrored()
+				return got["web:v2"] >= before+10, fmt.Sprint(got)
+			})
+			if lost := plane.Mesh.Mirrored()[""]; lost > 0 {
+				t.Errorf("%d copies reached no pod", lost)
+			}
+			e.AssertQuiet(3*time.Second, router.GVK())
+
+			e.Request("web", rampv1.AnnotationAbort)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: "1", Replicas: "1:4 2:0"}, fixture.Wait)
+			obj := e.GetObject(router.GVK(), "web")
+			if raw, _ := json.Marshal(obj.Object["spec"]); strings.Contains(string(raw), `"ramp-`) {
+				t.Errorf("Ramp's mirror left after the rollback: %s", raw)
+			}
+			clustertest.Eventually(t, fixture.Wait, "no more copies", func(context.Context) (bool, string) {
+				was := plane.Mesh.Mirrored()
+				answers(t, urls[0], nil, "web:v1")
+				now := plane.Mesh.Mirrored()
+				return now["web:v2"] == was["web:v2"] && now[""] == was[""], fmt.Sprintf("%v then %v", was, now)
+			})
+		})
+	}
 }

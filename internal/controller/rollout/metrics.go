@@ -82,6 +82,8 @@ func stepKind(s rampv1.Step) string {
 		return "setHeaderRoute"
 	case s.SetCookieRoute != nil:
 		return "setCookieRoute"
+	case s.SetMirrorRoute != nil:
+		return "setMirrorRoute"
 	}
 	return "unknown"
 }

@@ -32,10 +32,10 @@ func TestPlaceRoutes(t *testing.T) {
 	if err != nil || len(managed) != 1 || managed[0] != 1 {
 		t.Fatalf("managed %v, %v", managed, err)
 	}
-	cookie := rampv1.CookieRoute{Name: "beta", Cookie: "beta", Value: &rampv1.StringMatch{Exact: ptr.To("1")}}.HeaderRoute()
-	placed := r.placeRoutes(rules, managed, []rampv1.HeaderRoute{
-		{Name: "testers", Match: []rampv1.HeaderMatch{{Name: "X-Canary", Value: rampv1.StringMatch{Prefix: ptr.To("y")}}}}, cookie,
-	})
+	placed := r.placeRoutes(rules, managed, rampv1.RoutesAt([]rampv1.Step{
+		{SetHeaderRoute: &rampv1.HeaderRoute{Name: "testers", Match: []rampv1.HeaderMatch{{Name: "X-Canary", Value: rampv1.StringMatch{Prefix: ptr.To("y")}}}}},
+		{SetCookieRoute: &rampv1.CookieRoute{Name: "beta", Cookie: "beta", Value: &rampv1.StringMatch{Exact: ptr.To("1")}}},
+	}, 1))
 	want := refs(t, `[
 	  {name: health, matches: [{path: {type: Exact, value: /healthz}}], backendRefs: [{name: health, port: 80}]},
 	  {name: main, matches: [{path: {type: PathPrefix, value: /api}, headers: [{name: x-team, value: a}]}],
@@ -44,11 +44,11 @@ func TestPlaceRoutes(t *testing.T) {
 	  {name: ramp-testers, matches: [{path: {type: PathPrefix, value: /api}, headers: [{name: x-team, value: a},
 	     {name: X-Canary, type: RegularExpression, value: "y.*"}]}],
 	   filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-via, value: mesh}]}}],
-	   backendRefs: [{name: web-canary, port: 8080}]},
+	   backendRefs: [{name: web-canary, port: 8080, weight: 1}]},
 	  {name: ramp-beta, matches: [{path: {type: PathPrefix, value: /api}, headers: [{name: x-team, value: a},
 	     {name: cookie, type: RegularExpression, value: '(?:.*;\s*)?beta=(?:1)(?:;.*)?'}]}],
 	   filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-via, value: mesh}]}}],
-	   backendRefs: [{name: web-canary, port: 8080}]}]`)
+	   backendRefs: [{name: web-canary, port: 8080, weight: 1}]}]`)
 	if !equality.Semantic.DeepEqual(placed, want) {
 		t.Errorf("placed:\n got %v\nwant %v", placed, want)
 	}
@@ -59,5 +59,25 @@ func TestPlaceRoutes(t *testing.T) {
 	again, managed, err := r.managedRules(route)
 	if err != nil || len(again) != 2 || len(managed) != 1 || managed[0] != 1 {
 		t.Errorf("managed rules among Ramp's: %d rules, %v, %v; want the user's 2 and rule 1", len(again), managed, err)
+	}
+}
+
+// TestPlaceMirror: a mirror rule goes first (equal matches: the first rule
+// wins), with the managed rule's weighted backendRefs and a RequestMirror
+// filter to the canary Service.
+func TestPlaceMirror(t *testing.T) {
+	r := router()
+	rules := refs(t, `[{name: main, filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-via, value: mesh}]}}],
+	  backendRefs: [{name: web-stable, port: 8080, weight: 90}, {name: web-canary, port: 8080, weight: 10}]}]`)
+	placed := r.placeRoutes(rules, []int{0}, []rampv1.Route{{Name: "shadow", Mirror: 25}})
+	want := refs(t, `[
+	  {name: ramp-shadow, matches: [{}],
+	   filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-via, value: mesh}]}},
+	             {type: RequestMirror, requestMirror: {backendRef: {group: "", kind: Service, name: web-canary, port: 8080}, percent: 25}}],
+	   backendRefs: [{name: web-stable, port: 8080, weight: 90}, {name: web-canary, port: 8080, weight: 10}]},
+	  {name: main, filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-via, value: mesh}]}}],
+	   backendRefs: [{name: web-stable, port: 8080, weight: 90}, {name: web-canary, port: 8080, weight: 10}]}]`)
+	if !equality.Semantic.DeepEqual(placed, want) {
+		t.Errorf("placed:\n got %v\nwant %v", placed, want)
 	}
 }

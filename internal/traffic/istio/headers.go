@@ -11,7 +11,7 @@ import (
 )
 
 // RoutePrefix starts the names of the HTTP routes Ramp adds to a
-// VirtualService for header and cookie routes (ramp-<route>). Routes of
+// VirtualService for header, cookie and mirror routes (ramp-<route>). Routes of
 // other names are the user's: Ramp edits only the weights of the one it
 // manages, and adds or removes nothing else.
 const RoutePrefix = "ramp-"
@@ -26,30 +26,36 @@ func userRoutes(http []any) []any {
 }
 
 // placeRoutes puts Ramp's HTTP routes for routes right before the managed
-// route, managed (the first match wins in Istio): each is the managed route
-// with the route's headers added to each of its matches, sending
-// everything to the canary subset. Ramp's earlier ones go.
-func (r *Router) placeRoutes(http []any, managed map[string]any, routes []rampv1.HeaderRoute) []any {
+// route, managed (the first match wins in Istio), header routes first: each
+// is the managed route with the route's headers added to each of its
+// matches. A header route sends everything to the canary subset; a mirror
+// route keeps the managed route's weighted destinations and mirrors its
+// share to the canary subset. Ramp's earlier ones go.
+func (r *Router) placeRoutes(http []any, managed map[string]any, routes []rampv1.Route) []any {
 	http = userRoutes(http)
 	at := slices.IndexFunc(http, func(x any) bool { return routeName(x.(map[string]any)) == routeName(managed) })
 	if at < 0 {
 		at = 0
 	}
-	added := make([]any, 0, len(routes))
-	for _, hr := range routes {
-		added = append(added, r.headerRoute(managed, hr))
+	var headers, mirrors []any
+	for _, route := range routes {
+		if route.Mirror > 0 {
+			mirrors = append(mirrors, r.routeEntry(managed, route))
+		} else {
+			headers = append(headers, r.routeEntry(managed, route))
+		}
 	}
-	return slices.Concat(http[:at], added, http[at:])
+	return slices.Concat(http[:at], headers, mirrors, http[at:])
 }
 
-func (r *Router) headerRoute(managed map[string]any, hr rampv1.HeaderRoute) map[string]any {
-	route := runtime.DeepCopyJSON(managed)
-	for _, k := range []string{"match", "route", "mirror", "mirrors", "mirrorPercentage", "mirror_percent"} {
-		delete(route, k)
+func (r *Router) routeEntry(managed map[string]any, route rampv1.Route) map[string]any {
+	entry := runtime.DeepCopyJSON(managed)
+	for _, k := range []string{"match", "mirror", "mirrors", "mirrorPercentage", "mirror_percent"} {
+		delete(entry, k)
 	}
-	route["name"] = RoutePrefix + hr.Name
+	entry["name"] = RoutePrefix + route.Name
 	matches, _, _ := unstructured.NestedSlice(managed, "match")
-	if len(matches) == 0 {
+	if len(matches) == 0 && len(route.Match) > 0 {
 		matches = []any{map[string]any{}}
 	}
 	for _, m := range matches {
@@ -58,21 +64,30 @@ func (r *Router) headerRoute(managed map[string]any, hr rampv1.HeaderRoute) map[
 		if headers == nil {
 			headers = map[string]any{}
 		}
-		for _, h := range hr.Match {
+		for _, h := range route.Match {
 			headers[strings.ToLower(h.Name)] = stringMatch(h.Value)
 		}
-		mm["headers"] = headers
-	}
-	route["match"] = matches
-	dests, _, _ := unstructured.NestedSlice(managed, "route")
-	for _, d := range dests {
-		if subset(d) == r.cfg.DestinationRule.CanarySubsetName {
-			canary := runtime.DeepCopyJSON(d.(map[string]any))
-			delete(canary, "weight")
-			route["route"] = []any{canary}
+		if len(headers) > 0 {
+			mm["headers"] = headers
 		}
 	}
-	return route
+	if len(matches) > 0 {
+		entry["match"] = matches
+	}
+	dests, _, _ := unstructured.NestedSlice(managed, "route")
+	for _, d := range dests {
+		if subset(d) != r.cfg.DestinationRule.CanarySubsetName {
+			continue
+		}
+		canary, _, _ := unstructured.NestedMap(d.(map[string]any), "destination")
+		if route.Mirror > 0 {
+			entry["mirror"] = canary
+			entry["mirrorPercentage"] = map[string]any{"value": int64(route.Mirror)} // as the API server reads a whole number back
+		} else {
+			entry["route"] = []any{map[string]any{"destination": canary}}
+		}
+	}
+	return entry
 }
 
 // stringMatch is Istio's StringMatch for m.

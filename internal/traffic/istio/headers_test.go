@@ -11,8 +11,8 @@ import (
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 )
 
-func testers() rampv1.HeaderRoute {
-	return rampv1.HeaderRoute{Name: "testers", Match: []rampv1.HeaderMatch{
+func testers() rampv1.Route {
+	return rampv1.Route{Name: "testers", Match: []rampv1.HeaderMatch{
 		{Name: "X-Canary", Value: rampv1.StringMatch{Exact: ptr.To("yes")}},
 		{Name: "x-region", Value: rampv1.StringMatch{Prefix: ptr.To("eu-")}},
 	}}
@@ -29,7 +29,7 @@ func TestPlaceRoutes(t *testing.T) {
 	   route: [{destination: {host: web, subset: stable}, weight: 90}, {destination: {host: web, subset: canary}, weight: 10}]}]}}`)
 	users, _ := json.Marshal(vs.Object["spec"])
 	http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
-	placed := r.placeRoutes(http, http[1].(map[string]any), []rampv1.HeaderRoute{testers()})
+	placed := r.placeRoutes(http, http[1].(map[string]any), []rampv1.Route{testers()})
 	want := object(t, `{spec: {http: [
 	  {name: health, match: [{uri: {exact: /healthz}}], route: [{destination: {host: web, subset: stable}}]},
 	  {name: ramp-testers, timeout: 5s, route: [{destination: {host: web, subset: canary}}],
@@ -58,5 +58,26 @@ func TestPlaceRoutes(t *testing.T) {
 	single := []any{placed[1], placed[2]}
 	if i, err := router("").routeIndex(vs2, single); err != nil || i != 1 {
 		t.Errorf("routeIndex of the only user route = %d, %v; want 1", i, err)
+	}
+}
+
+// TestPlaceMirror: a mirror route keeps the managed route's weighted
+// destinations and mirrors its share to the canary subset; header routes
+// come before it.
+func TestPlaceMirror(t *testing.T) {
+	r := router("primary")
+	vs := object(t, `{spec: {http: [{name: primary, route: [
+	  {destination: {host: web, subset: stable}, weight: 90}, {destination: {host: web, subset: canary}, weight: 10}]}]}}`)
+	http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+	placed := r.placeRoutes(http, http[0].(map[string]any), []rampv1.Route{{Name: "shadow", Mirror: 25}, testers()})
+	want := object(t, `{spec: {http: [
+	  {name: ramp-testers, route: [{destination: {host: web, subset: canary}}],
+	   match: [{headers: {x-canary: {exact: "yes"}, x-region: {prefix: eu-}}}]},
+	  {name: ramp-shadow, mirror: {host: web, subset: canary}, mirrorPercentage: {value: 25.0}, route: [
+	    {destination: {host: web, subset: stable}, weight: 90}, {destination: {host: web, subset: canary}, weight: 10}]},
+	  {name: primary, route: [{destination: {host: web, subset: stable}, weight: 90}, {destination: {host: web, subset: canary}, weight: 10}]}]}}`)
+	wantHTTP, _, _ := unstructured.NestedSlice(want.Object, "spec", "http")
+	if !equality.Semantic.DeepEqual(placed, wantHTTP) {
+		t.Errorf("placed:\n got %v\nwant %v", placed, wantHTTP)
 	}
 }

@@ -271,7 +271,7 @@ func (r *Router) updateDestinationRule(ctx context.Context, edit func(*unstructu
 // updateVirtualService reads the VirtualService, finds the route and lets
 // edit change it, puts Ramp's routes for routes before it, and writes it
 // when it changed.
-func (r *Router) updateVirtualService(ctx context.Context, routes []rampv1.HeaderRoute, edit func(*unstructured.Unstructured, map[string]any) (string, error)) ([]traffic.Change, error) {
+func (r *Router) updateVirtualService(ctx context.Context, routes []rampv1.Route, edit func(*unstructured.Unstructured, map[string]any) (string, error)) ([]traffic.Change, error) {
 	vs, err := r.get(ctx, "VirtualService", r.cfg.VirtualService.Name)
 	if err != nil {
 		return nil, err
