@@ -113,6 +113,9 @@ func (s *starter) controllerManagerArgs() []string {
 		"--root-ca-file="+s.pki.CACert,
 		"--kube-api-qps=200",
 		"--kube-api-burst=400",
+		// The HPA controller looks every second, not every 15: a test
+		// waits for its decisions.
+		"--horizontal-pod-autoscaler-sync-period=1s",
 	)
 }
 
