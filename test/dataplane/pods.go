@@ -76,6 +76,7 @@ func (p *Pods) Sync(pod *corev1.Pod, deleted bool) error {
 		}
 		if p.Grace > 0 {
 			existing.leaving = true
+			leaving.Store(existing.addr, existing)
 			time.AfterFunc(p.Grace, func() { p.stop(existing) })
 			return nil
 		}
@@ -108,6 +109,7 @@ func (p *Pods) stop(s *podServer) {
 // stopLocked closes a server, unless a newer one took its place.
 func (p *Pods) stopLocked(s *podServer) error {
 	_ = s.srv.Close()
+	leaving.CompareAndDelete(s.addr, s)
 	if p.servers[s.key] != s {
 		return nil
 	}
@@ -115,8 +117,15 @@ func (p *Pods) stopLocked(s *podServer) error {
 	return p.writeTargets()
 }
 
+// leaving holds the servers of every data plane in this process that wait
+// out a grace period, by address: kwok gives a deleted pod's IP to the next
+// pod at once, which may be another test's, in another namespace.
+var leaving sync.Map // addr → *podServer
+
 // freeAddress stops a leaving server on the address a new pod was given
-// before its grace ran out, and reports whether there was one.
+// before its grace ran out, and reports whether there was one. A real
+// network would not give the address out so soon: the grace is cut short
+// and said so.
 func (p *Pods) freeAddress(pod *corev1.Pod) bool {
 	addr := net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(podPort(pod)))
 	for _, s := range p.servers {
@@ -125,6 +134,15 @@ func (p *Pods) freeAddress(pod *corev1.Pod) bool {
 			_ = p.stopLocked(s)
 			return true
 		}
+	}
+	if v, ok := leaving.Load(addr); ok {
+		// Another plane's: close it, not its map, which its own timer
+		// tidies (taking its lock here could deadlock with it).
+		s := v.(*podServer)
+		fmt.Printf("dataplane: pod %s got the address of leaving pod %s; its grace is cut short\n", pod.Name, s.key)
+		_ = s.srv.Close()
+		leaving.CompareAndDelete(addr, s)
+		return true
 	}
 	return false
 }
