@@ -2,6 +2,7 @@ package rollout_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -235,42 +236,50 @@ func selectorOf(t *testing.T, e *fixture.Env, rsName string) string {
 
 func replicasText(u *unstructured.Unstructured) string { return fmt.Sprint(specReplicas(u)) }
 
-// TestBlueGreenThroughAMesh: with a mesh router the weight goes from 0 to
-// 100 at the switch, between the Services Ramp creates under the names
-// activeService and previewService.
+// TestBlueGreenThroughAMesh: with each mesh router the weight goes from 0
+// to 100 at the switch, between the Services Ramp creates under the names
+// activeService and previewService (Istio: its two subsets).
 func TestBlueGreenThroughAMesh(t *testing.T) {
 	t.Parallel()
-	e := fixture.New(t)
-	e.StartController()
-	splits := e.Record(fixture.SMI.GVK())
-	e.Create(&corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
-		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
-	})
-	ro := e.BlueGreen("web", "web:v1", rampv1.BlueGreenStrategy{
-		// fixture.CanaryWeight reads the share of the Service named -canary.
-		ActiveService: "web-stable", PreviewService: "web-canary",
-		TrafficRouting: &rampv1.TrafficRouting{SMI: &rampv1.SMIRouting{}},
-	})
-	ro.Spec.Service = "web"
-	e.Create(ro)
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
-	e.SetImage("web", "web:v2")
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "0", Replicas: "1:4 2:4"}, fixture.Wait)
-	e.Request("web", rampv1.AnnotationPromote)
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
-	weights := splits.Values("web", func(u *unstructured.Unstructured) string { return fmt.Sprint(fixture.CanaryWeight(u)) })
-	if fmt.Sprint(weights) != "[0 100 0]" {
-		t.Errorf("the preview's weight went %v, want 0, 100 at the switch, 0 once promoted", weights)
-		for _, w := range splits.Writes("web") {
-			backends, _, _ := unstructured.NestedSlice(w.Object.Object, "spec", "backends")
-			t.Logf("%d %v %v", w.Revision, backends, w.Object.GetAnnotations())
-		}
-	}
-	for _, name := range []string{"web-stable", "web-canary"} {
-		svc := &corev1.Service{}
-		if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: name}, svc); err != nil || metav1.GetControllerOf(svc) == nil {
-			t.Errorf("Service %s: %v, owner %v; want one the Rollout owns", name, err, metav1.GetControllerOf(svc))
-		}
+	for _, router := range []fixture.Router{fixture.SMI, fixture.GatewayAPI, fixture.Istio} {
+		t.Run(string(router), func(t *testing.T) {
+			t.Parallel()
+			e := fixture.New(t)
+			e.StartController()
+			routes := e.Record(router.GVK())
+			ro := e.BlueGreen("web", "web:v1", rampv1.BlueGreenStrategy{
+				// fixture.CanaryWeight reads the share of the Service named -canary.
+				ActiveService: "web-stable", PreviewService: "web-canary",
+			})
+			// The routing a canary of the router would have, and its objects.
+			canary := ro.DeepCopy()
+			canary.Spec.Strategy = rampv1.Strategy{}
+			e.Route(canary, router)
+			ro.Spec.Service = canary.Spec.Service
+			ro.Spec.Strategy.BlueGreen.TrafficRouting = canary.Spec.Strategy.Canary.TrafficRouting
+			e.Create(ro)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+			e.SetImage("web", "web:v2")
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "0", Replicas: "1:4 2:4"}, fixture.Wait)
+			e.Request("web", rampv1.AnnotationPromote)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
+			weights := routes.Values("web", func(u *unstructured.Unstructured) string { return fmt.Sprint(fixture.CanaryWeight(u)) })
+			if fmt.Sprint(weights) != "[0 100 0]" {
+				t.Errorf("the preview's weight went %v, want 0, 100 at the switch, 0 once promoted", weights)
+				for _, w := range routes.Writes("web") {
+					spec, _ := json.Marshal(w.Object.Object["spec"])
+					t.Logf("%d %s %v", w.Revision, spec, w.Object.GetAnnotations())
+				}
+			}
+			if router == fixture.Istio {
+				return // subsets, not Services
+			}
+			for _, name := range []string{"web-stable", "web-canary"} {
+				svc := &corev1.Service{}
+				if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: name}, svc); err != nil || metav1.GetControllerOf(svc) == nil {
+					t.Errorf("Service %s: %v, owner %v; want one the Rollout owns", name, err, metav1.GetControllerOf(svc))
+				}
+			}
+		})
 	}
 }
