@@ -63,6 +63,9 @@ type Reading struct {
 	// (weights that differ from it) from Ramp's own work. Nil when the
 	// object carries no record.
 	Written *Written
+	// Routes counts Ramp's header, cookie and mirror routes the objects
+	// hold: they send the canary requests whatever its weight.
+	Routes int
 	// Generation is the metadata.generation of the object that holds the
 	// weights.
 	Generation int64

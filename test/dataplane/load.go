@@ -118,6 +118,11 @@ func Load(ctx context.Context, urls []string, rate, n int) *Tally {
 
 // LoadInto is Load into a tally the caller can read while the load runs.
 func LoadInto(ctx context.Context, t *Tally, urls []string, rate, n int) *Tally {
+	return LoadWith(ctx, t, urls, rate, n, nil)
+}
+
+// LoadWith is LoadInto with header on every request: a tester's, say.
+func LoadWith(ctx context.Context, t *Tally, urls []string, rate, n int, header http.Header) *Tally {
 	t.mu.Lock()
 	t.start = time.Now()
 	t.mu.Unlock()
@@ -140,7 +145,11 @@ func LoadInto(ctx context.Context, t *Tally, urls []string, rate, n int) *Tally 
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			r := Request{At: time.Since(start), Proxy: proxy}
-			resp, err := client.Get(urls[proxy])
+			req, _ := http.NewRequest(http.MethodGet, urls[proxy], nil) // not ctx: a request sent ends
+			for k, v := range header {
+				req.Header[k] = v
+			}
+			resp, err := client.Do(req)
 			if err != nil {
 				r.Err = err.Error()
 				t.add(r)

@@ -20,6 +20,22 @@ import (
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
+// meshed is a test's namespace with the mesh stand-in (one proxy, no lag)
+// and the controller running.
+func meshed(t *testing.T) (*fixture.Env, *dataplane.Plane) {
+	t.Helper()
+	e := fixture.New(t)
+	plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{
+		Mesh: dataplane.MeshOptions{Proxies: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(plane.Close)
+	e.StartController()
+	return e, plane
+}
+
 // TestHeaderAndCookieRoutes: a canary at weight 0 gets the requests of
 // testers (a header) and beta users (a cookie) through the mesh stand-in,
 // everyone else stays on the stable version, and the user's own rules,
@@ -29,15 +45,7 @@ func TestHeaderAndCookieRoutes(t *testing.T) {
 	for _, router := range []fixture.Router{fixture.GatewayAPI, fixture.Istio} {
 		t.Run(string(router), func(t *testing.T) {
 			t.Parallel()
-			e := fixture.New(t)
-			plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{
-				Mesh: dataplane.MeshOptions{Proxies: 1},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(plane.Close)
-			e.StartController()
+			e, plane := meshed(t)
 
 			ro := e.Rollout("web", "web:v1",
 				rampv1.Step{SetHeaderRoute: &rampv1.HeaderRoute{Name: "testers", Match: []rampv1.HeaderMatch{
@@ -185,15 +193,7 @@ func TestMirrorRoute(t *testing.T) {
 	for _, router := range []fixture.Router{fixture.GatewayAPI, fixture.Istio} {
 		t.Run(string(router), func(t *testing.T) {
 			t.Parallel()
-			e := fixture.New(t)
-			plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{
-				Mesh: dataplane.MeshOptions{Proxies: 1},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(plane.Close)
-			e.StartController()
+			e, plane := meshed(t)
 			ro := e.Rollout("web", "web:v1",
 				rampv1.Step{SetMirrorRoute: &rampv1.MirrorRoute{Name: "shadow", Percent: ptr.To[int32](100)}}, fixture.Pause(0))
 			ro.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 8080}}
@@ -235,6 +235,82 @@ func TestMirrorRoute(t *testing.T) {
 				now := plane.Mesh.Mirrored()
 				return now["web:v2"] == was["web:v2"] && now[""] == was[""], fmt.Sprintf("%v then %v", was, now)
 			})
+		})
+	}
+}
+
+// TestHeaderRouteUnderLag: testers' requests, 100 a second through three
+// proxies that apply each change 1 to 1.5 s late, lose nothing while their
+// route comes and goes (the route waits for every proxy to know the
+// canary's pod; the rolled-back canary keeps it until every proxy dropped
+// the route), and do lose some with Ramp's delays at 0: the control.
+func TestHeaderRouteUnderLag(t *testing.T) {
+	t.Parallel()
+	lag := dataplane.Lag{Base: time.Second, Jitter: 500 * time.Millisecond}
+	for _, delays := range []int32{3, 0} {
+		t.Run(fmt.Sprintf("delays %ds", delays), func(t *testing.T) {
+			t.Parallel()
+			e := fixture.New(t)
+			plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{
+				Mesh: dataplane.MeshOptions{Proxies: 3, RouteLag: lag, EndpointLag: lag},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(plane.Close)
+			e.StartController()
+			ro := e.Rollout("web", "web:v1", rampv1.Step{SetHeaderRoute: &rampv1.HeaderRoute{Name: "testers",
+				Match: []rampv1.HeaderMatch{{Name: "X-Canary", Value: rampv1.StringMatch{Exact: ptr.To("yes")}}}}}, fixture.Pause(0))
+			ro.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 8080}}
+			c := &ro.Spec.Strategy.Canary
+			c.EndpointPropagationSeconds, c.AbortScaleDownDelaySeconds = ptr.To(delays), ptr.To(delays)
+			e.Route(ro, fixture.GatewayAPI)
+			e.Create(ro)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+			urls, err := plane.Mesh.URLs("web")
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitCtx, cancel := context.WithTimeout(context.Background(), fixture.Wait)
+			defer cancel()
+			if err := dataplane.WaitServing(waitCtx, urls); err != nil {
+				t.Fatal(err)
+			}
+			tally := dataplane.NewTally()
+			loadCtx, stop := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				dataplane.LoadWith(loadCtx, tally, urls, 100, 0, http.Header{"X-Canary": {"yes"}})
+				close(done)
+			}()
+			defer func() { stop(); <-done }()
+
+			e.SetImage("web", "web:v2")
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:4 2:1"}, fixture.Wait)
+			clustertest.Eventually(t, fixture.Wait, "every proxy sending testers to v2", func(context.Context) (bool, string) {
+				since := tally.Elapsed() - 300*time.Millisecond
+				seen := map[int]bool{}
+				for _, r := range tally.Requests() {
+					if r.At >= since && r.Version == "web:v2" {
+						seen[r.Proxy] = true
+					}
+				}
+				return len(seen) == 3, fmt.Sprintf("%d proxies", len(seen))
+			})
+			e.Request("web", rampv1.AnnotationAbort)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: "1", Replicas: "1:4 2:0"}, fixture.Wait)
+			// The window in which a proxy may still act on the last change.
+			time.Sleep(lag.Max() + time.Second)
+			stop()
+			<-done
+			failed, _ := tally.Failures()
+			t.Logf("delays %ds: %d tester requests, %d failed", delays, len(tally.Requests()), len(failed))
+			switch {
+			case delays > 0 && len(failed) > 0:
+				t.Errorf("%d of %d tester requests failed; first: %s", len(failed), len(tally.Requests()), failed[0].Err)
+			case delays == 0 && len(failed) == 0:
+				t.Errorf("no tester request failed with the delays at 0: the test cannot see a loss")
+			}
 		})
 	}
 }

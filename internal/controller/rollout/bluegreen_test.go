@@ -131,12 +131,17 @@ func TestBlueGreen(t *testing.T) {
 		t.Errorf("postPromotion calls: %d, want 1", len(post.Calls()))
 	}
 	e.WaitForEvents("web", "CanaryStarted", "StepCompleted", "StepCompleted", "WebhookFailed")
-	v1, v2 := revisionName(t, e, 1), revisionName(t, e, 2)
-	// Created at 0 and scaled to 4 once, v1 never lost a pod after.
-	if got := rss.Values(v1, replicasText); fmt.Sprint(got) != "[0 4]" {
+	h1, err1 := revisionHash(context.Background(), e, "web", 1)
+	h2, err2 := revisionHash(context.Background(), e, "web", 2)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	// Created at 0 and scaled to 4 once, v1 never lost a pod after (a
+	// ReplicaSet is named after its Rollout and revision).
+	if got := rss.Values("web-"+h1, replicasText); fmt.Sprint(got) != "[0 4]" {
 		t.Errorf("v1's replicas went %v: it must keep its 4 pods until v2 is promoted", got)
 	}
-	hashes := map[string]string{selectorOf(t, e, v1): "v1", selectorOf(t, e, v2): "v2"}
+	hashes := map[string]string{h1: "v1", h2: "v2"}
 	var switches []string
 	for _, h := range services.Values("web", func(u *unstructured.Unstructured) string {
 		sel, _, _ := unstructured.NestedStringMap(u.Object, "spec", "selector")
@@ -202,40 +207,6 @@ func TestBlueGreenAutoPromotion(t *testing.T) {
 	e.WaitForEvents("web", "Aborted", "TrafficDrained")
 }
 
-// revisionName is the name of the ReplicaSet of web's revision number rev.
-func revisionName(t *testing.T, e *fixture.Env, rev int) string {
-	t.Helper()
-	rss, err := e.ReplicaSets(context.Background(), "web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, rs := range rss {
-		if rs.Annotations[rampv1.AnnotationRevisionNumber] == fmt.Sprint(rev) {
-			return rs.Name
-		}
-	}
-	t.Fatalf("no revision %d", rev)
-	return ""
-}
-
-// selectorOf is the revision label value of the named ReplicaSet.
-func selectorOf(t *testing.T, e *fixture.Env, rsName string) string {
-	t.Helper()
-	rss, err := e.ReplicaSets(context.Background(), "web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, rs := range rss {
-		if rs.Name == rsName {
-			return rs.Labels[rampv1.LabelRevision]
-		}
-	}
-	t.Fatalf("no ReplicaSet %s", rsName)
-	return ""
-}
-
-func replicasText(u *unstructured.Unstructured) string { return fmt.Sprint(specReplicas(u)) }
-
 // TestBlueGreenThroughAMesh: with each mesh router the weight goes from 0
 // to 100 at the switch, between the Services Ramp creates under the names
 // activeService and previewService (Istio: its two subsets).
@@ -283,3 +254,5 @@ func TestBlueGreenThroughAMesh(t *testing.T) {
 		})
 	}
 }
+
+func replicasText(u *unstructured.Unstructured) string { return fmt.Sprint(specReplicas(u)) }

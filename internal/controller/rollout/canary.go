@@ -45,8 +45,10 @@ type rolloutState struct {
 	// weight is the canary weight asked by the current step.
 	weight rampv1.Weight
 	// reached is the weight the canary receives: read from the routing
-	// objects at the start of the pass, then what this pass wrote.
+	// objects at the start of the pass, then what this pass wrote; routes,
+	// the header, cookie and mirror routes that send it requests besides.
 	reached rampv1.Weight
+	routes  int
 	// written is the weight Ramp last wrote for this canary (see
 	// observeRouting): a weight holds there until the pods for a higher
 	// one are ready.

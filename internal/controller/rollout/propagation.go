@@ -22,8 +22,9 @@ import (
 //   - a canary's weight rises above 0 only once its pods have been
 //     available behind the canary Service for endpointPropagationSeconds
 //     (status.routing.canaryServedAt);
-//   - when the canary side's weight goes to 0 from above (a rollback, a
-//     promotion, a canary replaced), its revision drains: its pods stay,
+//   - when the canary side's weight goes to 0 from above, or its last
+//     header, cookie or mirror route goes (a rollback, a promotion, a
+//     canary replaced), its revision drains: its pods stay,
 //     and the canary Service selects it and no other, until the router
 //     reports every proxy applied the zero weight or
 //     abortScaleDownDelaySeconds have passed. The drain's start is written
@@ -102,11 +103,12 @@ func (st *rolloutState) hold(t *traffic.Target) bool {
 		t.Canary, t.Weight, t.Rest = by, 0, false
 	}
 	switch {
-	case t.Weight > 0 || t.Rest:
+	case t.Weight > 0 || t.Rest || len(t.Routes) > 0:
 	case st.draining != "" && t.Canary == st.draining:
 		t.Drain = st.drainSince // the drain goes on
-	case st.reached > 0 && st.mesh:
-		// The canary side's weight goes to 0 now: it drains from now.
+	case st.carries() && st.mesh:
+		// The canary side's weight (and routes) go to 0 now: it drains
+		// from now.
 		t.Drain = st.now
 		st.draining, st.drainSince = t.Canary, st.now
 		st.requeueAfter(abortScaleDownDelay(st.ro))
@@ -121,11 +123,15 @@ func (st *rolloutState) holds(canary string) (held bool, by string) {
 	switch {
 	case st.draining != "" && canary != st.draining:
 		return true, st.draining
-	case st.draining == "" && st.reached > 0 && st.routedCanary != "" && canary != st.routedCanary:
+	case st.draining == "" && st.carries() && st.routedCanary != "" && canary != st.routedCanary:
 		return true, st.routedCanary
 	}
 	return false, ""
 }
+
+// carries reports whether the canary side gets requests: a weight, or a
+// header, cookie or mirror route.
+func (st *rolloutState) carries() bool { return st.reached > 0 || st.routes > 0 }
 
 // restDue reports whether the routing objects may go back to rest now that
 // only the stable revision has pods: once every proxy has dropped the pods

@@ -41,7 +41,7 @@ func (r *Reconciler) observeRouting(ctx context.Context, st *rolloutState) error
 	if reading.Written != nil {
 		st.routedCanary = reading.Written.Canary
 	}
-	st.reached = reading.Weight
+	st.reached, st.routes = reading.Weight, reading.Routes
 	// What Ramp last wrote for this canary: the record on the routing
 	// object, which a controller killed before its status write does not
 	// lose, else the status. A canary started in this pass has had none.
@@ -74,7 +74,7 @@ func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Targ
 	if err != nil {
 		return held, err
 	}
-	st.reached, st.routedCanary = t.Weight, t.Canary
+	st.reached, st.routes, st.routedCanary = t.Weight, len(t.Routes), t.Canary
 	if st.canary != nil && t.Canary == st.canary.hash {
 		st.written = t.Weight
 		st.ro.Status.Weight.Reached = t.Weight

@@ -137,7 +137,8 @@ func (r *Router) Verify(ctx context.Context) (traffic.Reading, error) {
 		return traffic.Reading{}, err
 	}
 	applied, reports := Applied(route)
-	return traffic.Reading{Weight: r.share(rules, managed), Written: traffic.ReadWritten(route),
+	all, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
+	return traffic.Reading{Weight: r.share(rules, managed), Written: traffic.ReadWritten(route), Routes: len(all) - len(rules),
 		Generation: route.GetGeneration(), Applied: applied, Reports: reports}, nil
 }
 

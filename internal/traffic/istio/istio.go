@@ -120,7 +120,8 @@ func (r *Router) Verify(ctx context.Context) (traffic.Reading, error) {
 		}
 	}
 	applied, reports := Applied(vs)
-	return traffic.Reading{Weight: split.Share(), Written: traffic.ReadWritten(vs),
+	http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+	return traffic.Reading{Weight: split.Share(), Written: traffic.ReadWritten(vs), Routes: len(http) - len(userRoutes(http)),
 		Generation: vs.GetGeneration(), Applied: applied, Reports: reports}, nil
 }
 
