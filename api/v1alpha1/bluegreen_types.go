@@ -20,6 +20,9 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.previewService) || self.previewService != self.activeService",message="spec.strategy.blueGreen.previewService must differ from activeService: the preview Service selects the new version before it is promoted"
 // +kubebuilder:validation:XValidation:rule="has(self.trafficRouting) == has(oldSelf.trafficRouting) && (!has(self.trafficRouting) || self.trafficRouting == oldSelf.trafficRouting)",message="spec.strategy.blueGreen.trafficRouting cannot be added, removed or changed once the Rollout exists: the old routing objects would be left sending traffic; create a new Rollout to change the router"
 // +kubebuilder:validation:XValidation:rule="!has(self.trafficRouting) || (!has(self.trafficRouting.stableServiceName) && !has(self.trafficRouting.canaryServiceName))",message="spec.strategy.blueGreen.trafficRouting: name the Services with activeService and previewService, not stableServiceName and canaryServiceName"
+// +kubebuilder:validation:XValidation:rule="!has(self.trafficRouting) || !has(self.trafficRouting.istio)",message="spec.strategy.blueGreen.trafficRouting: Istio routes to subsets, so the new version would have no preview Service for its checks; use smi or gatewayAPI, or no trafficRouting"
+// +kubebuilder:validation:XValidation:rule="self.activeService == oldSelf.activeService && has(self.previewService) == has(oldSelf.previewService) && (!has(self.previewService) || self.previewService == oldSelf.previewService)",message="spec.strategy.blueGreen.activeService and previewService cannot change once the Rollout exists: the old Services would keep Ramp's selector; create a new Rollout to change them"
+// +kubebuilder:validation:XValidation:rule="has(self.previewService) || size(self.activeService) <= 55",message="spec.strategy.blueGreen.activeService: over 55 characters, the default preview Service name (<activeService>-preview) would be too long; name previewService"
 type BlueGreenStrategy struct {
 	// ActiveService is the Service that serves production: Ramp points its
 	// selector at the stable revision, and at the new one when it is
@@ -30,11 +33,13 @@ type BlueGreenStrategy struct {
 	// the Service Ramp creates for the stable side of the route.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z]([-a-z0-9]*[a-z0-9])?$`
 	ActiveService string `json:"activeService"`
 
 	// PreviewService selects the new version while it is checked, before
 	// any production traffic reaches it. Defaults to <activeService>-preview.
 	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z]([-a-z0-9]*[a-z0-9])?$`
 	// +optional
 	PreviewService string `json:"previewService,omitempty"`
 
@@ -122,9 +127,10 @@ func (b *BlueGreenStrategy) PreviewServiceName() string {
 var Switch = Step{SetWeight: ptr.To(FullWeight)}
 
 // AsCanary is the canary that carries a blue/green rollout out: the
-// prePromotion steps at weight 0; a pause until promoted, or for
-// autoPromotionSeconds; the switch (weight 100); the postPromotion steps;
-// then promotion, with the new version at full scale all along.
+// prePromotion steps at weight 0 (a check, as in any canary, waits for
+// the pods its weight asks: here the whole preview); a pause until
+// promoted, or for autoPromotionSeconds; the switch (weight 100); the
+// postPromotion steps; then promotion, at full scale all along.
 func (b *BlueGreenStrategy) AsCanary() CanaryStrategy {
 	steps := append([]Step(nil), b.PrePromotion...)
 	switch {

@@ -89,6 +89,16 @@ func TestBlueGreenAdmission(t *testing.T) {
 			s["service"] = "web"
 			blueGreen(s)["trafficRouting"] = map[string]any{"smi": map[string]any{}}
 		}, wantErr: []string{"activeService and previewService name the Services Ramp creates", "must differ from spec.service"}},
+		{name: "through Istio", edit: func(s map[string]any) {
+			s["service"] = "root"
+			blueGreen(s)["trafficRouting"] = map[string]any{"istio": map[string]any{
+				"virtualService": map[string]any{"name": "web"}, "destinationRule": map[string]any{"name": "web", "stableSubsetName": "a", "canarySubsetName": "b"}}}
+		}, wantErr: []string{"spec.strategy.blueGreen.trafficRouting", "Istio routes to subsets"}},
+		{name: "an active Service name too long for the default preview", edit: func(s map[string]any) {
+			blueGreen(s)["activeService"] = strings.Repeat("a", 56)
+		}, wantErr: []string{"spec.strategy.blueGreen.activeService", "name previewService"}},
+		{name: "a Service name that is not a DNS label", edit: func(s map[string]any) { blueGreen(s)["activeService"] = "Web_1" },
+			wantErr: []string{"spec.strategy.blueGreen.activeService", "should match"}},
 		{name: "a mesh with canary Service names", edit: func(s map[string]any) {
 			s["service"] = "root"
 			blueGreen(s)["trafficRouting"] = map[string]any{"smi": map[string]any{}, "stableServiceName": "x"}
@@ -98,6 +108,40 @@ func TestBlueGreenAdmission(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			admit(t, c, ns, validBlueGreen, tt.edit, tt.wantErr)
 		})
+	}
+}
+
+// TestBlueGreenServicesAreImmutable: the active and preview Services of an
+// existing blue/green Rollout cannot be renamed (the old ones would keep
+// Ramp's selector key); the rest of the strategy can change.
+func TestBlueGreenServicesAreImmutable(t *testing.T) {
+	ns := clustertest.Namespace(t)
+	c, err := client.New(clustertest.Config(t), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(validBlueGreen), &obj.Object); err != nil {
+		t.Fatal(err)
+	}
+	obj.SetNamespace(ns)
+	if err := c.Create(context.Background(), obj); err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string]func(map[string]any){
+		"active renamed": func(s map[string]any) { blueGreen(s)["activeService"] = "web-2" },
+		"preview named":  func(s map[string]any) { blueGreen(s)["previewService"] = "web-next" },
+	} {
+		u := obj.DeepCopy()
+		change(u.Object["spec"].(map[string]any))
+		if err := c.Update(context.Background(), u); err == nil || !strings.Contains(err.Error(), "activeService and previewService cannot change") {
+			t.Errorf("%s: got %v, want a refusal", name, err)
+		}
+	}
+	u := obj.DeepCopy()
+	blueGreen(u.Object["spec"].(map[string]any))["autoPromotionSeconds"] = int64(60)
+	if err := c.Update(context.Background(), u); err != nil {
+		t.Errorf("autoPromotionSeconds changed: refused: %v", err)
 	}
 }
 

@@ -61,7 +61,12 @@ type CookieRoute struct {
 // StringMatch is a value compared exactly, by prefix, or with an RE2
 // regular expression that must match all of it.
 //
+// The regex rule compares a match with itself so that a pattern that does
+// not compile makes the rule fail (an error is never equal to itself);
+// CEL's regular expressions are RE2, as Envoy's.
+//
 // +kubebuilder:validation:XValidation:rule="[has(self.exact), has(self.prefix), has(self.regex)].exists_one(x, x)",message="a value match sets exactly one of exact, prefix and regex"
+// +kubebuilder:validation:XValidation:rule="!has(self.regex) || 'x'.matches(self.regex) == 'x'.matches(self.regex)",message="regex is not a valid RE2 regular expression"
 type StringMatch struct {
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional

@@ -44,6 +44,16 @@ func TestRouteAdmission(t *testing.T) {
 			steps(s)[1] = map[string]any{"setHeaderRoute": map[string]any{"name": "testers",
 				"match": []any{map[string]any{"name": "x-canary", "value": map[string]any{"exact": "yes", "regex": "y.*"}}}}}
 		}, wantErr: []string{"spec.strategy.canary.steps[1].setHeaderRoute.match[0].value", "exactly one of exact, prefix and regex"}},
+		{name: "a regex that does not compile", edit: func(s map[string]any) {
+			routed("gatewayAPI")(s)
+			steps(s)[1] = map[string]any{"setHeaderRoute": map[string]any{"name": "testers",
+				"match": []any{map[string]any{"name": "x-canary", "value": map[string]any{"regex": "(yes"}}}}}
+		}, wantErr: []string{"spec.strategy.canary.steps[1].setHeaderRoute.match[0].value", "regex is not a valid RE2 regular expression"}},
+		{name: "a regex that compiles", edit: func(s map[string]any) {
+			routed("gatewayAPI")(s)
+			steps(s)[1] = map[string]any{"setHeaderRoute": map[string]any{"name": "testers",
+				"match": []any{map[string]any{"name": "x-canary", "value": map[string]any{"regex": "y(es)?"}}}}}
+		}},
 		{name: "a route name that is not a DNS label", edit: func(s map[string]any) {
 			routed("gatewayAPI")(s)
 			steps(s)[1] = map[string]any{"setHeaderRoute": map[string]any{"name": "Testers!"}}

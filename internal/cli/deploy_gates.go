@@ -114,6 +114,10 @@ func (o *Options) gateContext(ctx context.Context, c client.Client, tp deployfil
 			ac.CanaryRevision = ac.StableRevision
 		}
 		ac.StableService, ac.CanaryService = ro.Spec.Service, ro.Spec.Service
+		if bg := ro.Spec.Strategy.BlueGreen; bg != nil && bg.TrafficRouting == nil {
+			// Without a mesh the active Service is the one clients call.
+			ac.StableService, ac.CanaryService = bg.ActiveService, bg.ActiveService
+		}
 	}
 	return ac
 }

@@ -57,8 +57,12 @@ func (d *decision) run() {
 	for {
 		i := d.s.Step
 		// The routes of the steps passed stay; a route step's own is
-		// written once its pods can take its requests.
+		// written once its pods can take its requests, and a removed one
+		// keeps the canary's pod until its removal is written.
 		d.plan.Routes, d.plan.Serving = rampv1.RoutesAt(steps, i-1), rampv1.RoutesAt(steps, i)
+		if len(d.plan.Serving) == 0 {
+			d.plan.Serving = d.plan.Routes
+		}
 		if d.w.Spec.Paused {
 			// Nothing moves while paused, not even to a step a promotion
 			// reached: the weight stays what was last asked, and the
@@ -187,6 +191,10 @@ func startingStep(spec *rampv1.RolloutSpec) int {
 func (d *decision) stepDone(i int) bool {
 	step := d.steps()[i]
 	switch {
+	case (step.Analysis != nil || step.Webhook != nil || step.Job != nil) && !d.podsFor(d.plan.Serving):
+		// A check tests the canary as it stands: with the pods its weight
+		// asks (a blue/green preview: all of them), not before.
+		return false
 	case step.Analysis != nil:
 		return d.analysis(i, step.Analysis)
 	case step.Webhook != nil || step.Job != nil:
@@ -248,10 +256,7 @@ func (d *decision) hook(i int, step rampv1.Step) bool {
 // pods. A route step asks the weight in force, with its routes.
 func (d *decision) setWeight(routes []rampv1.Route) bool {
 	w := d.plan.Weight
-	canary, stable := Pods(d.w.Pods, w, routes)
-	if !reached(d.w.Canary, canary, true) || !reached(d.w.Stable, stable, false) {
-		d.plan.Waiting = fmt.Sprintf("pods: canary %d of %d available, stable %d pods going to %d",
-			d.w.Canary.Available, canary, d.w.Stable.Pods, stable)
+	if !d.podsFor(routes) {
 		return false
 	}
 	if !d.w.Mesh {
@@ -269,6 +274,18 @@ func (d *decision) setWeight(routes []rampv1.Route) bool {
 		return false
 	}
 	d.written = w
+	return true
+}
+
+// podsFor reports whether the revisions run the pods the weight in force
+// and routes need, noting what they wait for if not.
+func (d *decision) podsFor(routes []rampv1.Route) bool {
+	canary, stable := Pods(d.w.Pods, d.plan.Weight, routes)
+	if !reached(d.w.Canary, canary, true) || !reached(d.w.Stable, stable, false) {
+		d.plan.Waiting = fmt.Sprintf("pods: canary %d of %d available, stable %d pods going to %d",
+			d.w.Canary.Available, canary, d.w.Stable.Pods, stable)
+		return false
+	}
 	return true
 }
 

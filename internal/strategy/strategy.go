@@ -123,10 +123,10 @@ type Plan struct {
 	Actions []Action
 	// Weight is the canary weight the current step asks.
 	Weight rampv1.Weight
-	// Routes are the header and cookie routes of the steps passed: they
-	// send their requests to the canary whatever the weight. Serving adds
-	// the current step's, which the canary's pods are sized for before it
-	// is written.
+	// Routes are the header, cookie and mirror routes of the steps passed:
+	// they send their requests to the canary whatever the weight. Serving
+	// are those the canary's pods are sized for: the current step's, or
+	// while it removes them, those it removes.
 	Routes, Serving []rampv1.Route
 	// Waiting says what the canary waits for, for status.
 	Waiting string

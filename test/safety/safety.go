@@ -204,12 +204,15 @@ func (r *run) rollout(delay time.Duration) *rampv1.Rollout {
 }
 
 // blueGreen makes ro blue/green behind the Service web: switched as soon
-// as the new version is ready, then checked for two seconds and three
-// measurements of its error rate before the old version goes.
+// as the new version is ready, then checked for a pause and three
+// measurements of its error rate before the old version goes. The pause
+// outlasts the proxies' lag by 3 s, so that an abort sent once every proxy
+// follows the switch (trafficMoved) comes before the promotion.
 func (r *run) blueGreen(ro *rampv1.Rollout, delay *int32) {
+	pause := r.cell.Lag.Max().Round(time.Second) + 3*time.Second
 	ro.Spec.Strategy = rampv1.Strategy{BlueGreen: &rampv1.BlueGreenStrategy{
 		ActiveService: "web", AutoPromotionSeconds: ptr.To[int32](0),
-		PostPromotion: []rampv1.Step{fixture.Pause(2 * time.Second),
+		PostPromotion: []rampv1.Step{fixture.Pause(pause),
 			{Analysis: &rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "errors-3"}}}}},
 		ScaleDownDelaySeconds: delay, AbortScaleDownDelaySeconds: delay, EndpointPropagationSeconds: delay,
 	}}

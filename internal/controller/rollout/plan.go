@@ -46,7 +46,7 @@ func (r *Reconciler) observeCanary(ctx context.Context, st *rolloutState) (strat
 			Written: st.written, Held: held, HeldBy: revisionLabel(st, by),
 			Served:      st.reading.Written != nil && st.reading.Written.Canary == st.canary.hash && st.canary.available() > 0,
 			Propagation: endpointPropagation(st.ro),
-			Promoted:    st.reading.Written != nil && st.reading.Written.Promoted && st.reading.Written.Canary == st.canary.hash,
+			Promoted:    st.promotionWritten(),
 		},
 		Runs:    runs,
 		RunName: func(step string) string { return runName(st, step) },

@@ -100,7 +100,7 @@ func (r *Reconciler) trackDrain(st *rolloutState) {
 func (st *rolloutState) hold(t *traffic.Target) bool {
 	held, by := st.holds(t.Canary)
 	if held {
-		t.Canary, t.Weight, t.Rest = by, 0, false
+		t.Canary, t.Weight, t.Rest, t.Routes = by, 0, false, nil
 	}
 	switch {
 	case t.Weight > 0 || t.Rest || len(t.Routes) > 0:

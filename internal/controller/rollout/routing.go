@@ -59,6 +59,13 @@ func (r *Reconciler) observeRouting(ctx context.Context, st *rolloutState) error
 	return nil
 }
 
+// promotionWritten reports whether the routing objects record this
+// canary's promotion (see traffic.Written.Promoted).
+func (st *rolloutState) promotionWritten() bool {
+	w := st.reading.Written
+	return w != nil && w.Promoted && st.canary != nil && w.Canary == st.canary.hash
+}
+
 // route writes target into the routing objects, with an event for each
 // write that was not simply the next step. The canary side keeps its
 // revision while proxies may still send it requests (rolloutState.hold);
@@ -107,11 +114,15 @@ func (r *Reconciler) keepRouting(ctx context.Context, st *rolloutState) error {
 		return nil
 	}
 	var err error
-	switch st.mode {
-	case modeCanary:
+	switch {
+	case st.mode == modeCanary && st.promotionWritten():
+		// A promotion written by a pass whose status was lost, which now
+		// waits (for the canary's pods, say): traffic stays promoted.
+		_, err = r.route(ctx, st, traffic.Target{Stable: st.canary.hash, Canary: st.canary.hash})
+	case st.mode == modeCanary:
 		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash,
 			Weight: min(st.weight, st.written), Routes: st.plan.Routes})
-	case modeAborted:
+	case st.mode == modeAborted:
 		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.canary.hash})
 		if err == nil && !st.abortedAt.IsZero() {
 			RollbackRouteSeconds.Observe(time.Since(st.abortedAt).Seconds())

@@ -27,7 +27,13 @@ func (r *Reconciler) planTargets(st *rolloutState) {
 		targets = append(targets, scaleTarget{rev: st.canary, want: n}, scaleTarget{rev: st.stable, want: n})
 	case st.mode == modeCanary:
 		canary, stable := strategy.Pods(func(w rampv1.Weight) (int32, int32) { return st.router.Replicas(n, w) }, st.weight, st.plan.Serving)
-		targets = append(targets, scaleTarget{rev: st.canary, want: canary}, scaleTarget{rev: st.stable, want: stable})
+		want := scaleTarget{rev: st.canary, want: canary}
+		if st.draining == st.canary.hash && canary < st.canary.replicas() {
+			// Its weight or last route went to 0 while proxies may still
+			// send it requests: it loses no pod until they have dropped it.
+			want = scaleTarget{rev: st.canary, hold: true}
+		}
+		targets = append(targets, want, scaleTarget{rev: st.stable, want: stable})
 	case st.mode == modeAborted && st.draining == st.canary.hash:
 		// The canary's pods stay until every proxy has dropped them.
 		targets = append(targets, scaleTarget{rev: st.canary, hold: true}, scaleTarget{rev: st.stable, want: n, now: true})

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/traffic"
@@ -61,7 +62,13 @@ func (r *Router) placeRoutes(rules []any, managed []int, routes []rampv1.Route) 
 }
 
 func (r *Router) routeRule(managed map[string]any, name string, route rampv1.Route) map[string]any {
-	rule := map[string]any{"name": name}
+	// The managed rule's other settings (timeouts, retry, sessionPersistence)
+	// hold for Ramp's rule too.
+	rule := runtime.DeepCopyJSON(managed)
+	for _, k := range []string{"matches", "filters", "backendRefs"} {
+		delete(rule, k)
+	}
+	rule["name"] = name
 	filters, _, _ := unstructured.NestedSlice(managed, "filters")
 	matches, _, _ := unstructured.NestedSlice(managed, "matches")
 	if len(matches) == 0 {
@@ -75,6 +82,13 @@ func (r *Router) routeRule(managed map[string]any, name string, route rampv1.Rou
 			if h.Value.Exact != nil {
 				match["type"], match["value"] = "Exact", *h.Value.Exact
 			}
+			// A header the managed match already tests is the route's to
+			// test in Ramp's rule (Gateway API refuses a name twice), as
+			// in Istio, whose headers are a map.
+			headers = slices.DeleteFunc(headers, func(x any) bool {
+				name, _ := x.(map[string]any)["name"].(string)
+				return strings.EqualFold(name, h.Name)
+			})
 			headers = append(headers, match)
 		}
 		if len(headers) > 0 {

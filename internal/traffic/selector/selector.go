@@ -45,6 +45,10 @@ func (r *Router) Replicas(replicas int32, w rampv1.Weight) (int32, int32) {
 // active Service at the canary (any weight above 0: blue/green knows only
 // 100) or at the stable revision. The preview goes first: it carries no
 // production traffic, and a switch is then the active Service's one write.
+// At rest, when only the stable revision has pods, both select every pod
+// of the Rollout again, as their selectors say: a Service Ramp has just
+// adopted (or a Deployment's pods) is never cut off from the pods that
+// serve it before Ramp's own are up.
 func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Change, error) {
 	if len(t.Routes) > 0 {
 		return nil, traffic.NoRoutes()
@@ -52,6 +56,9 @@ func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Cha
 	active := t.Stable
 	if t.Weight > 0 {
 		active = t.Canary
+	}
+	if t.Rest {
+		active, t.Canary = "", ""
 	}
 	var changes []traffic.Change
 	c, err := r.point(ctx, r.bg.PreviewServiceName(), t.Canary, nil)
@@ -111,8 +118,9 @@ func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 	return changes, nil
 }
 
-// point makes the named Service select revision hash, creating it when
-// missing; mark, for the active Service, records the target written.
+// point makes the named Service select revision hash ("": any revision),
+// creating it when missing; mark, for the active Service, records the
+// target written.
 func (r *Router) point(ctx context.Context, name, hash string, mark *traffic.Target) (*traffic.Change, error) {
 	svc := &corev1.Service{}
 	err := r.kube.Client.Get(ctx, client.ObjectKey{Namespace: r.ro.Namespace, Name: name}, svc)
@@ -127,7 +135,11 @@ func (r *Router) point(ctx context.Context, name, hash string, mark *traffic.Tar
 			"Service %s has no selector, so Ramp cannot switch it between revisions; give it the selector of the Rollout's pods (spec.selector.matchLabels)", name)
 	}
 	orig := svc.DeepCopy()
-	svc.Spec.Selector[rampv1.LabelRevision] = hash
+	if hash == "" {
+		delete(svc.Spec.Selector, rampv1.LabelRevision)
+	} else {
+		svc.Spec.Selector[rampv1.LabelRevision] = hash
+	}
 	if mark != nil {
 		traffic.MarkWritten(svc, *mark)
 	}
@@ -140,7 +152,7 @@ func (r *Router) point(ctx context.Context, name, hash string, mark *traffic.Tar
 	if orig.Spec.Selector[rampv1.LabelRevision] == hash {
 		return nil, nil // Ramp's record alone
 	}
-	return &traffic.Change{Object: "Service " + name, Written: svc, Detail: "selects revision " + hash}, nil
+	return &traffic.Change{Object: "Service " + name, Written: svc, Detail: selects(hash)}, nil
 }
 
 // create builds a missing Service: the preview with the active Service's
@@ -155,7 +167,9 @@ func (r *Router) create(ctx context.Context, name, hash string, mark *traffic.Ta
 		return nil, err
 	}
 	selector := maps.Clone(r.ro.Spec.Selector.MatchLabels)
-	selector[rampv1.LabelRevision] = hash
+	if hash != "" {
+		selector[rampv1.LabelRevision] = hash
+	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.ro.Namespace, Labels: map[string]string{traffic.LabelRollout: r.ro.Name}},
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: selector, Ports: ports},
@@ -169,7 +183,16 @@ func (r *Router) create(ctx context.Context, name, hash string, mark *traffic.Ta
 	if err := r.kube.Client.Create(ctx, svc); err != nil {
 		return nil, fmt.Errorf("create Service %s: %w", name, err)
 	}
-	return &traffic.Change{Object: "Service " + name, Written: svc, Created: true, Detail: "selects revision " + hash}, nil
+	return &traffic.Change{Object: "Service " + name, Written: svc, Created: true, Detail: selects(hash)}, nil
+}
+
+// selects says what a Service selects, for events: one revision, or ("")
+// every pod of the Rollout.
+func selects(hash string) string {
+	if hash == "" {
+		return "selects every pod of the Rollout"
+	}
+	return "selects revision " + hash
 }
 
 // ports are a new Service's ports.

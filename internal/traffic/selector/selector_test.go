@@ -81,10 +81,17 @@ func TestSetWeight(t *testing.T) {
 			previewPorts: 80, previewOwned: true, activeKeepsTier: true,
 		},
 		{
-			name:   "both created from the template's ports when missing",
+			name:   "both created from the template's ports when missing, at rest selecting every pod",
 			steps:  []traffic.Target{{Stable: "v1", Canary: "v1", Rest: true}},
-			active: "v1", preview: "v1", lastChanges: "Service web-preview, Service web",
+			active: "", preview: "", lastChanges: "Service web-preview, Service web",
 			previewPorts: 8080, previewOwned: true,
+		},
+		{
+			name:     "at rest the user's Service selects every pod again",
+			existing: []client.Object{userService()},
+			steps:    []traffic.Target{{Stable: "v1", Canary: "v2", Weight: rampv1.FullWeight}, {Stable: "v2", Canary: "v2", Rest: true}},
+			active:   "", preview: "", lastChanges: "Service web-preview, Service web",
+			previewPorts: 80, previewOwned: true, activeKeepsTier: true,
 		},
 		{
 			name:     "nothing written when nothing changes",
