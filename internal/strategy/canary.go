@@ -191,9 +191,10 @@ func startingStep(spec *rampv1.RolloutSpec) int {
 func (d *decision) stepDone(i int) bool {
 	step := d.steps()[i]
 	switch {
-	case (step.Analysis != nil || step.Webhook != nil || step.Job != nil) && !d.podsFor(d.plan.Serving):
-		// A check tests the canary as it stands: with the pods its weight
-		// asks (a blue/green preview: all of them), not before.
+	case (step.Analysis != nil || step.Webhook != nil || step.Job != nil) && !d.canaryUp():
+		// A check tests the canary as it stands: with (at least) the
+		// pods its weight asks available (a blue/green preview: all of
+		// them), not before.
 		return false
 	case step.Analysis != nil:
 		return d.analysis(i, step.Analysis)
@@ -284,6 +285,19 @@ func (d *decision) podsFor(routes []rampv1.Route) bool {
 	if !reached(d.w.Canary, canary, true) || !reached(d.w.Stable, stable, false) {
 		d.plan.Waiting = fmt.Sprintf("pods: canary %d of %d available, stable %d pods going to %d",
 			d.w.Canary.Available, canary, d.w.Stable.Pods, stable)
+		return false
+	}
+	return true
+}
+
+// canaryUp reports whether the canary has at least the available pods its
+// weight and routes ask, noting what it waits for if not. At least: a
+// canary already scaled up for its promotion (a pass that read an older
+// status) is up, and must not be taken back down.
+func (d *decision) canaryUp() bool {
+	canary, _ := Pods(d.w.Pods, d.plan.Weight, d.plan.Serving)
+	if d.w.Canary.Available < canary {
+		d.plan.Waiting = fmt.Sprintf("pods: canary %d of %d available", d.w.Canary.Available, canary)
 		return false
 	}
 	return true
