@@ -67,7 +67,7 @@ screenshots: browser-packages $(BROWSER_DEPS) ## Retake the dashboard's screensh
 	RAMP_SCREENSHOTS=docs/images $(LOCALCLUSTER) exec -- $(GO) test -count=1 -run '^TestDashboard$$' ./test/e2e
 
 .PHONY: bench
-bench: ## Measure shifts, rollbacks, 1,000 Rollouts, analysis load and failed requests on a lagging data plane: bench/REPORT.md (about 45 minutes).
+bench: ## Measure shifts, rollbacks, 1,000 Rollouts, analysis load and failed requests on a lagging data plane: bench/REPORT.md (about 50 minutes).
 	$(LOCALCLUSTER) exec -- $(GO) test -count=1 -timeout 120m -run '^$$' -bench . -benchtime 1x ./test/bench
 
 # Each fuzz target, as package:function. Their seed corpora (f.Add, and
