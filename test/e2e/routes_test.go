@@ -20,14 +20,16 @@ import (
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
-// meshed is a test's namespace with the mesh stand-in (one proxy, no lag)
-// and the controller running.
-func meshed(t *testing.T) (*fixture.Env, *dataplane.Plane) {
+// meshed is a test's namespace with the mesh stand-in (one proxy, no lag,
+// unless mesh says otherwise) and the controller running.
+func meshed(t *testing.T, mesh ...dataplane.MeshOptions) (*fixture.Env, *dataplane.Plane) {
 	t.Helper()
 	e := fixture.New(t)
-	plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{
-		Mesh: dataplane.MeshOptions{Proxies: 1},
-	})
+	opts := dataplane.MeshOptions{Proxies: 1}
+	if len(mesh) > 0 {
+		opts = mesh[0]
+	}
+	plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{Mesh: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,15 +252,7 @@ func TestHeaderRouteUnderLag(t *testing.T) {
 	for _, delays := range []int32{3, 0} {
 		t.Run(fmt.Sprintf("delays %ds", delays), func(t *testing.T) {
 			t.Parallel()
-			e := fixture.New(t)
-			plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{
-				Mesh: dataplane.MeshOptions{Proxies: 3, RouteLag: lag, EndpointLag: lag},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(plane.Close)
-			e.StartController()
+			e, plane := meshed(t, dataplane.MeshOptions{Proxies: 3, RouteLag: lag, EndpointLag: lag})
 			ro := e.Rollout("web", "web:v1", rampv1.Step{SetHeaderRoute: &rampv1.HeaderRoute{Name: "testers",
 				Match: []rampv1.HeaderMatch{{Name: "X-Canary", Value: rampv1.StringMatch{Exact: ptr.To("yes")}}}}}, fixture.Pause(0))
 			ro.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 8080}}
