@@ -20,7 +20,6 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.previewService) || self.previewService != self.activeService",message="spec.strategy.blueGreen.previewService must differ from activeService: the preview Service selects the new version before it is promoted"
 // +kubebuilder:validation:XValidation:rule="has(self.trafficRouting) == has(oldSelf.trafficRouting) && (!has(self.trafficRouting) || self.trafficRouting == oldSelf.trafficRouting)",message="spec.strategy.blueGreen.trafficRouting cannot be added, removed or changed once the Rollout exists: the old routing objects would be left sending traffic; create a new Rollout to change the router"
 // +kubebuilder:validation:XValidation:rule="!has(self.trafficRouting) || (!has(self.trafficRouting.stableServiceName) && !has(self.trafficRouting.canaryServiceName))",message="spec.strategy.blueGreen.trafficRouting: name the Services with activeService and previewService, not stableServiceName and canaryServiceName"
-// +kubebuilder:validation:XValidation:rule="!has(self.trafficRouting) || !has(self.trafficRouting.istio)",message="spec.strategy.blueGreen.trafficRouting: Istio routes to subsets, so the new version would have no preview Service for its checks; use smi or gatewayAPI, or no trafficRouting"
 // +kubebuilder:validation:XValidation:rule="self.activeService == oldSelf.activeService && has(self.previewService) == has(oldSelf.previewService) && (!has(self.previewService) || self.previewService == oldSelf.previewService)",message="spec.strategy.blueGreen.activeService and previewService cannot change once the Rollout exists: the old Services would keep Ramp's selector; create a new Rollout to change them"
 // +kubebuilder:validation:XValidation:rule="has(self.previewService) || size(self.activeService) <= 55",message="spec.strategy.blueGreen.activeService: over 55 characters, the default preview Service name (<activeService>-preview) would be too long; name previewService"
 type BlueGreenStrategy struct {
@@ -30,7 +29,9 @@ type BlueGreenStrategy struct {
 	// Service of this name that exists keeps everything but the revision
 	// label Ramp adds to its selector, and one that does not is created
 	// with the pod template's container ports. With trafficRouting it is
-	// the Service Ramp creates for the stable side of the route.
+	// the Service Ramp creates for the stable side of the route (with
+	// Istio, which routes to subsets of spec.service, the Service that
+	// checks reach the stable version through).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z]([-a-z0-9]*[a-z0-9])?$`
@@ -102,8 +103,9 @@ type BlueGreenStrategy struct {
 	EndpointPropagationSeconds *int32 `json:"endpointPropagationSeconds,omitempty"`
 
 	// TrafficRouting switches the weight of a mesh or route resource from
-	// the active to the new version's Service (0 or 100) instead of the
-	// active Service's selector; clients then call spec.service.
+	// the active to the new version's Service (0 or 100; with Istio, from
+	// the stable to the canary subset) instead of the active Service's
+	// selector; clients then call spec.service.
 	// +optional
 	TrafficRouting *TrafficRouting `json:"trafficRouting,omitempty"`
 

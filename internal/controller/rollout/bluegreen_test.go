@@ -220,12 +220,14 @@ func TestBlueGreenAutoPromotion(t *testing.T) {
 	e.WaitForEvents("web", "Aborted", "TrafficDrained")
 }
 
-// TestBlueGreenThroughAMesh: with SMI and Gateway API the weight goes from
-// 0 to 100 at the switch, between the Services Ramp creates under the
-// names activeService and previewService.
+// TestBlueGreenThroughAMesh: with each mesh router the weight goes from 0
+// to 100 at the switch, between the Services Ramp creates under the names
+// activeService and previewService (with Istio, between the subsets, the
+// Services beside them): before the switch the preview Service selects the
+// new version, for its checks.
 func TestBlueGreenThroughAMesh(t *testing.T) {
 	t.Parallel()
-	for _, router := range []fixture.Router{fixture.SMI, fixture.GatewayAPI} { // Istio: refused (no preview Service)
+	for _, router := range []fixture.Router{fixture.SMI, fixture.GatewayAPI, fixture.Istio} {
 		t.Run(string(router), func(t *testing.T) {
 			t.Parallel()
 			e := fixture.New(t)
@@ -245,6 +247,8 @@ func TestBlueGreenThroughAMesh(t *testing.T) {
 			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 			e.SetImage("web", "web:v2")
 			e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "0", Replicas: "1:4 2:4"}, fixture.Wait)
+			selects(t, e, "web-stable", 1)
+			selects(t, e, "web-canary", 2)
 			e.Request("web", rampv1.AnnotationPromote)
 			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
 			weights := routes.Values("web", func(u *unstructured.Unstructured) string { return fmt.Sprint(fixture.CanaryWeight(u)) })

@@ -27,6 +27,13 @@ var Descriptor = traffic.Descriptor{
 		{GroupKind: schema.GroupKind{Group: Group, Kind: "DestinationRule"}, Versions: Versions},
 	},
 	// Istio routes to subsets of the root Service: both revisions are
-	// the root Service's pods, told apart by their revision label.
-	Services: func(ro *rampv1.Rollout) (string, string) { return ro.Spec.Service, ro.Spec.Service },
+	// the root Service's pods, told apart by their revision label. A
+	// blue/green Rollout's checks reach each version through its active
+	// and preview Services, which the router keeps (previewServices).
+	Services: func(ro *rampv1.Rollout) (string, string) {
+		if ro.Spec.Strategy.BlueGreen != nil {
+			return traffic.StableServiceName(ro), traffic.CanaryServiceName(ro)
+		}
+		return ro.Spec.Service, ro.Spec.Service
+	},
 }

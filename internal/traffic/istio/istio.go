@@ -76,12 +76,17 @@ func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Cha
 		return nil, err
 	}
 	subsets := func() ([]traffic.Change, error) {
-		return r.updateDestinationRule(ctx, func(dr *unstructured.Unstructured) (string, error) {
+		changes, err := r.previewServices(ctx, t)
+		if err != nil {
+			return changes, err
+		}
+		more, err := r.updateDestinationRule(ctx, func(dr *unstructured.Unstructured) (string, error) {
 			if t.Rest {
 				return r.releaseSubsets(dr), nil
 			}
 			return r.labelSubsets(dr, t.Stable, t.Canary), nil
 		})
+		return append(changes, more...), err
 	}
 	weights := func() ([]traffic.Change, error) {
 		return r.updateVirtualService(ctx, t.Routes, func(vs *unstructured.Unstructured, route map[string]any) (string, error) {
@@ -93,6 +98,19 @@ func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Cha
 	// At rest the subsets lose their revision labels, so that they select
 	// every pod again: the route must name them no more first.
 	return traffic.InOrder(t.Rest || traffic.WeightFirst(now.Weight, t), subsets, weights)
+}
+
+// previewServices keeps, for a blue/green Rollout, the active and preview
+// Services pinned to the two revisions, as the SMI and Gateway API routers
+// do for every Rollout: the VirtualService routes production traffic to
+// subsets of the root Service, and the checks before the switch reach the
+// new version through the preview Service.
+func (r *Router) previewServices(ctx context.Context, t traffic.Target) ([]traffic.Change, error) {
+	if r.ro.Spec.Strategy.BlueGreen == nil {
+		return nil, nil
+	}
+	_, changes, err := traffic.PointServices(ctx, r.kube, r.ro, t)
+	return changes, err
 }
 
 // Verify reads the canary's share from the route's destinations.
