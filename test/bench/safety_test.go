@@ -17,7 +17,8 @@ var lags = []dataplane.Lag{{}, {Base: time.Second, Jitter: 500 * time.Millisecon
 // BenchmarkZeroFailedRequests runs the story of safety.Run (a promotion,
 // an abort, a retry, a canary replaced in flight, a rollback by failed
 // analysis, under 200 requests/s through three lagging proxies) for every
-// router, and a blue/green Rollout, at every lag; Gateway API's mesh
+// router, and a blue/green Rollout with no mesh and through each mesh
+// router, at every lag; Gateway API's mesh
 // reports what it applied, and once more at 1 s without reports, as does
 // Istio with them. Then the negative control: SMI, pod ratio and
 // blue/green at 1 s with Ramp's delays at 0. It fails if a safe cell
@@ -27,6 +28,9 @@ func BenchmarkZeroFailedRequests(b *testing.B) {
 	for _, lag := range lags {
 		for _, router := range append(fixture.Routers, fixture.BlueGreen) {
 			cells = append(cells, safety.Cell{Router: router, Lag: lag, Report: router == fixture.GatewayAPI})
+		}
+		for _, router := range fixture.Meshes {
+			cells = append(cells, safety.Cell{Router: router, BlueGreen: true, Lag: lag, Report: router == fixture.GatewayAPI})
 		}
 	}
 	cells = append(cells,
@@ -57,7 +61,7 @@ func BenchmarkZeroFailedRequests(b *testing.B) {
 func safetyRow(res *safety.Result) SafetyCell {
 	c := res.Cell
 	row := SafetyCell{
-		Router: string(c.Router), LagMs: c.Lag.Base.Milliseconds(), JitterMs: c.Lag.Jitter.Milliseconds(),
+		Router: c.Name(), LagMs: c.Lag.Base.Milliseconds(), JitterMs: c.Lag.Jitter.Milliseconds(),
 		Reported: c.Report, DelaysOff: c.Unsafe, DelaySeconds: res.Delay.Seconds(),
 		Requests: res.Requests, Failed: res.Failed, Injected: res.Injected, Rate: res.Rate,
 		Scenarios: map[string]ScenarioCount{},

@@ -20,13 +20,19 @@ var lagged = dataplane.Lag{Base: time.Second, Jitter: 500 * time.Millisecond}
 // request may fail but those the bad version fails on purpose. Gateway
 // API's mesh reports what its proxies applied, as implementations do. A
 // blue/green Rollout switching its active Service, with kube-proxy's lag,
-// goes through the same story. (make bench runs every lag;
-// TestDelaysOffLoseRequests is the control.)
+// goes through the same story, and one switching Istio's weight. (make
+// bench runs every lag and every mesh; TestDelaysOffLoseRequests is the
+// control.)
 func TestNoFailedRequests(t *testing.T) {
 	t.Parallel()
+	var cells []safety.Cell
 	for _, router := range append(fixture.Routers, fixture.BlueGreen) {
-		t.Run(string(router), func(t *testing.T) {
-			res := safety.Run(t, safety.Cell{Router: router, Lag: lagged, Report: router == fixture.GatewayAPI})
+		cells = append(cells, safety.Cell{Router: router, Lag: lagged, Report: router == fixture.GatewayAPI})
+	}
+	cells = append(cells, safety.Cell{Router: fixture.Istio, BlueGreen: true, Lag: lagged})
+	for _, cell := range cells {
+		t.Run(cell.Name(), func(t *testing.T) {
+			res := safety.Run(t, cell)
 			t.Log(res.Summary())
 			if res.Failed > 0 {
 				t.Errorf("%d of %d requests failed", res.Failed, res.Requests)

@@ -55,6 +55,10 @@ var Scenarios = []Scenario{Promote, Abort, Retry, Replace, Analysis}
 // Cell is one run: a router, a lag, and whether Ramp's delays are on.
 type Cell struct {
 	Router fixture.Router
+	// BlueGreen runs a blue/green Rollout through Router, a mesh router:
+	// the switch is its weight going from 0 to 100. (fixture.BlueGreen
+	// is blue/green without a mesh, switching the active Service.)
+	BlueGreen bool
 	// Lag is when each proxy applies a change of routes or endpoints.
 	Lag dataplane.Lag
 	// Report: the mesh writes what its proxies applied into the routing
@@ -71,8 +75,20 @@ type Cell struct {
 	Scenarios []Scenario
 }
 
+// Name is what the cell runs: the router, and the strategy when it is
+// blue/green through a mesh.
+func (c Cell) Name() string {
+	if c.BlueGreen && c.Router != fixture.BlueGreen {
+		return fmt.Sprintf("%s (%s)", fixture.BlueGreen, c.Router)
+	}
+	return string(c.Router)
+}
+
+// blueGreen reports whether the cell's Rollout is blue/green.
+func (c Cell) blueGreen() bool { return c.BlueGreen || c.Router == fixture.BlueGreen }
+
 func (c Cell) String() string {
-	s := fmt.Sprintf("%s, lag %s+%s", c.Router, c.Lag.Base, c.Lag.Jitter)
+	s := fmt.Sprintf("%s, lag %s+%s", c.Name(), c.Lag.Base, c.Lag.Jitter)
 	if c.Report {
 		s += ", reported"
 	}
@@ -185,7 +201,7 @@ func (r *run) rollout(delay time.Duration) *rampv1.Rollout {
 	canary.Analysis = &rampv1.BackgroundAnalysis{AnalysisStep: rampv1.AnalysisStep{
 		Templates: []rampv1.TemplateRef{{TemplateName: "errors"}},
 	}}
-	if r.cell.Router == fixture.BlueGreen {
+	if r.cell.blueGreen() {
 		r.blueGreen(ro, seconds)
 		return ro
 	}
@@ -203,24 +219,34 @@ func (r *run) rollout(delay time.Duration) *rampv1.Rollout {
 	return ro
 }
 
-// blueGreen makes ro blue/green behind the Service web: switched as soon
-// as the new version is ready, then checked for a pause and three
+// blueGreen makes ro blue/green: behind the Service web, or through the
+// cell's mesh router with web the Service clients call. It is switched as
+// soon as the new version is ready, then checked for a pause and three
 // measurements of its error rate before the old version goes. The pause
 // outlasts the proxies' lag by 3 s, so that an abort sent once every proxy
 // follows the switch (trafficMoved) comes before the promotion.
 func (r *run) blueGreen(ro *rampv1.Rollout, delay *int32) {
 	pause := r.cell.Lag.Max().Round(time.Second) + 3*time.Second
-	ro.Spec.Strategy = rampv1.Strategy{BlueGreen: &rampv1.BlueGreenStrategy{
+	bg := &rampv1.BlueGreenStrategy{
 		ActiveService: "web", AutoPromotionSeconds: ptr.To[int32](0),
 		PostPromotion: []rampv1.Step{fixture.Pause(pause),
 			{Analysis: &rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "errors-3"}}}}},
 		ScaleDownDelaySeconds: delay, AbortScaleDownDelaySeconds: delay, EndpointPropagationSeconds: delay,
-	}}
-	r.Create(&corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: r.NS},
-		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"},
-			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}},
-	})
+	}
+	if r.cell.Router == fixture.BlueGreen {
+		r.Create(&corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: r.NS},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"},
+				Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}},
+		})
+	} else {
+		// The routing a canary would have; fixture.CanaryWeight reads the
+		// share of the Service named -canary.
+		r.Route(ro, r.cell.Router)
+		bg.ActiveService, bg.PreviewService = "web-stable", "web-canary"
+		bg.TrafficRouting = ro.Spec.Strategy.Canary.TrafficRouting
+	}
+	ro.Spec.Strategy = rampv1.Strategy{BlueGreen: bg}
 }
 
 // scenario runs one scenario and records its window of the load.
@@ -294,7 +320,7 @@ func (r *run) atWeight() {
 // and an abort right after it could take it back before any proxy acts.)
 func (r *run) trafficMoved() {
 	r.T.Helper()
-	if r.cell.Router != fixture.BlueGreen {
+	if !r.cell.blueGreen() {
 		return
 	}
 	v := fmt.Sprintf("v%d", r.version)

@@ -227,7 +227,7 @@ func TestBlueGreenAutoPromotion(t *testing.T) {
 // new version, for its checks.
 func TestBlueGreenThroughAMesh(t *testing.T) {
 	t.Parallel()
-	for _, router := range []fixture.Router{fixture.SMI, fixture.GatewayAPI, fixture.Istio} {
+	for _, router := range fixture.Meshes {
 		t.Run(string(router), func(t *testing.T) {
 			t.Parallel()
 			e := fixture.New(t)
