@@ -3,7 +3,6 @@ package rollout
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/analysis"
 	"github.com/rampcd/ramp/internal/strategy"
 	"github.com/rampcd/ramp/internal/traffic/routers"
 )
@@ -45,41 +45,19 @@ func (r *Reconciler) ensureRun(ctx context.Context, st *rolloutState, name strin
 // newRun builds a run from the step's templates: their metrics, and their
 // arguments with the step's values.
 func (r *Reconciler) newRun(ctx context.Context, st *rolloutState, name string, step *rampv1.AnalysisStep, background bool) (*rampv1.AnalysisRun, error) {
-	spec := rampv1.AnalysisRunSpec{UntilTerminated: background}
-	args := map[string]*string{}
-	var order []string
+	var templates []analysis.Template
 	for _, ref := range step.Templates {
 		tmpl, err := r.template(ctx, st.ro.Namespace, ref)
 		if err != nil {
 			return nil, err
 		}
-		for _, a := range tmpl.Args {
-			if _, seen := args[a.Name]; !seen {
-				order = append(order, a.Name)
-				args[a.Name] = a.Value
-			}
-		}
-		for _, m := range tmpl.Metrics {
-			if slices.ContainsFunc(spec.Metrics, func(x rampv1.Metric) bool { return x.Name == m.Name }) {
-				return nil, &specError{reason: "InvalidAnalysis", message: fmt.Sprintf(
-					"analysis templates %s define metric %q twice; rename one", templateNames(step), m.Name)}
-			}
-			spec.Metrics = append(spec.Metrics, m)
-		}
+		templates = append(templates, analysis.Template{Name: ref.TemplateName, Spec: tmpl})
 	}
-	for _, a := range step.Args {
-		if _, seen := args[a.Name]; !seen {
-			order = append(order, a.Name)
-		}
-		args[a.Name] = a.Value
+	spec, err := analysis.Assemble(templates, step.Args)
+	if err != nil {
+		return nil, &specError{reason: "InvalidAnalysis", message: err.Error()}
 	}
-	for _, n := range order {
-		if args[n] == nil {
-			return nil, &specError{reason: "InvalidAnalysis", message: fmt.Sprintf(
-				"argument %q of analysis templates %s has no value: give it in the step's args", n, templateNames(step))}
-		}
-		spec.Args = append(spec.Args, rampv1.Argument{Name: n, Value: args[n]})
-	}
+	spec.UntilTerminated = background
 	spec.Context = runContext(st)
 	stepLabel := strategy.BackgroundStep
 	if !background {

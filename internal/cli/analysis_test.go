@@ -1,0 +1,117 @@
+package cli_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/fixture"
+)
+
+// TestAnalysisTry measures templates once from the command line against a
+// metrics server on loopback that wants a key from a Secret: from the
+// cluster and from a file, with arguments, a Rollout's context and one
+// metric picked; and says what is wrong with what it cannot measure.
+func TestAnalysisTry(t *testing.T) {
+	e := fixture.New(t)
+	e.StartController()
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.RawQuery)
+		mu.Unlock()
+		if r.Header.Get("X-Api-Key") != "k3y" {
+			http.Error(w, `{"errors": ["bad key"]}`, http.StatusForbidden)
+			return
+		}
+		rate := map[string]string{"web": "0.004", "api": "0.2"}[r.URL.Query().Get("service")]
+		fmt.Fprintf(w, `{"rate": %q}`, rate)
+	}))
+	defer srv.Close()
+	e.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "metrics", Namespace: e.NS}, StringData: map[string]string{"key": "k3y"}})
+	metric := func(name, query string) rampv1.Metric {
+		return rampv1.Metric{Name: name, SuccessCondition: "result <= 0.01", Provider: rampv1.MetricProvider{Web: &rampv1.WebMetric{
+			URL: srv.URL + "/?" + query, JSONPath: "{.rate}",
+			Headers: []rampv1.Header{{Name: "X-Api-Key", ValueFrom: &rampv1.SecretKeyRef{Name: "metrics", Key: "key"}}},
+		}}}
+	}
+	e.Create(&rampv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: e.NS}, Spec: rampv1.AnalysisTemplateSpec{
+		Args: []rampv1.Argument{{Name: "service", Value: ptr.To("web")}, {Name: "team"}},
+		Metrics: []rampv1.Metric{
+			metric("error-rate", "service={{.Args.service}}&team={{.Args.team}}"),
+			metric("context", "service=web&rollout={{.Rollout}}&canary={{.CanaryRevision}}&svc={{.CanaryService}}"),
+		},
+	}})
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(50)))
+	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+
+	out, err := ramp(t, e, "analysis", "try", "errors", "--arg", "team=a&b", "--rollout", "web")
+	if err != nil || strings.Count(out, "Successful") != 2 || !strings.Contains(out, "0.004") || strings.Contains(out, "k3y") {
+		t.Errorf("try errors: %v\n%s", err, out)
+	}
+	mu.Lock()
+	got := seen
+	mu.Unlock()
+	// At rest the canary is the stable revision; pod ratio without
+	// spec.service names no Service.
+	for _, want := range []string{"service=web&team=a%26b", "service=web&rollout=web&canary=" + ro.Status.StableRevision + "&svc="} {
+		if !slices.Contains(got, want) {
+			t.Errorf("the server saw\n%s\nwant a query with %s", got, want)
+		}
+	}
+
+	out, err = ramp(t, e, "analysis", "try", "errors", "--arg", "team=a", "--arg", "service=api", "--metric", "error-rate")
+	if err == nil || err.Error() != "1 of 1 metrics did not pass" || !strings.Contains(out, "0.2") || !strings.Contains(out, "Failed") {
+		t.Errorf("try a failing metric: %v\n%s", err, out)
+	}
+
+	file := filepath.Join(t.TempDir(), "template.yaml")
+	doc := fmt.Sprintf(`apiVersion: ramp.dev/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: local}
+spec:
+  metrics:
+  - name: no-key
+    successCondition: result < 1
+    provider:
+      web: {url: %q, jsonPath: "{.rate}"}
+`, srv.URL+"/?service=web")
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = ramp(t, e, "analysis", "try", "-f", file)
+	if err == nil || !strings.Contains(out, "no-key") || !strings.Contains(out, "Error") || !strings.Contains(out, "403 Forbidden") {
+		t.Errorf("try -f without the key: %v\n%s", err, out)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"errors"}, `argument "team" of analysis templates [errors] has no value: give it with --arg NAME=VALUE`},
+		{[]string{"errors", "--arg", "team"}, `--arg "team": write NAME=VALUE`},
+		{[]string{"errors", "--arg", "team=a", "--metric", "latency"}, `--metric "latency": the template has error-rate, context`},
+		{[]string{"nope"}, `AnalysisTemplate "nope" not found`},
+		{[]string{"errors", "--arg", "team=a", "--rollout", "nope"}, `Rollout "nope" not found`},
+		{[]string{"-f", file, "other"}, `holds no analysis template named "other"`},
+		{nil, "name a template, or give one with -f FILE"},
+	} {
+		if out, err := ramp(t, e, append([]string{"analysis", "try"}, tt.args...)...); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("try %v: %v, want an error with %q\n%s", tt.args, err, tt.want, out)
+		}
+	}
+}
