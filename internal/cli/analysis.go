@@ -112,11 +112,7 @@ func (o *Options) tryAnalysis(ctx context.Context, name string, t tryOptions) er
 		if ms.Phase != rampv1.AnalysisSuccessful {
 			failed++
 		}
-		value := ms.Value
-		if value == "" {
-			value = "-"
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", m.Name, providers.Name(m), value, ms.Phase, oneLine(ms.Message))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", m.Name, providers.Name(m), orDash(ms.Value), ms.Phase, orDash(oneLine(ms.Message)))
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -242,6 +238,14 @@ func rolloutContext(ro *rampv1.Rollout) rampv1.AnalysisContext {
 	}
 	ac.StableService, ac.CanaryService = routers.For(ro).AnalysisServices(ro)
 	return ac
+}
+
+// orDash shows an empty cell as "-".
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // oneLine keeps a message on its table row.
