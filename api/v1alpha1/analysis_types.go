@@ -153,7 +153,7 @@ type Metric struct {
 
 // MetricProvider is where a metric is measured. Exactly one is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web)].exists_one(x, x)",message="a metric's provider sets exactly one of prometheus and web"
+// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web), has(self.datadog)].exists_one(x, x)",message="a metric's provider sets exactly one of prometheus, web and datadog"
 type MetricProvider struct {
 	// Prometheus runs an instant query.
 	// +optional
@@ -161,6 +161,9 @@ type MetricProvider struct {
 	// Web fetches a JSON document and reads one value from it.
 	// +optional
 	Web *WebMetric `json:"web,omitempty"`
+	// Datadog runs a metrics query on Datadog.
+	// +optional
+	Datadog *DatadogMetric `json:"datadog,omitempty"`
 }
 
 // PrometheusMetric is an instant PromQL query.

@@ -35,6 +35,7 @@ func TestTake(t *testing.T) {
 		{"passes", answer{r: 0.005}, rampv1.AnalysisSuccessful, "0.005", ""},
 		{"fails", answer{r: 0.05}, rampv1.AnalysisFailed, "0.05", "successCondition does not hold"},
 		{"no data", answer{err: fmt.Errorf("%w: empty vector", ErrEmpty)}, rampv1.AnalysisInconclusive, "", "no data (empty result or NaN)"},
+		{"rate limited past the interval", answer{err: fmt.Errorf("%w: rate limited; resets in 60s", ErrInconclusive)}, rampv1.AnalysisInconclusive, "", "rate limited; resets in 60s"},
 		{"provider down", answer{err: errors.New("connection refused")}, rampv1.AnalysisError, "", "connection refused"},
 		{"not a number", answer{r: "up"}, rampv1.AnalysisError, `"up"`, "successCondition: no such overload"},
 	}

@@ -24,6 +24,12 @@ const DefaultTimeout = 10 * time.Second
 // ErrEmpty is returned (wrapped) by providers whose query returned no data.
 var ErrEmpty = errors.New("no data")
 
+// ErrInconclusive is returned (wrapped) by providers that could not tell
+// this time for a reason that is not a fault, such as a rate limit that
+// resets after the metric's interval: the measurement is Inconclusive,
+// with the message.
+var ErrInconclusive = errors.New("inconclusive")
+
 // Descriptor registers a metric provider (package providers lists them):
 // adding one is a package with its Descriptor, and a line there.
 type Descriptor struct {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/fakes/datadog"
 	"github.com/rampcd/ramp/test/fixture"
 )
 
@@ -96,6 +97,22 @@ spec:
 	out, err = ramp(t, e, "analysis", "try", "-f", file)
 	if err == nil || !strings.Contains(out, "no-key") || !strings.Contains(out, "Error") || !strings.Contains(out, "403 Forbidden") {
 		t.Errorf("try -f without the key: %v\n%s", err, out)
+	}
+
+	// Every provider measures through the same command: Datadog (its
+	// fake, following the published API) with keys from a Secret.
+	dd := datadog.New("dd-api", "dd-app")
+	defer dd.Close()
+	dd.Set("sum:errors{service:web}", datadog.Value(0.003))
+	e.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "datadog", Namespace: e.NS}, StringData: map[string]string{"api": "dd-api", "app": "dd-app"}})
+	e.Create(&rampv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "dd", Namespace: e.NS}, Spec: rampv1.AnalysisTemplateSpec{
+		Metrics: []rampv1.Metric{{Name: "dd-errors", SuccessCondition: "result <= 0.01", Provider: rampv1.MetricProvider{Datadog: &rampv1.DatadogMetric{
+			Address: dd.URL, Query: "sum:errors{service:{{.Args.service}}}", APIKey: rampv1.SecretKeyRef{Name: "datadog", Key: "api"},
+			ApplicationKey: rampv1.SecretKeyRef{Name: "datadog", Key: "app"}}}}},
+		Args: []rampv1.Argument{{Name: "service", Value: ptr.To("web")}},
+	}})
+	if out, err := ramp(t, e, "analysis", "try", "dd"); err != nil || !strings.Contains(out, "datadog") || !strings.Contains(out, "0.003") || strings.Contains(out, "dd-ap") {
+		t.Errorf("try dd: %v\n%s", err, out)
 	}
 
 	for _, tt := range []struct {

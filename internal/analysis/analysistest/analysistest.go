@@ -26,12 +26,13 @@ func (s Secrets) Value(_ context.Context, ref rampv1.SecretKeyRef) (string, erro
 	return v, nil
 }
 
-// Want is what one measurement should give: a result, no data (Empty), or
-// an error containing Err.
+// Want is what one measurement should give: a result, no data (Empty), an
+// inconclusive answer or an error containing Err.
 type Want struct {
-	Result any
-	Empty  bool
-	Err    string
+	Result       any
+	Empty        bool
+	Inconclusive bool
+	Err          string
 }
 
 // Check compares a provider's answer with want. No error may show secret.
@@ -44,6 +45,10 @@ func Check(t *testing.T, got any, err error, want Want, secret string) {
 	case want.Empty:
 		if !errors.Is(err, analysis.ErrEmpty) {
 			t.Fatalf("got %v, %v; want no data", got, err)
+		}
+	case want.Inconclusive:
+		if !errors.Is(err, analysis.ErrInconclusive) || (want.Err != "" && !strings.Contains(err.Error(), want.Err)) {
+			t.Fatalf("got %v, %v; want inconclusive with %q", got, err, want.Err)
 		}
 	case want.Err != "":
 		if err == nil || !strings.Contains(err.Error(), want.Err) {

@@ -9,6 +9,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
+	"github.com/rampcd/ramp/internal/analysis/datadog"
 	"github.com/rampcd/ramp/internal/analysis/prometheus"
 	"github.com/rampcd/ramp/internal/analysis/web"
 	"github.com/rampcd/ramp/internal/outbound"
@@ -17,6 +18,7 @@ import (
 // All are the providers Ramp knows.
 var All = []analysis.Descriptor{
 	prometheus.Descriptor,
+	datadog.Descriptor,
 	web.Descriptor,
 }
 

@@ -1,0 +1,69 @@
+package v1alpha1_test
+
+import (
+	"testing"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/rampcd/ramp/test/localcluster/clustertest"
+)
+
+// TestProviderAdmission applies AnalysisTemplates of each metric provider
+// but Prometheus (TestAnalysisTemplateAdmission) to the API server: a
+// valid one is admitted, each mistake refused with a message naming it.
+func TestProviderAdmission(t *testing.T) {
+	ns := clustertest.Namespace(t)
+	c, err := client.New(clustertest.Config(t), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const template = `
+apiVersion: ramp.dev/v1alpha1
+kind: AnalysisTemplate
+metadata: {generateName: errors-}
+spec:
+  metrics:
+  - name: error-rate
+    successCondition: result <= 0.01
+    provider: {}
+`
+	provider := func(name string, cfg map[string]any) func(map[string]any) {
+		return func(spec map[string]any) {
+			spec["metrics"].([]any)[0].(map[string]any)["provider"] = map[string]any{name: cfg}
+		}
+	}
+	keys := func(cfg map[string]any) map[string]any {
+		cfg["apiKey"] = map[string]any{"name": "datadog", "key": "api-key"}
+		cfg["applicationKey"] = map[string]any{"name": "datadog", "key": "app-key"}
+		return cfg
+	}
+	tests := []struct {
+		name    string
+		edit    func(spec map[string]any)
+		wantErr []string
+	}{
+		{name: "datadog", edit: provider("datadog", keys(map[string]any{"query": "sum:errors{service:web}", "site": "datadoghq.eu"}))},
+		{name: "datadog with a formula", edit: provider("datadog", keys(map[string]any{
+			"queries": []any{map[string]any{"name": "errors", "query": "sum:e{*}"}, map[string]any{"name": "hits", "query": "sum:h{*}"}},
+			"formula": "errors / hits", "apiVersion": "v2"}))},
+		{name: "datadog without keys", edit: provider("datadog", map[string]any{"query": "sum:errors{*}"}),
+			wantErr: []string{"spec.metrics[0].provider.datadog.apiKey", "Required value"}},
+		{name: "datadog without a query", edit: provider("datadog", keys(map[string]any{})),
+			wantErr: []string{"datadog: set query, or queries with a formula"}},
+		{name: "datadog queries without a formula", edit: provider("datadog", keys(map[string]any{
+			"queries": []any{map[string]any{"name": "a", "query": "sum:e{*}"}}})),
+			wantErr: []string{"datadog: queries and formula go together"}},
+		{name: "datadog v1 with a formula", edit: provider("datadog", keys(map[string]any{
+			"queries": []any{map[string]any{"name": "a", "query": "sum:e{*}"}}, "formula": "a * 100", "apiVersion": "v1"})),
+			wantErr: []string{"datadog: apiVersion v1 takes one query and no formula"}},
+		{name: "datadog on an unknown site", edit: provider("datadog", keys(map[string]any{"query": "sum:e{*}", "site": "datadoghq.example"})),
+			wantErr: []string{"spec.metrics[0].provider.datadog.site", "Unsupported value"}},
+		{name: "datadog with a median", edit: provider("datadog", keys(map[string]any{"query": "sum:e{*}", "aggregator": "median"})),
+			wantErr: []string{"spec.metrics[0].provider.datadog.aggregator", "Unsupported value"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			admit(t, c, ns, template, tt.edit, tt.wantErr)
+		})
+	}
+}
