@@ -163,4 +163,3 @@ func TestAddress(t *testing.T) {
 		}
 	}
 }
-
