@@ -153,7 +153,7 @@ type Metric struct {
 
 // MetricProvider is where a metric is measured. Exactly one is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web), has(self.datadog)].exists_one(x, x)",message="a metric's provider sets exactly one of prometheus, web and datadog"
+// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web), has(self.datadog), has(self.newRelic)].exists_one(x, x)",message="a metric's provider sets exactly one of prometheus, web, datadog and newRelic"
 type MetricProvider struct {
 	// Prometheus runs an instant query.
 	// +optional
@@ -164,6 +164,9 @@ type MetricProvider struct {
 	// Datadog runs a metrics query on Datadog.
 	// +optional
 	Datadog *DatadogMetric `json:"datadog,omitempty"`
+	// NewRelic runs an NRQL query.
+	// +optional
+	NewRelic *NewRelicMetric `json:"newRelic,omitempty"`
 }
 
 // PrometheusMetric is an instant PromQL query.

@@ -60,6 +60,18 @@ spec:
 			wantErr: []string{"spec.metrics[0].provider.datadog.site", "Unsupported value"}},
 		{name: "datadog with a median", edit: provider("datadog", keys(map[string]any{"query": "sum:e{*}", "aggregator": "median"})),
 			wantErr: []string{"spec.metrics[0].provider.datadog.aggregator", "Unsupported value"}},
+		{name: "newRelic", edit: provider("newRelic", map[string]any{"accountID": "12345", "region": "EU",
+			"query": "SELECT count(*) FROM Transaction", "apiKey": map[string]any{"name": "nr", "key": "key"}})},
+		{name: "newRelic with a templated account", edit: provider("newRelic", map[string]any{"accountID": "{{.Args.account}}",
+			"query": "SELECT count(*) FROM Transaction", "apiKey": map[string]any{"name": "nr", "key": "key"}})},
+		{name: "newRelic with an account that is no number", edit: provider("newRelic", map[string]any{"accountID": "12a",
+			"query": "SELECT count(*) FROM Transaction", "apiKey": map[string]any{"name": "nr", "key": "key"}}),
+			wantErr: []string{"spec.metrics[0].provider.newRelic.accountID", "should match"}},
+		{name: "newRelic in another region", edit: provider("newRelic", map[string]any{"accountID": "1", "region": "JP",
+			"query": "SELECT count(*) FROM Transaction", "apiKey": map[string]any{"name": "nr", "key": "key"}}),
+			wantErr: []string{"spec.metrics[0].provider.newRelic.region", "Unsupported value"}},
+		{name: "newRelic without a key", edit: provider("newRelic", map[string]any{"accountID": "1", "query": "SELECT 1"}),
+			wantErr: []string{"spec.metrics[0].provider.newRelic.apiKey", "Required value"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/test/fakes/datadog"
+	"github.com/rampcd/ramp/test/fakes/newrelic"
 	"github.com/rampcd/ramp/test/fixture"
 )
 
@@ -113,6 +114,19 @@ spec:
 	}})
 	if out, err := ramp(t, e, "analysis", "try", "dd"); err != nil || !strings.Contains(out, "datadog") || !strings.Contains(out, "0.003") || strings.Contains(out, "dd-ap") {
 		t.Errorf("try dd: %v\n%s", err, out)
+	}
+
+	nr := newrelic.New("NRAK-1", 7)
+	defer nr.Close()
+	nr.Set("SELECT count(*) FROM Transaction WHERE appName = 'web'", map[string]any{"count": 42.0})
+	e.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "newrelic", Namespace: e.NS}, StringData: map[string]string{"key": "NRAK-1"}})
+	e.Create(&rampv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "nr", Namespace: e.NS}, Spec: rampv1.AnalysisTemplateSpec{
+		Metrics: []rampv1.Metric{{Name: "nr-count", SuccessCondition: "result > 0.0", Provider: rampv1.MetricProvider{NewRelic: &rampv1.NewRelicMetric{
+			Address: nr.URL + "/graphql", AccountID: "7", Query: "SELECT count(*) FROM Transaction WHERE appName = '{{.Args.app}}'",
+			APIKey: rampv1.SecretKeyRef{Name: "newrelic", Key: "key"}}}}},
+	}})
+	if out, err := ramp(t, e, "analysis", "try", "nr", "--arg", "app=web"); err != nil || !strings.Contains(out, "newrelic") || !strings.Contains(out, "42") || strings.Contains(out, "NRAK-1") {
+		t.Errorf("try nr: %v\n%s", err, out)
 	}
 
 	for _, tt := range []struct {

@@ -10,51 +10,90 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/test/fakes/datadog"
+	"github.com/rampcd/ramp/test/fakes/newrelic"
 	"github.com/rampcd/ramp/test/fixture"
 )
 
-// TestDatadogRollsBack: the built-in success-rate-datadog template, with
-// the keys from the Rollout's namespace, against the fake Datadog API: a
-// version whose APM error rate is low is promoted, the next one, failing
-// a fifth of its requests, rolled back.
-func TestDatadogRollsBack(t *testing.T) {
+// hosted is a metric provider's hosted service, played by its fake: it
+// answers a low error rate to every query but those bad says fail.
+type hosted struct {
+	name     string
+	template string
+	// secret is the Secret of the template's keys: its name and data.
+	secret     string
+	secretData map[string]string
+	// serve starts the fake; args are the template's arguments that
+	// point it at the fake; asked lists the queries it was sent.
+	serve func(t *testing.T, bad func(query string) bool) (args []rampv1.Argument, asked func() []string)
+}
+
+var hostedProviders = []hosted{
+	{name: "Datadog", template: "success-rate-datadog", secret: "datadog", secretData: map[string]string{"api-key": "api-1", "app-key": "app-1"},
+		serve: func(t *testing.T, bad func(string) bool) ([]rampv1.Argument, func() []string) {
+			dd := datadog.New("api-1", "app-1")
+			t.Cleanup(dd.Close)
+			dd.Answer(func(query string) datadog.Answer {
+				if bad(query) {
+					return datadog.Value(0.2)
+				}
+				return datadog.Value(0.001)
+			})
+			return []rampv1.Argument{{Name: "datadog", Value: ptr.To(dd.URL)}, {Name: "service", Value: ptr.To("web")}},
+				func() []string {
+					var asked []string
+					for _, r := range dd.Requests() {
+						asked = append(asked, r.Query)
+					}
+					return asked
+				}
+		}},
+	{name: "New Relic", template: "success-rate-newrelic", secret: "newrelic", secretData: map[string]string{"api-key": "NRAK-1"},
+		serve: func(t *testing.T, bad func(string) bool) ([]rampv1.Argument, func() []string) {
+			nr := newrelic.New("NRAK-1", 4242)
+			t.Cleanup(nr.Close)
+			nr.Answer(func(nrql string) []map[string]any {
+				if bad(nrql) {
+					return []map[string]any{{"errorRate": 0.2}}
+				}
+				return []map[string]any{{"errorRate": 0.001}}
+			})
+			return []rampv1.Argument{{Name: "newrelic", Value: ptr.To(nr.URL + "/graphql")}, {Name: "app", Value: ptr.To("web")},
+				{Name: "accountID", Value: ptr.To("4242")}}, nr.Requests
+		}},
+}
+
+// TestHostedProvidersRollBack: each hosted provider's built-in template,
+// with its keys from the Rollout's namespace, against the provider's fake:
+// a version whose error rate is low is promoted, the next one, failing a
+// fifth of its requests, rolled back.
+func TestHostedProvidersRollBack(t *testing.T) {
 	t.Parallel()
-	e := fixture.New(t)
-	e.StartController()
-	e.Apply("config/analysis/templates.yaml")
-	dd := datadog.New("api-key-1", "app-key-1")
-	t.Cleanup(dd.Close)
-	e.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "datadog", Namespace: e.NS},
-		StringData: map[string]string{"api-key": "api-key-1", "app-key": "app-key-1"}})
-	bad := func(string) bool { return false }
-	dd.Answer(func(query string) datadog.Answer {
-		if bad(query) {
-			return datadog.Value(0.2)
-		}
-		return datadog.Value(0.001)
-	})
-	step := rampv1.AnalysisStep{
-		Templates: []rampv1.TemplateRef{{TemplateName: "success-rate-datadog", ClusterScope: true}},
-		Args:      []rampv1.Argument{{Name: "datadog", Value: ptr.To(dd.URL)}, {Name: "service", Value: ptr.To("web")}},
-	}
-	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), rampv1.Step{Analysis: &step}))
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	for _, p := range hostedProviders {
+		t.Run(p.name, func(t *testing.T) {
+			t.Parallel()
+			e := fixture.New(t)
+			e.StartController()
+			e.Apply("config/analysis/templates.yaml")
+			e.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: p.secret, Namespace: e.NS}, StringData: p.secretData})
+			bad := func(string) bool { return false }
+			args, asked := p.serve(t, func(q string) bool { return bad(q) })
+			step := rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: p.template, ClusterScope: true}}, Args: args}
+			e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), rampv1.Step{Analysis: &step}))
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 
-	e.SetImage("web", "web:v2")
-	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
-	good := "version:" + ro.Status.StableRevision + "}"
-	bad = func(query string) bool { return !strings.Contains(query, good) }
+			e.SetImage("web", "web:v2")
+			ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
+			good := ro.Status.StableRevision
+			bad = func(query string) bool { return !strings.Contains(query, good) }
 
-	e.SetImage("web", "web:v3")
-	ro = e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
-	if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, "error-rate") {
-		t.Fatalf("rolled back with %+v, want the analysis failed, naming the metric", a)
-	}
-	var asked []string
-	for _, r := range dd.Requests() {
-		asked = append(asked, r.Query)
-	}
-	if len(asked) != 2 || !strings.Contains(asked[1], "version:"+ro.Status.Abort.Revision+"}") || !strings.Contains(asked[1], "env:prod") {
-		t.Errorf("Datadog was asked %q, want one query per release, the last for the canary's version", asked)
+			e.SetImage("web", "web:v3")
+			ro = e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
+			if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, "error-rate") {
+				t.Fatalf("rolled back with %+v, want the analysis failed, naming the metric", a)
+			}
+			if q := asked(); len(q) != 2 || !strings.Contains(q[1], ro.Status.Abort.Revision) {
+				t.Errorf("the service was asked %q, want one query per release, the last for the canary's revision", q)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
 	"github.com/rampcd/ramp/internal/analysis/datadog"
+	"github.com/rampcd/ramp/internal/analysis/newrelic"
 	"github.com/rampcd/ramp/internal/analysis/prometheus"
 	"github.com/rampcd/ramp/internal/analysis/web"
 	"github.com/rampcd/ramp/internal/outbound"
@@ -19,6 +20,7 @@ import (
 var All = []analysis.Descriptor{
 	prometheus.Descriptor,
 	datadog.Descriptor,
+	newrelic.Descriptor,
 	web.Descriptor,
 }
 
