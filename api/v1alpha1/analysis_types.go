@@ -153,7 +153,7 @@ type Metric struct {
 
 // MetricProvider is where a metric is measured. Exactly one is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web), has(self.datadog), has(self.newRelic)].exists_one(x, x)",message="a metric's provider sets exactly one of prometheus, web, datadog and newRelic"
+// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web), has(self.datadog), has(self.newRelic), has(self.graphite)].exists_one(x, x)",message="a metric's provider sets exactly one of prometheus, web, datadog, newRelic and graphite"
 type MetricProvider struct {
 	// Prometheus runs an instant query.
 	// +optional
@@ -167,6 +167,9 @@ type MetricProvider struct {
 	// NewRelic runs an NRQL query.
 	// +optional
 	NewRelic *NewRelicMetric `json:"newRelic,omitempty"`
+	// Graphite reads a target from Graphite's render API.
+	// +optional
+	Graphite *GraphiteMetric `json:"graphite,omitempty"`
 }
 
 // PrometheusMetric is an instant PromQL query.

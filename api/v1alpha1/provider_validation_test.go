@@ -72,6 +72,12 @@ spec:
 			wantErr: []string{"spec.metrics[0].provider.newRelic.region", "Unsupported value"}},
 		{name: "newRelic without a key", edit: provider("newRelic", map[string]any{"accountID": "1", "query": "SELECT 1"}),
 			wantErr: []string{"spec.metrics[0].provider.newRelic.apiKey", "Required value"}},
+		{name: "graphite", edit: provider("graphite", map[string]any{"address": "http://graphite:8080",
+			"target": "asPercent(web.{{.CanaryRevision}}.errors, web.{{.CanaryRevision}}.requests)"})},
+		{name: "graphite without a target", edit: provider("graphite", map[string]any{"address": "http://graphite:8080"}),
+			wantErr: []string{"spec.metrics[0].provider.graphite.target", "Required value"}},
+		{name: "graphite at an address that is not a URL", edit: provider("graphite", map[string]any{"address": "graphite:8080", "target": "a.b"}),
+			wantErr: []string{"spec.metrics[0].provider.graphite.address", "should match"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

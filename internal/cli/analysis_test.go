@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +21,7 @@ import (
 	"github.com/rampcd/ramp/test/fakes/datadog"
 	"github.com/rampcd/ramp/test/fakes/newrelic"
 	"github.com/rampcd/ramp/test/fixture"
+	"github.com/rampcd/ramp/test/graphite"
 )
 
 // TestAnalysisTry measures templates once from the command line against a
@@ -127,6 +130,22 @@ spec:
 	}})
 	if out, err := ramp(t, e, "analysis", "try", "nr", "--arg", "app=web"); err != nil || !strings.Contains(out, "newrelic") || !strings.Contains(out, "42") || strings.Contains(out, "NRAK-1") {
 		t.Errorf("try nr: %v\n%s", err, out)
+	}
+
+	vm, err := graphite.Start(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Stop()
+	if err := vm.Push(context.Background(), graphite.Point{Path: "web.errors", Value: 7, At: time.Now().Add(-5 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	e.Create(&rampv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "graphite", Namespace: e.NS}, Spec: rampv1.AnalysisTemplateSpec{
+		Metrics: []rampv1.Metric{{Name: "g-errors", SuccessCondition: "result < 5.0", Interval: &metav1.Duration{Duration: time.Minute},
+			Provider: rampv1.MetricProvider{Graphite: &rampv1.GraphiteMetric{Address: vm.URL, Target: "web.errors"}}}},
+	}})
+	if out, err := ramp(t, e, "analysis", "try", "graphite"); err == nil || !strings.Contains(out, "graphite") || !strings.Contains(out, "7") || !strings.Contains(out, "Failed") {
+		t.Errorf("try graphite: %v\n%s", err, out)
 	}
 
 	for _, tt := range []struct {

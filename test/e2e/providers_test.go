@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"context"
+	"math"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,6 +16,7 @@ import (
 	"github.com/rampcd/ramp/test/fakes/datadog"
 	"github.com/rampcd/ramp/test/fakes/newrelic"
 	"github.com/rampcd/ramp/test/fixture"
+	"github.com/rampcd/ramp/test/graphite"
 )
 
 // hosted is a metric provider's hosted service, played by its fake: it
@@ -95,5 +100,68 @@ func TestHostedProvidersRollBack(t *testing.T) {
 				t.Errorf("the service was asked %q, want one query per release, the last for the canary's revision", q)
 			}
 		})
+	}
+}
+
+// TestGraphiteRollsBack: a real Graphite render API (VictoriaMetrics')
+// holds what each version's pods report, every second, as
+// web.<revision>.errors and .requests; a template reads the canary's
+// error rate. A version that fails one request in a thousand is promoted,
+// the next one, failing a fifth, rolled back.
+func TestGraphiteRollsBack(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	e.StartController()
+	srv, err := graphite.Start(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	e.Create(&rampv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: e.NS}, Spec: rampv1.AnalysisTemplateSpec{
+		Metrics: []rampv1.Metric{{Name: "error-rate", Interval: &metav1.Duration{Duration: 10 * time.Second},
+			// Until the canary's pods have reported, there is no data.
+			InconclusiveLimit: ptr.To[int32](5), SuccessCondition: "result <= 0.01",
+			Provider: rampv1.MetricProvider{Graphite: &rampv1.GraphiteMetric{Address: srv.URL,
+				Target: "divideSeries(web.{{.CanaryRevision}}.errors, web.{{.CanaryRevision}}.requests)"}}}},
+	}})
+	var bad atomic.Int32 // the revision number from which versions fail
+	bad.Store(math.MaxInt32)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			rss, err := e.ReplicaSets(ctx, "web")
+			if err != nil {
+				continue
+			}
+			var points []graphite.Point
+			now := time.Now()
+			for i, rs := range rss {
+				errors := 1.0
+				if int32(i+1) >= bad.Load() {
+					errors = 200
+				}
+				path := "web." + rs.Labels[rampv1.LabelRevision]
+				points = append(points, graphite.Point{Path: path + ".errors", Value: errors, At: now},
+					graphite.Point{Path: path + ".requests", Value: 1000, At: now})
+			}
+			_ = srv.Push(ctx, points...)
+		}
+	}()
+	step := rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "errors"}}}
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), rampv1.Step{Analysis: &step}))
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	e.SetImage("web", "web:v2")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
+	bad.Store(3)
+	e.SetImage("web", "web:v3")
+	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
+	if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, "error-rate") {
+		t.Fatalf("rolled back with %+v, want the analysis failed, naming the metric", a)
 	}
 }

@@ -271,6 +271,8 @@ func buildHint(name string) string {
 		return "under a minute once the cluster's binaries are built"
 	case "prometheus":
 		return "one to three minutes on 2 cores"
+	case "victoriametrics":
+		return "about a minute on 2 cores"
 	}
 	return "a few minutes"
 }
@@ -285,6 +287,12 @@ func EnsureKubectl(ctx context.Context, log io.Writer) (string, error) {
 // building it on first use.
 func EnsurePrometheus(ctx context.Context, log io.Writer) (string, error) {
 	return ensureCommand(ctx, prometheusModule, "prometheus", log)
+}
+
+// EnsureVictoriaMetrics returns the path of the pinned VictoriaMetrics
+// server, building it on first use.
+func EnsureVictoriaMetrics(ctx context.Context, log io.Writer) (string, error) {
+	return ensureCommand(ctx, victoriaMetricsModule, "victoria-metrics", log)
 }
 
 // ensureCommand returns the path of one command of a tools module built

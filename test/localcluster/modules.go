@@ -89,6 +89,16 @@ var prometheusModule = toolModule{
 	tags:     "remove_all_sd",
 }
 
+// victoriaMetricsModule builds the VictoriaMetrics server whose Graphite
+// render API the Graphite provider's tests query, on first use.
+// Graphite's own servers (carbonapi, go-carbon) are not served by the Go
+// module proxy; VictoriaMetrics implements the same render API.
+var victoriaMetricsModule = toolModule{
+	name:     "victoriametrics",
+	pin:      "github.com/VictoriaMetrics/VictoriaMetrics",
+	commands: map[string]string{"victoria-metrics": "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics"},
+}
+
 // prometheusLDFlags stamps the release a module version stands for:
 // module v0.316.0 is Prometheus 3.16.0.
 func prometheusLDFlags(version string) string {

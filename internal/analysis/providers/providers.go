@@ -10,6 +10,7 @@ import (
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
 	"github.com/rampcd/ramp/internal/analysis/datadog"
+	"github.com/rampcd/ramp/internal/analysis/graphite"
 	"github.com/rampcd/ramp/internal/analysis/newrelic"
 	"github.com/rampcd/ramp/internal/analysis/prometheus"
 	"github.com/rampcd/ramp/internal/analysis/web"
@@ -21,6 +22,7 @@ var All = []analysis.Descriptor{
 	prometheus.Descriptor,
 	datadog.Descriptor,
 	newrelic.Descriptor,
+	graphite.Descriptor,
 	web.Descriptor,
 }
 
