@@ -77,7 +77,7 @@ const (
 
 // Metric is one check, measured count times, interval apart.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.successCondition) || has(self.failureCondition)",message="a metric needs a successCondition or a failureCondition (CEL, e.g. result <= 0.01)"
+// +kubebuilder:validation:XValidation:rule="has(self.successCondition) || has(self.failureCondition) || has(self.provider.job)",message="a metric needs a successCondition or a failureCondition (CEL, e.g. result <= 0.01)"
 type Metric struct {
 	// Name of the metric, unique in its template.
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
@@ -153,7 +153,7 @@ type Metric struct {
 
 // MetricProvider is where a metric is measured. Exactly one is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web), has(self.datadog), has(self.newRelic), has(self.graphite)].exists_one(x, x)",message="a metric's provider sets exactly one of prometheus, web, datadog, newRelic and graphite"
+// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web), has(self.datadog), has(self.newRelic), has(self.graphite), has(self.job)].exists_one(x, x)",message="a metric's provider sets exactly one of prometheus, web, datadog, newRelic, graphite and job"
 type MetricProvider struct {
 	// Prometheus runs an instant query.
 	// +optional
@@ -170,6 +170,11 @@ type MetricProvider struct {
 	// Graphite reads a target from Graphite's render API.
 	// +optional
 	Graphite *GraphiteMetric `json:"graphite,omitempty"`
+	// Job runs a test in the cluster for each measurement: the Job's
+	// success or failure is the result (result.succeeded), and without
+	// conditions its verdict. The same Job as a job step's.
+	// +optional
+	Job *JobHook `json:"job,omitempty"`
 }
 
 // PrometheusMetric is an instant PromQL query.

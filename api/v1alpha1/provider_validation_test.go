@@ -78,6 +78,16 @@ spec:
 			wantErr: []string{"spec.metrics[0].provider.graphite.target", "Required value"}},
 		{name: "graphite at an address that is not a URL", edit: provider("graphite", map[string]any{"address": "graphite:8080", "target": "a.b"}),
 			wantErr: []string{"spec.metrics[0].provider.graphite.address", "should match"}},
+		{name: "job, judged by its outcome", edit: func(s map[string]any) {
+			provider("job", map[string]any{"container": map[string]any{"name": "smoke", "image": "tests:v1"}})(s)
+			delete(s["metrics"].([]any)[0].(map[string]any), "successCondition")
+		}},
+		{name: "job without a container", edit: provider("job", map[string]any{}),
+			wantErr: []string{"spec.metrics[0].provider.job.container", "Required value"}},
+		{name: "graphite without a condition", edit: func(s map[string]any) {
+			provider("graphite", map[string]any{"address": "http://graphite:8080", "target": "a.b"})(s)
+			delete(s["metrics"].([]any)[0].(map[string]any), "successCondition")
+		}, wantErr: []string{"spec.metrics[0]", "needs a successCondition or a failureCondition"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

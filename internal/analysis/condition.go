@@ -31,6 +31,9 @@ var celEnv = func() *cel.Env {
 	return env
 }()
 
+// JobSuccess is the success condition of a job metric that gives none.
+const JobSuccess = "result.succeeded"
+
 // Compile checks a metric's conditions. Errors name the metric and the
 // condition, with CEL's own message.
 func Compile(m *rampv1.Metric) (*Conditions, error) {
@@ -38,11 +41,15 @@ func Compile(m *rampv1.Metric) (*Conditions, error) {
 	if c.emptyResult == "" {
 		c.emptyResult = rampv1.EmptyInconclusive
 	}
+	success := m.SuccessCondition
+	if success == "" && m.FailureCondition == "" && m.Provider.Job != nil {
+		success = JobSuccess // a Job's verdict is its own
+	}
 	for _, cond := range []struct {
 		field, expr string
 		prog        *cel.Program
 	}{
-		{"successCondition", m.SuccessCondition, &c.success},
+		{"successCondition", success, &c.success},
 		{"failureCondition", m.FailureCondition, &c.failure},
 	} {
 		if cond.expr == "" {

@@ -25,6 +25,9 @@ func Take(ctx context.Context, p Provider, m *rampv1.Metric, conds *Conditions, 
 	switch {
 	case errors.Is(err, ErrEmpty):
 		result = nil
+	case errors.Is(err, ErrPending):
+		ms.Phase, ms.Message = rampv1.AnalysisRunning, err.Error()
+		return ms
 	case errors.Is(err, ErrInconclusive):
 		ms.Phase, ms.Message = rampv1.AnalysisInconclusive, err.Error()
 		return ms

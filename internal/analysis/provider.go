@@ -10,6 +10,8 @@ import (
 	"errors"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/outbound"
 )
@@ -24,6 +26,12 @@ const DefaultTimeout = 10 * time.Second
 // ErrEmpty is returned (wrapped) by providers whose query returned no data.
 var ErrEmpty = errors.New("no data")
 
+// ErrPending is returned (wrapped) by providers whose measurement takes
+// longer than a request (a Job): it has begun, or goes on. The
+// measurement is not recorded; the provider is asked again, and answers
+// once it is over.
+var ErrPending = errors.New("in progress")
+
 // ErrInconclusive is returned (wrapped) by providers that could not tell
 // this time for a reason that is not a fault, such as a rate limit that
 // resets after the metric's interval: the measurement is Inconclusive,
@@ -37,8 +45,20 @@ type Descriptor struct {
 	Name string
 	// Selected reports whether a metric's provider field names it.
 	Selected func(*rampv1.MetricProvider) bool
-	// New makes the provider, with what it needs to read Secrets.
-	New func(outbound.Secrets) Provider
+	// New makes the provider for the measurements of one run.
+	New func(Env) Provider
+}
+
+// Env is what providers may use for the measurements of one run.
+type Env struct {
+	// Secrets resolves the metric's Secret references.
+	Secrets outbound.Secrets
+	// Client and Run serve providers that measure with objects in the
+	// cluster (a Job, owned by the run). Run is nil for a measurement
+	// outside a run (ramp analysis try): the provider then waits for
+	// its objects and removes them.
+	Client client.Client
+	Run    *rampv1.AnalysisRun
 }
 
 // Provider takes one measurement of a metric.

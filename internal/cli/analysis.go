@@ -41,7 +41,8 @@ func newCmdAnalysisTry(o *Options) *cobra.Command {
 		Short: "Measure a template's metrics once and print each value and verdict",
 		Long: `Measure every metric of an analysis template once, from this machine, and
 print the value and the verdict its conditions give: a dry run of the query
-before a release depends on it. Nothing is written to the cluster.
+before a release depends on it. Nothing is written to the cluster but a job
+metric's Job, run in the namespace and deleted once it ends.
 
 The template is an AnalysisTemplate of the namespace, a ClusterAnalysisTemplate
 (--cluster), or the one in a file (-f). Its arguments take their defaults,
@@ -102,13 +103,13 @@ func (o *Options) tryAnalysis(ctx context.Context, name string, t tryOptions) er
 		return err
 	}
 	vars := analysis.NewVars(ns, &spec)
-	secrets := outbound.SecretReader{Client: c, Namespace: ns}
+	env := analysis.Env{Secrets: outbound.SecretReader{Client: c, Namespace: ns}, Client: c}
 	w := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "METRIC\tPROVIDER\tVALUE\tVERDICT\tMESSAGE")
 	failed := 0
 	for i := range metrics {
 		m := &metrics[i]
-		ms := measureOnce(ctx, m, secrets, vars, o.Now)
+		ms := measureOnce(ctx, m, env, vars, o.Now)
 		if ms.Phase != rampv1.AnalysisSuccessful {
 			failed++
 		}
@@ -125,12 +126,12 @@ func (o *Options) tryAnalysis(ctx context.Context, name string, t tryOptions) er
 
 // measureOnce takes one measurement of m, judged by its conditions; a
 // condition that does not compile fails it, as in a run.
-func measureOnce(ctx context.Context, m *rampv1.Metric, secrets outbound.Secrets, vars analysis.Vars, now func() time.Time) rampv1.Measurement {
+func measureOnce(ctx context.Context, m *rampv1.Metric, env analysis.Env, vars analysis.Vars, now func() time.Time) rampv1.Measurement {
 	conds, err := analysis.Compile(m)
 	if err != nil {
 		return rampv1.Measurement{Phase: rampv1.AnalysisFailed, Message: err.Error()}
 	}
-	return analysis.Take(ctx, providers.For(m, secrets), m, conds, vars, now)
+	return analysis.Take(ctx, providers.For(m, env), m, conds, vars, now)
 }
 
 // loadTemplate reads the template from -f, or from the cluster.

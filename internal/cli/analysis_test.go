@@ -148,6 +148,15 @@ spec:
 		t.Errorf("try graphite: %v\n%s", err, out)
 	}
 
+	// A job metric runs its Job in the namespace, and removes it.
+	e.Create(&rampv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "smoke", Namespace: e.NS}, Spec: rampv1.AnalysisTemplateSpec{
+		Metrics: []rampv1.Metric{{Name: "smoke", Provider: rampv1.MetricProvider{Job: &rampv1.JobHook{
+			Container: corev1.Container{Name: "smoke", Image: "tests:v1"}}}}},
+	}})
+	if out, err := ramp(t, e, "analysis", "try", "smoke"); err != nil || !strings.Contains(out, "job") || !strings.Contains(out, `"succeeded":true`) {
+		t.Errorf("try smoke: %v\n%s", err, out)
+	}
+
 	for _, tt := range []struct {
 		args []string
 		want string

@@ -8,15 +8,18 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/test/fakes/datadog"
 	"github.com/rampcd/ramp/test/fakes/newrelic"
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/graphite"
+	"github.com/rampcd/ramp/test/localcluster"
 )
 
 // hosted is a metric provider's hosted service, played by its fake: it
@@ -163,5 +166,42 @@ func TestGraphiteRollsBack(t *testing.T) {
 	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
 	if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, "error-rate") {
 		t.Fatalf("rolled back with %+v, want the analysis failed, naming the metric", a)
+	}
+}
+
+// TestJobMetricRollsBack: a metric measured by a Job in the cluster, as
+// an analysis step: passing, the version is promoted; failing (kwok ends
+// the pod with the exit code annotated), the next one is rolled back, the
+// Job kept for its logs.
+func TestJobMetricRollsBack(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	e.StartController()
+	tmpl := &rampv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "smoke", Namespace: e.NS}, Spec: rampv1.AnalysisTemplateSpec{
+		Metrics: []rampv1.Metric{{Name: "smoke", Provider: rampv1.MetricProvider{Job: &rampv1.JobHook{
+			Container: corev1.Container{Name: "smoke", Image: "tests:v1", Args: []string{"$(RAMP_CANARY_SERVICE)"}}}}}},
+	}}
+	e.Create(tmpl)
+	step := rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "smoke"}}}
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), rampv1.Step{Analysis: &step}))
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	e.SetImage("web", "web:v2")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
+
+	tmpl.Spec.Metrics[0].Provider.Job.Annotations = map[string]string{localcluster.ExitCodeAnnotation: "1"}
+	if err := e.C.Update(context.Background(), tmpl); err != nil {
+		t.Fatal(err)
+	}
+	e.SetImage("web", "web:v3")
+	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
+	if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, `"succeeded":false`) {
+		t.Fatalf("rolled back with %+v, want the analysis failed on the Job", a)
+	}
+	var jobs batchv1.JobList
+	if err := e.C.List(context.Background(), &jobs, client.InNamespace(e.NS)); err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs.Items) != 1 || !strings.Contains(ro.Status.Abort.Message, jobs.Items[0].Name) {
+		t.Errorf("Jobs left: %d, want the failed one, named in %q", len(jobs.Items), ro.Status.Abort.Message)
 	}
 }

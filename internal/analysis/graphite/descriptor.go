@@ -3,12 +3,11 @@ package graphite
 import (
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
-	"github.com/rampcd/ramp/internal/outbound"
 )
 
 // Descriptor registers the Graphite provider (provider.graphite).
 var Descriptor = analysis.Descriptor{
 	Name:     "graphite",
 	Selected: func(p *rampv1.MetricProvider) bool { return p.Graphite != nil },
-	New:      func(s outbound.Secrets) analysis.Provider { return Provider{Secrets: s} },
+	New:      func(e analysis.Env) analysis.Provider { return Provider{Secrets: e.Secrets} },
 }

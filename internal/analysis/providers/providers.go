@@ -11,10 +11,10 @@ import (
 	"github.com/rampcd/ramp/internal/analysis"
 	"github.com/rampcd/ramp/internal/analysis/datadog"
 	"github.com/rampcd/ramp/internal/analysis/graphite"
+	"github.com/rampcd/ramp/internal/analysis/job"
 	"github.com/rampcd/ramp/internal/analysis/newrelic"
 	"github.com/rampcd/ramp/internal/analysis/prometheus"
 	"github.com/rampcd/ramp/internal/analysis/web"
-	"github.com/rampcd/ramp/internal/outbound"
 )
 
 // All are the providers Ramp knows.
@@ -23,16 +23,17 @@ var All = []analysis.Descriptor{
 	datadog.Descriptor,
 	newrelic.Descriptor,
 	graphite.Descriptor,
+	job.Descriptor,
 	web.Descriptor,
 }
 
 // For returns the provider a metric names. Admission allows only the
 // providers above; a newer API naming one this controller does not know
 // gets a provider whose every measurement is an error that says so.
-func For(m *rampv1.Metric, secrets outbound.Secrets) analysis.Provider {
+func For(m *rampv1.Metric, env analysis.Env) analysis.Provider {
 	for _, d := range All {
 		if d.Selected(&m.Provider) {
-			return d.New(secrets)
+			return d.New(env)
 		}
 	}
 	return unknown{}

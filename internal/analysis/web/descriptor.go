@@ -3,12 +3,11 @@ package web
 import (
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
-	"github.com/rampcd/ramp/internal/outbound"
 )
 
 // Descriptor registers the web provider (provider.web): any JSON URL.
 var Descriptor = analysis.Descriptor{
 	Name:     "web",
 	Selected: func(p *rampv1.MetricProvider) bool { return p.Web != nil },
-	New:      func(s outbound.Secrets) analysis.Provider { return Provider{Secrets: s} },
+	New:      func(e analysis.Env) analysis.Provider { return Provider{Secrets: e.Secrets} },
 }

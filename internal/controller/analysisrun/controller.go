@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +17,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -47,7 +49,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Get(ctx, req.NamespacedName, run); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if run.Status.Phase.Done() || run.DeletionTimestamp != nil {
+	if run.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	r.cleanup(ctx, run)
+	if run.Status.Phase.Done() {
 		return ctrl.Result{}, nil
 	}
 	orig := run.DeepCopy()
@@ -90,7 +96,7 @@ func (r *Reconciler) measure(ctx context.Context, run *rampv1.AnalysisRun) time.
 		results[s.MetricResults[i].Name] = &s.MetricResults[i]
 	}
 	vars := analysis.NewVars(run.Namespace, &run.Spec)
-	secrets := outbound.SecretReader{Client: r.Client, Namespace: run.Namespace}
+	env := analysis.Env{Secrets: outbound.SecretReader{Client: r.Client, Namespace: run.Namespace}, Client: r.Client, Run: run}
 	var next time.Time
 	for i := range run.Spec.Metrics {
 		m := &run.Spec.Metrics[i]
@@ -101,6 +107,11 @@ func (r *Reconciler) measure(ctx context.Context, run *rampv1.AnalysisRun) time.
 			results = reindex(s.MetricResults)
 		}
 		if run.Spec.Terminate {
+			if p, ok := providers.For(m, env).(stopper); ok {
+				if err := p.Stop(ctx, m); err != nil {
+					log.FromContext(ctx).Error(err, "stop the measurement in progress", "metric", m.Name)
+				}
+			}
 			analysis.Terminate(res)
 			continue
 		}
@@ -118,7 +129,14 @@ func (r *Reconciler) measure(ctx context.Context, run *rampv1.AnalysisRun) time.
 			next = earliest(next, due)
 			continue
 		}
-		ms := analysis.Take(ctx, providers.For(m, secrets), m, conds, vars, r.Clock.Now)
+		ms := analysis.Take(ctx, providers.For(m, env), m, conds, vars, r.Clock.Now)
+		if ms.Phase == rampv1.AnalysisRunning {
+			// A measurement that takes a while (a Job): its end wakes
+			// the run, and a poll makes sure of it.
+			res.Message = fmt.Sprintf("metric %s: %s", m.Name, ms.Message)
+			next = earliest(next, now.Add(pendingPoll))
+			continue
+		}
 		measurements.WithLabelValues(providers.Name(m), string(ms.Phase)).Inc()
 		if ms.Phase == rampv1.AnalysisError {
 			ms.Message = fmt.Sprintf("metric %s: %s", m.Name, ms.Message)
@@ -133,6 +151,37 @@ func (r *Reconciler) measure(ctx context.Context, run *rampv1.AnalysisRun) time.
 		s.Phase = rampv1.AnalysisRunning
 	}
 	return next
+}
+
+// cleanup lets providers remove what the measurements that run's status
+// records left behind (finished Jobs): the status is as read, so those
+// measurements are recorded for good. A failure is logged, and tried again
+// at the next pass.
+func (r *Reconciler) cleanup(ctx context.Context, run *rampv1.AnalysisRun) {
+	env := analysis.Env{Client: r.Client, Run: run}
+	for i := range run.Spec.Metrics {
+		m := &run.Spec.Metrics[i]
+		if p, ok := providers.For(m, env).(cleaner); ok {
+			if err := p.Cleanup(ctx, m); err != nil {
+				log.FromContext(ctx).Error(err, "clean up after measurements", "metric", m.Name)
+			}
+		}
+	}
+}
+
+// cleaner is a provider that leaves objects behind its measurements.
+type cleaner interface {
+	Cleanup(ctx context.Context, m *rampv1.Metric) error
+}
+
+// pendingPoll is how often a measurement in progress is looked at, besides
+// the watch on what it runs.
+const pendingPoll = 5 * time.Second
+
+// stopper is a provider whose measurement in progress must be stopped when
+// its run is terminated (a Job).
+type stopper interface {
+	Stop(ctx context.Context, m *rampv1.Metric) error
 }
 
 func reindex(results []rampv1.MetricResult) map[string]*rampv1.MetricResult {
@@ -164,6 +213,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&rampv1.AnalysisRun{}).
+		// The Jobs of job metrics: their end wakes their run.
+		Owns(&batchv1.Job{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Concurrency)}).
 		Complete(r)
 }
