@@ -153,7 +153,7 @@ type Metric struct {
 
 // MetricProvider is where a metric is measured. Exactly one is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web), has(self.datadog), has(self.newRelic), has(self.graphite), has(self.job)].exists_one(x, x)",message="a metric's provider sets exactly one of prometheus, web, datadog, newRelic, graphite and job"
+// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web), has(self.datadog), has(self.newRelic), has(self.graphite), has(self.job), has(self.cloudWatch)].exists_one(x, x)",message="a metric's provider sets exactly one of prometheus, web, datadog, newRelic, graphite, cloudWatch and job"
 type MetricProvider struct {
 	// Prometheus runs an instant query.
 	// +optional
@@ -170,6 +170,9 @@ type MetricProvider struct {
 	// Graphite reads a target from Graphite's render API.
 	// +optional
 	Graphite *GraphiteMetric `json:"graphite,omitempty"`
+	// CloudWatch runs Amazon CloudWatch's GetMetricData.
+	// +optional
+	CloudWatch *CloudWatchMetric `json:"cloudWatch,omitempty"`
 	// Job runs a test in the cluster for each measurement: the Job's
 	// success or failure is the result (result.succeeded), and without
 	// conditions its verdict. The same Job as a job step's.

@@ -88,6 +88,19 @@ spec:
 			provider("graphite", map[string]any{"address": "http://graphite:8080", "target": "a.b"})(s)
 			delete(s["metrics"].([]any)[0].(map[string]any), "successCondition")
 		}, wantErr: []string{"spec.metrics[0]", "needs a successCondition or a failureCondition"}},
+		{name: "cloudWatch", edit: provider("cloudWatch", map[string]any{"region": "eu-west-1", "queries": []any{
+			map[string]any{"id": "errors", "returnData": false, "metricStat": map[string]any{"namespace": "AWS/ApplicationELB",
+				"metricName": "HTTPCode_Target_5XX_Count", "stat": "Sum", "dimensions": []any{map[string]any{"name": "TargetGroup", "value": "{{.Args.tg}}"}}}},
+			map[string]any{"id": "rate", "expression": "errors / 60"}}})},
+		{name: "cloudWatch query with both", edit: provider("cloudWatch", map[string]any{"queries": []any{
+			map[string]any{"id": "a", "expression": "1", "metricStat": map[string]any{"namespace": "n", "metricName": "m", "stat": "Sum"}}}}),
+			wantErr: []string{"spec.metrics[0].provider.cloudWatch.queries[0]", "exactly one of expression and metricStat"}},
+		{name: "cloudWatch id not lower-case first", edit: provider("cloudWatch", map[string]any{"queries": []any{map[string]any{"id": "Rate", "expression": "1"}}}),
+			wantErr: []string{"spec.metrics[0].provider.cloudWatch.queries[0].id", "should match"}},
+		{name: "cloudWatch without queries", edit: provider("cloudWatch", map[string]any{"queries": []any{}}),
+			wantErr: []string{"spec.metrics[0].provider.cloudWatch.queries", "at least 1 items"}},
+		{name: "cloudWatch in no region", edit: provider("cloudWatch", map[string]any{"region": "europe", "queries": []any{map[string]any{"id": "a", "expression": "1"}}}),
+			wantErr: []string{"spec.metrics[0].provider.cloudWatch.region", "should match"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/fakes/cloudwatch"
 	"github.com/rampcd/ramp/test/fakes/datadog"
 	"github.com/rampcd/ramp/test/fakes/newrelic"
 	"github.com/rampcd/ramp/test/fixture"
@@ -146,6 +147,24 @@ spec:
 	}})
 	if out, err := ramp(t, e, "analysis", "try", "graphite"); err == nil || !strings.Contains(out, "graphite") || !strings.Contains(out, "7") || !strings.Contains(out, "Failed") {
 		t.Errorf("try graphite: %v\n%s", err, out)
+	}
+
+	// CloudWatch, through the AWS SDK's default chain: credentials from
+	// the environment, never the instance metadata service.
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "AKIDCLI", "AWS_SECRET_ACCESS_KEY": "s3cret", "AWS_REGION": "us-east-1",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
+		t.Setenv(k, v)
+	}
+	cw := cloudwatch.New("AKIDCLI")
+	defer cw.Close()
+	cw.Set("errors / 60", cloudwatch.Point{At: time.Now().Add(-time.Minute), Value: 0.5})
+	e.Create(&rampv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "cw", Namespace: e.NS}, Spec: rampv1.AnalysisTemplateSpec{
+		Metrics: []rampv1.Metric{{Name: "cw-rate", SuccessCondition: "result < 1.0", Interval: &metav1.Duration{Duration: 5 * time.Minute},
+			Provider: rampv1.MetricProvider{CloudWatch: &rampv1.CloudWatchMetric{Address: cw.URL, Queries: []rampv1.CloudWatchQuery{
+				{ID: "rate", Expression: "errors / 60"}}}}}},
+	}})
+	if out, err := ramp(t, e, "analysis", "try", "cw"); err != nil || !strings.Contains(out, "cloudwatch") || !strings.Contains(out, "0.5") {
+		t.Errorf("try cw: %v\n%s", err, out)
 	}
 
 	// A job metric runs its Job in the namespace, and removes it.

@@ -133,6 +133,8 @@ func TestChart(t *testing.T) {
 			"metrics":          map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}}},
 			"callbacks":        map[string]any{"url": "https://ramp-callbacks.example.com"},
 			"logging":          map[string]any{"encoder": "console", "level": "debug"},
+			"serviceAccount":   map[string]any{"annotations": map[string]any{"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/ramp"}},
+			"env":              []any{map[string]any{"name": "AWS_REGION", "value": "eu-west-1"}},
 		})
 		d := got["Deployment ramp-system/ramp-controller"]
 		containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
@@ -159,6 +161,12 @@ func TestChart(t *testing.T) {
 		}
 		if l := got["ServiceMonitor ramp-system/ramp-controller"].GetLabels(); l["release"] != "prom" {
 			t.Errorf("ServiceMonitor labels %v", l)
+		}
+		if a := got["ServiceAccount ramp-system/ramp-controller"].GetAnnotations(); a["eks.amazonaws.com/role-arn"] != "arn:aws:iam::1:role/ramp" {
+			t.Errorf("ServiceAccount annotations %v", a)
+		}
+		if env := fmt.Sprint(c["env"]); env != "[map[name:AWS_REGION value:eu-west-1]]" {
+			t.Errorf("env %s", env)
 		}
 	})
 

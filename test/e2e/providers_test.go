@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"math"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/fakes/cloudwatch"
 	"github.com/rampcd/ramp/test/fakes/datadog"
 	"github.com/rampcd/ramp/test/fakes/newrelic"
 	"github.com/rampcd/ramp/test/fixture"
@@ -203,5 +205,63 @@ func TestJobMetricRollsBack(t *testing.T) {
 	}
 	if len(jobs.Items) != 1 || !strings.Contains(ro.Status.Abort.Message, jobs.Items[0].Name) {
 		t.Errorf("Jobs left: %d, want the failed one, named in %q", len(jobs.Items), ro.Status.Abort.Message)
+	}
+}
+
+// TestCloudWatchRollsBack: a template of CloudWatch queries (the app's
+// errors and requests by revision, and their ratio) run through the real
+// AWS SDK, with credentials from the controller's environment, against
+// the fake CloudWatch: a good version is promoted, a bad one rolled back.
+func TestCloudWatchRollsBack(t *testing.T) {
+	t.Parallel()
+	// The SDK's default chain finds these in the controller's (this
+	// process's) environment, and never asks the instance metadata
+	// service.
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "AKIDE2E", "AWS_SECRET_ACCESS_KEY": "s3cret",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
+		if err := os.Setenv(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := fixture.New(t)
+	e.StartController()
+	cw := cloudwatch.New("AKIDE2E")
+	t.Cleanup(cw.Close)
+	var good atomic.Value // once set, the one revision that does not fail
+	good.Store("")
+	cw.Answer(func(_ string, req cloudwatch.Request) []cloudwatch.Point {
+		v := 0.001
+		if rev := good.Load().(string); rev != "" && !strings.Contains(strings.Join(req.Queries, ";"), "="+rev+":") {
+			v = 0.2
+		}
+		return []cloudwatch.Point{{At: req.End.Add(-10 * time.Second), Value: v}}
+	})
+	stat := func(name string) *rampv1.CloudWatchMetricStat {
+		return &rampv1.CloudWatchMetricStat{Namespace: "Shop", MetricName: name, Stat: "Sum",
+			Dimensions: []rampv1.CloudWatchDimension{{Name: "Revision", Value: "{{.CanaryRevision}}"}}}
+	}
+	e.Create(&rampv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: e.NS}, Spec: rampv1.AnalysisTemplateSpec{
+		Metrics: []rampv1.Metric{{Name: "error-rate", Interval: &metav1.Duration{Duration: time.Minute}, SuccessCondition: "result <= 0.01",
+			Provider: rampv1.MetricProvider{CloudWatch: &rampv1.CloudWatchMetric{Region: "eu-west-1", Address: cw.URL, Queries: []rampv1.CloudWatchQuery{
+				{ID: "errors", MetricStat: stat("Errors"), ReturnData: ptr.To(false)},
+				{ID: "requests", MetricStat: stat("Requests"), ReturnData: ptr.To(false)},
+				{ID: "rate", Expression: "errors / requests"},
+			}}}}},
+	}})
+	step := rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "errors"}}}
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), rampv1.Step{Analysis: &step}))
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	e.SetImage("web", "web:v2")
+	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
+	good.Store(ro.Status.StableRevision)
+
+	e.SetImage("web", "web:v3")
+	ro = e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
+	if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, "error-rate") {
+		t.Fatalf("rolled back with %+v, want the analysis failed, naming the metric", a)
+	}
+	reqs := cw.Requests()
+	if last := reqs[len(reqs)-1]; !strings.Contains(strings.Join(last.Queries, ";"), "Shop/Errors/Revision="+ro.Status.Abort.Revision+":Sum") {
+		t.Errorf("the last call asked %q, want the canary's revision", last.Queries)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
+	"github.com/rampcd/ramp/internal/analysis/cloudwatch"
 	"github.com/rampcd/ramp/internal/analysis/datadog"
 	"github.com/rampcd/ramp/internal/analysis/graphite"
 	"github.com/rampcd/ramp/internal/analysis/job"
@@ -23,6 +24,7 @@ var All = []analysis.Descriptor{
 	datadog.Descriptor,
 	newrelic.Descriptor,
 	graphite.Descriptor,
+	cloudwatch.Descriptor,
 	job.Descriptor,
 	web.Descriptor,
 }
