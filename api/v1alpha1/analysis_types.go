@@ -153,7 +153,7 @@ type Metric struct {
 
 // MetricProvider is where a metric is measured. Exactly one is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web), has(self.datadog), has(self.newRelic), has(self.graphite), has(self.job), has(self.cloudWatch)].exists_one(x, x)",message="a metric's provider sets exactly one of prometheus, web, datadog, newRelic, graphite, cloudWatch and job"
+// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web), has(self.datadog), has(self.newRelic), has(self.graphite), has(self.job), has(self.cloudWatch), has(self.influxDB)].exists_one(x, x)",message="a metric's provider sets exactly one of prometheus, web, datadog, newRelic, graphite, cloudWatch, influxDB and job"
 type MetricProvider struct {
 	// Prometheus runs an instant query.
 	// +optional
@@ -173,6 +173,9 @@ type MetricProvider struct {
 	// CloudWatch runs Amazon CloudWatch's GetMetricData.
 	// +optional
 	CloudWatch *CloudWatchMetric `json:"cloudWatch,omitempty"`
+	// InfluxDB runs a Flux or InfluxQL query.
+	// +optional
+	InfluxDB *InfluxDBMetric `json:"influxDB,omitempty"`
 	// Job runs a test in the cluster for each measurement: the Job's
 	// success or failure is the result (result.succeeded), and without
 	// conditions its verdict. The same Job as a job step's.

@@ -101,6 +101,15 @@ spec:
 			wantErr: []string{"spec.metrics[0].provider.cloudWatch.queries", "at least 1 items"}},
 		{name: "cloudWatch in no region", edit: provider("cloudWatch", map[string]any{"region": "europe", "queries": []any{map[string]any{"id": "a", "expression": "1"}}}),
 			wantErr: []string{"spec.metrics[0].provider.cloudWatch.region", "should match"}},
+		{name: "influxDB flux", edit: provider("influxDB", map[string]any{"address": "http://influxdb:8086", "org": "shop",
+			"flux": `from(bucket: "app") |> range(start: -1m)`, "token": map[string]any{"name": "influx", "key": "token"}})},
+		{name: "influxDB influxQL", edit: provider("influxDB", map[string]any{"address": "http://influxdb:8086", "database": "app",
+			"influxQL": "SELECT last(rate) FROM errors"})},
+		{name: "influxDB both", edit: provider("influxDB", map[string]any{"address": "http://influxdb:8086", "database": "app",
+			"influxQL": "SELECT 1", "flux": "from(bucket: \"a\")"}),
+			wantErr: []string{"influxDB: set exactly one of flux and influxQL"}},
+		{name: "influxDB influxQL without a database", edit: provider("influxDB", map[string]any{"address": "http://influxdb:8086", "influxQL": "SELECT 1"}),
+			wantErr: []string{"influxDB: an influxQL query needs its database"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

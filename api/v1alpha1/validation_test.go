@@ -408,7 +408,7 @@ spec:
 			wantErr: []string{"spec.metrics[0]", "needs a successCondition or a failureCondition"}},
 		{name: "two providers", edit: func(s map[string]any) {
 			metric(s)["provider"].(map[string]any)["web"] = map[string]any{"url": "http://x", "jsonPath": "{.a}"}
-		}, wantErr: []string{"spec.metrics[0].provider", "exactly one of prometheus, web, datadog, newRelic, graphite, cloudWatch and job"}},
+		}, wantErr: []string{"spec.metrics[0].provider", "exactly one of prometheus, web, datadog, newRelic, graphite, cloudWatch, influxDB and job"}},
 		{name: "no metrics", edit: func(s map[string]any) { s["metrics"] = []any{} },
 			wantErr: []string{"spec.metrics", "at least 1 items"}},
 		{name: "address not a URL", edit: func(s map[string]any) { prom(s)["address"] = "prometheus:9090" },

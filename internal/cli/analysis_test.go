@@ -23,6 +23,7 @@ import (
 	"github.com/rampcd/ramp/test/fakes/newrelic"
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/graphite"
+	"github.com/rampcd/ramp/test/influxdb"
 )
 
 // TestAnalysisTry measures templates once from the command line against a
@@ -165,6 +166,25 @@ spec:
 	}})
 	if out, err := ramp(t, e, "analysis", "try", "cw"); err != nil || !strings.Contains(out, "cloudwatch") || !strings.Contains(out, "0.5") {
 		t.Errorf("try cw: %v\n%s", err, out)
+	}
+
+	influx, err := influxdb.Start(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer influx.Stop()
+	if err := influx.CreateDatabase(context.Background(), "app"); err != nil {
+		t.Fatal(err)
+	}
+	if err := influx.Write(context.Background(), "app", fmt.Sprintf("errors rate=0.125 %d", time.Now().UnixNano())); err != nil {
+		t.Fatal(err)
+	}
+	e.Create(&rampv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "influx", Namespace: e.NS}, Spec: rampv1.AnalysisTemplateSpec{
+		Metrics: []rampv1.Metric{{Name: "influx-rate", SuccessCondition: "result < 1.0", Provider: rampv1.MetricProvider{InfluxDB: &rampv1.InfluxDBMetric{
+			Address: influx.URL, Database: "app", InfluxQL: "SELECT last(rate) FROM errors"}}}},
+	}})
+	if out, err := ramp(t, e, "analysis", "try", "influx"); err != nil || !strings.Contains(out, "influxdb") || !strings.Contains(out, "0.125") {
+		t.Errorf("try influx: %v\n%s", err, out)
 	}
 
 	// A job metric runs its Job in the namespace, and removes it.

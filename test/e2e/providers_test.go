@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/rampcd/ramp/test/fakes/newrelic"
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/graphite"
+	"github.com/rampcd/ramp/test/influxdb"
 	"github.com/rampcd/ramp/test/localcluster"
 )
 
@@ -263,5 +265,67 @@ func TestCloudWatchRollsBack(t *testing.T) {
 	reqs := cw.Requests()
 	if last := reqs[len(reqs)-1]; !strings.Contains(strings.Join(last.Queries, ";"), "Shop/Errors/Revision="+ro.Status.Abort.Revision+":Sum") {
 		t.Errorf("the last call asked %q, want the canary's revision", last.Queries)
+	}
+}
+
+// TestInfluxDBRollsBack: a real InfluxDB (influxd 1.8) holds what each
+// version's pods report every second (errors,revision=<revision> rate=...);
+// a Flux query reads the canary's. A version failing one request in a
+// thousand is promoted, the next one, failing a fifth, rolled back.
+func TestInfluxDBRollsBack(t *testing.T) {
+	t.Parallel()
+	e := fixture.New(t)
+	e.StartController()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := influxdb.Start(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	if err := srv.CreateDatabase(ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	e.Create(&rampv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: e.NS}, Spec: rampv1.AnalysisTemplateSpec{
+		Metrics: []rampv1.Metric{{Name: "error-rate", Interval: &metav1.Duration{Duration: 2 * time.Second},
+			// Until the canary's pods have reported, there is no data.
+			InconclusiveLimit: ptr.To[int32](5), SuccessCondition: "result <= 0.01",
+			Provider: rampv1.MetricProvider{InfluxDB: &rampv1.InfluxDBMetric{Address: srv.URL,
+				Flux: `from(bucket: "app/autogen") |> range(start: -10s) |> filter(fn: (r) => r._measurement == "errors" and r.revision == "{{.CanaryRevision}}") |> last()`}}}},
+	}})
+	var bad atomic.Int32 // the revision number from which versions fail
+	bad.Store(math.MaxInt32)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			rss, err := e.ReplicaSets(ctx, "web")
+			if err != nil {
+				continue
+			}
+			var lines []string
+			for i, rs := range rss {
+				rate := 0.001
+				if int32(i+1) >= bad.Load() {
+					rate = 0.2
+				}
+				lines = append(lines, fmt.Sprintf("errors,revision=%s rate=%g %d", rs.Labels[rampv1.LabelRevision], rate, time.Now().UnixNano()))
+			}
+			_ = srv.Write(ctx, "app", lines...)
+		}
+	}()
+	step := rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "errors"}}}
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), rampv1.Step{Analysis: &step}))
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	e.SetImage("web", "web:v2")
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
+	bad.Store(3)
+	e.SetImage("web", "web:v3")
+	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
+	if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, "error-rate") {
+		t.Fatalf("rolled back with %+v, want the analysis failed, naming the metric", a)
 	}
 }

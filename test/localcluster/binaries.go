@@ -273,6 +273,8 @@ func buildHint(name string) string {
 		return "one to three minutes on 2 cores"
 	case "victoriametrics":
 		return "about a minute on 2 cores"
+	case "influxdb":
+		return "about a minute on 2 cores"
 	}
 	return "a few minutes"
 }
@@ -293,6 +295,12 @@ func EnsurePrometheus(ctx context.Context, log io.Writer) (string, error) {
 // server, building it on first use.
 func EnsureVictoriaMetrics(ctx context.Context, log io.Writer) (string, error) {
 	return ensureCommand(ctx, victoriaMetricsModule, "victoria-metrics", log)
+}
+
+// EnsureInfluxDB returns the path of the pinned InfluxDB server, building
+// it on first use.
+func EnsureInfluxDB(ctx context.Context, log io.Writer) (string, error) {
+	return ensureCommand(ctx, influxDBModule, "influxd", log)
 }
 
 // ensureCommand returns the path of one command of a tools module built

@@ -99,6 +99,14 @@ var victoriaMetricsModule = toolModule{
 	commands: map[string]string{"victoria-metrics": "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics"},
 }
 
+// influxDBModule builds the InfluxDB server whose InfluxQL and Flux APIs
+// the InfluxDB provider's tests query, on first use.
+var influxDBModule = toolModule{
+	name:     "influxdb",
+	pin:      "github.com/influxdata/influxdb",
+	commands: map[string]string{"influxd": "github.com/influxdata/influxdb/cmd/influxd"},
+}
+
 // prometheusLDFlags stamps the release a module version stands for:
 // module v0.316.0 is Prometheus 3.16.0.
 func prometheusLDFlags(version string) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/rampcd/ramp/internal/analysis/cloudwatch"
 	"github.com/rampcd/ramp/internal/analysis/datadog"
 	"github.com/rampcd/ramp/internal/analysis/graphite"
+	"github.com/rampcd/ramp/internal/analysis/influxdb"
 	"github.com/rampcd/ramp/internal/analysis/job"
 	"github.com/rampcd/ramp/internal/analysis/newrelic"
 	"github.com/rampcd/ramp/internal/analysis/prometheus"
@@ -25,6 +26,7 @@ var All = []analysis.Descriptor{
 	newrelic.Descriptor,
 	graphite.Descriptor,
 	cloudwatch.Descriptor,
+	influxdb.Descriptor,
 	job.Descriptor,
 	web.Descriptor,
 }

@@ -65,7 +65,7 @@ directory (about 10 minutes cold, seconds warm).`,
 
 	root.AddCommand(&cobra.Command{
 		Use:   "build",
-		Short: "Build the cluster binaries, kubectl, Prometheus and VictoriaMetrics for the pinned versions (if not cached) and print where they are",
+		Short: "Build the cluster binaries, kubectl, Prometheus, VictoriaMetrics and InfluxDB for the pinned versions (if not cached) and print where they are",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			bins, err := localcluster.EnsureBinaries(cmd.Context(), cmd.ErrOrStderr())
@@ -84,8 +84,12 @@ directory (about 10 minutes cold, seconds warm).`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "kubernetes %s\nkube-apiserver %s\nkubectl %s\netcd %s\nkwok %s\nprometheus %s\nvictoria-metrics %s\n",
-				bins.KubernetesVersion, bins.APIServer, kubectl, bins.Etcd, bins.Kwok, prometheus, vm)
+			influxd, err := localcluster.EnsureInfluxDB(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "kubernetes %s\nkube-apiserver %s\nkubectl %s\netcd %s\nkwok %s\nprometheus %s\nvictoria-metrics %s\ninfluxd %s\n",
+				bins.KubernetesVersion, bins.APIServer, kubectl, bins.Etcd, bins.Kwok, prometheus, vm, influxd)
 			return nil
 		},
 	})
@@ -146,14 +150,17 @@ and stops the cluster when COMMAND ends.`,
 			if !cmd.Flags().Changed("dir") {
 				opts.Dir = "" // a fresh temporary folder
 			}
-			// Tests and benchmarks run Prometheus, and the Graphite
-			// provider's tests VictoriaMetrics: build them now, with a
-			// line that says so, rather than in whichever test needs
-			// them first.
+			// Tests and benchmarks run Prometheus, and the Graphite and
+			// InfluxDB providers' tests VictoriaMetrics and InfluxDB:
+			// build them now, with a line that says so, rather than in
+			// whichever test needs them first.
 			if _, err := localcluster.EnsurePrometheus(cmd.Context(), cmd.ErrOrStderr()); err != nil {
 				return err
 			}
 			if _, err := localcluster.EnsureVictoriaMetrics(cmd.Context(), cmd.ErrOrStderr()); err != nil {
+				return err
+			}
+			if _, err := localcluster.EnsureInfluxDB(cmd.Context(), cmd.ErrOrStderr()); err != nil {
 				return err
 			}
 			c, err := start(cmd, false)
