@@ -126,7 +126,7 @@ func (p Provider) once(ctx context.Context, m *rampv1.Metric, vars analysis.Vars
 		return done, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("Job %s: %w", job.Name, err)
+		return nil, fmt.Errorf("wait for Job %s: %w", job.Name, err)
 	}
 	return res, nil
 }

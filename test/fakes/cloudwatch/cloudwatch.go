@@ -276,7 +276,7 @@ func queryKey(q cbor.Map) (string, error) {
 	case ns == "" || name == "" || stat == "":
 		return "", fmt.Errorf("MetricStat needs Metric.Namespace, Metric.MetricName and Stat")
 	case err != nil || !(period == 1 || period == 5 || period == 10 || period == 20 || period == 30 || (period > 0 && period%60 == 0)):
-		return "", fmt.Errorf("The parameter MetricStat.Period must be 1, 5, 10, 20, 30 or a multiple of 60")
+		return "", fmt.Errorf("the parameter MetricStat.Period must be 1, 5, 10, 20, 30 or a multiple of 60")
 	}
 	var dims []string
 	list, _ := metric["Dimensions"].(cbor.List)
