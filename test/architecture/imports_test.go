@@ -37,6 +37,7 @@ var rules = []struct {
 	{"internal/lint", []string{"api/", "config/crd", "internal/manifest"}, "foundations know the API only (lint reads the CRDs it validates against)"},
 	{"internal/traffic", []string{"api/", "internal/traffic"}, "routers know the API and the traffic package, no reconciler"},
 	{"internal/analysis", []string{"api/", "internal/outbound", "internal/analysis"}, "metric providers call out through outbound only"},
+	{"internal/analysis/job", []string{"api/", "internal/outbound", "internal/analysis", "internal/hooks"}, "the job provider runs the Job a job step runs, and calls out to nothing"},
 	{"internal/hooks", []string{"api/", "internal/outbound"}, "webhooks call out through outbound only"},
 	{"internal/deployfile", []string{"api/", "internal/analysis", "internal/hooks", "internal/manifest", "internal/outbound"}, "the deploy file turns into API objects"},
 	{"internal/strategy", []string{"api/", "internal/traffic"}, "a strategy is pure: the API and traffic's types in, a plan out, no client"},
