@@ -6,12 +6,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
-	"time"
 
+	"github.com/rampcd/ramp/test/daemon"
 	"github.com/rampcd/ramp/test/localcluster"
 )
 
@@ -23,8 +21,7 @@ type Prometheus struct {
 	bin  string
 	dir  string
 	port int
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
+	proc *daemon.Process
 	log  string
 }
 
@@ -67,60 +64,22 @@ scrape_configs:
 
 // Start runs Prometheus (again, after Stop) and waits until it is ready.
 func (p *Prometheus) Start(ctx context.Context) error {
-	logFile, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	var err error
+	p.proc, err = daemon.Start(ctx, "prometheus", p.bin, []string{
+		"--config.file=" + filepath.Join(p.dir, "prometheus.yml"),
+		"--storage.tsdb.path=" + filepath.Join(p.dir, "data"),
+		"--web.listen-address=127.0.0.1:" + strconv.Itoa(p.port),
+		"--storage.tsdb.retention.time=1h",
+	}, p.log, p.URL+"/-/ready", http.StatusOK)
 	if err != nil {
-		return err
+		return fmt.Errorf("dataplane: %w", err)
 	}
-	defer logFile.Close()
-	p.cmd = exec.Command(p.bin,
-		"--config.file="+filepath.Join(p.dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(p.dir, "data"),
-		"--web.listen-address=127.0.0.1:"+strconv.Itoa(p.port),
-		"--storage.tsdb.retention.time=1h")
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		return fmt.Errorf("dataplane: start prometheus: %w", err)
-	}
-	done := make(chan struct{})
-	p.done = done
-	cmd := p.cmd
-	go func() { _ = cmd.Wait(); close(done) }()
-	deadline := time.NewTimer(30 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if resp, err := http.Get(p.URL + "/-/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-done:
-			return fmt.Errorf("dataplane: prometheus exited during start; see %s", p.log)
-		case <-deadline.C:
-			return fmt.Errorf("dataplane: prometheus not ready after 30s; see %s", p.log)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
+	return nil
 }
 
 // Stop ends Prometheus and waits until it is gone.
 func (p *Prometheus) Stop() error {
-	if p.cmd == nil || p.cmd.Process == nil {
-		return nil
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-	p.cmd = nil
+	p.proc.Stop()
+	p.proc = nil
 	return nil
 }

@@ -10,25 +10,21 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/rampcd/ramp/test/daemon"
 	"github.com/rampcd/ramp/test/localcluster"
 )
 
 // Server is a running VictoriaMetrics.
 type Server struct {
 	URL  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  string
+	proc *daemon.Process
 }
 
 // Start runs VictoriaMetrics with its data in dir (building it on first
@@ -38,52 +34,21 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graphite: %w", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := daemon.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := l.Addr().String()
-	l.Close()
-	s := &Server{URL: "http://" + addr, done: make(chan struct{}), log: filepath.Join(dir, "victoria-metrics.log")}
-	logFile, err := os.Create(s.log)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close()
-	s.cmd = exec.Command(bin,
-		"-httpListenAddr="+addr,
-		"-storageDataPath="+filepath.Join(dir, "data"),
+	s := &Server{URL: "http://" + addr}
+	s.proc, err = daemon.Start(ctx, "victoria-metrics", bin, []string{
+		"-httpListenAddr=" + addr,
+		"-storageDataPath=" + filepath.Join(dir, "data"),
 		"-retentionPeriod=100y",
-		"-storage.minFreeDiskSpaceBytes=0")
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("graphite: start victoria-metrics: %w", err)
+		"-storage.minFreeDiskSpaceBytes=0",
+	}, filepath.Join(dir, "victoria-metrics.log"), s.URL+"/health", http.StatusOK)
+	if err != nil {
+		return nil, fmt.Errorf("graphite: %w", err)
 	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	deadline := time.NewTimer(30 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if resp, err := http.Get(s.URL + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("graphite: victoria-metrics exited during start; see %s", s.log)
-		case <-deadline.C:
-			s.Stop()
-			return nil, fmt.Errorf("graphite: victoria-metrics not ready after 30s; see %s", s.log)
-		case <-ctx.Done():
-			s.Stop()
-			return nil, ctx.Err()
-		case <-tick.C:
-		}
-	}
+	return s, nil
 }
 
 // Point is one value of a Graphite series at a time.
@@ -123,15 +88,4 @@ func (s *Server) call(ctx context.Context, method, path, body string) error {
 }
 
 // Stop ends the server and waits until it is gone.
-func (s *Server) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
+func (s *Server) Stop() { s.proc.Stop() }

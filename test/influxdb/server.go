@@ -8,25 +8,20 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
-	"time"
 
+	"github.com/rampcd/ramp/test/daemon"
 	"github.com/rampcd/ramp/test/localcluster"
 )
 
 // Server is a running influxd.
 type Server struct {
 	URL  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  string
+	proc *daemon.Process
 }
 
 // Start runs influxd with its data in dir (building it on first use,
@@ -36,11 +31,11 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("influxdb: %w", err)
 	}
-	httpAddr, err := freeAddr()
+	httpAddr, err := daemon.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	rpcAddr, err := freeAddr()
+	rpcAddr, err := daemon.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -65,51 +60,12 @@ bind-address = %q
 	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
 		return nil, err
 	}
-	s := &Server{URL: "http://" + httpAddr, done: make(chan struct{}), log: filepath.Join(dir, "influxd.log")}
-	logFile, err := os.Create(s.log)
+	s := &Server{URL: "http://" + httpAddr}
+	s.proc, err = daemon.Start(ctx, "influxd", bin, []string{"-config", path}, filepath.Join(dir, "influxd.log"), s.URL+"/ping", http.StatusNoContent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("influxdb: %w", err)
 	}
-	defer logFile.Close()
-	s.cmd = exec.Command(bin, "-config", path)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("influxdb: start influxd: %w", err)
-	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	deadline := time.NewTimer(30 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if resp, err := http.Get(s.URL + "/ping"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusNoContent {
-				return s, nil
-			}
-		}
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("influxdb: influxd exited during start; see %s", s.log)
-		case <-deadline.C:
-			s.Stop()
-			return nil, fmt.Errorf("influxdb: influxd not ready after 30s; see %s", s.log)
-		case <-ctx.Done():
-			s.Stop()
-			return nil, ctx.Err()
-		case <-tick.C:
-		}
-	}
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return s, nil
 }
 
 // CreateDatabase creates a database.
@@ -142,15 +98,4 @@ func (s *Server) post(ctx context.Context, path, contentType, body string) error
 }
 
 // Stop ends the server and waits until it is gone.
-func (s *Server) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
+func (s *Server) Stop() { s.proc.Stop() }
