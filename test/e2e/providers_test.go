@@ -90,19 +90,10 @@ func TestHostedProvidersRollBack(t *testing.T) {
 			bad := func(string) bool { return false }
 			args, asked := p.serve(t, func(q string) bool { return bad(q) })
 			step := rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: p.template, ClusterScope: true}}, Args: args}
-			e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), rampv1.Step{Analysis: &step}))
-			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
-
-			e.SetImage("web", "web:v2")
-			ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
-			good := ro.Status.StableRevision
-			bad = func(query string) bool { return !strings.Contains(query, good) }
-
-			e.SetImage("web", "web:v3")
-			ro = e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
-			if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, "error-rate") {
-				t.Fatalf("rolled back with %+v, want the analysis failed, naming the metric", a)
-			}
+			ro := promoteThenFail(t, e, step, func(promoted *rampv1.Rollout) {
+				good := promoted.Status.StableRevision
+				bad = func(query string) bool { return !strings.Contains(query, good) }
+			}, "error-rate")
 			if q := asked(); len(q) != 2 || !strings.Contains(q[1], ro.Status.Abort.Revision) {
 				t.Errorf("the service was asked %q, want one query per release, the last for the canary's revision", q)
 			}
@@ -131,46 +122,21 @@ func TestGraphiteRollsBack(t *testing.T) {
 			Provider: rampv1.MetricProvider{Graphite: &rampv1.GraphiteMetric{Address: srv.URL,
 				Target: "divideSeries(web.{{.CanaryRevision}}.errors, web.{{.CanaryRevision}}.requests)"}}}},
 	}})
-	var bad atomic.Int32 // the revision number from which versions fail
-	bad.Store(math.MaxInt32)
+	var failFrom atomic.Int32
+	failFrom.Store(math.MaxInt32)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-			rss, err := e.ReplicaSets(ctx, "web")
-			if err != nil {
-				continue
-			}
-			var points []graphite.Point
-			now := time.Now()
-			for i, rs := range rss {
-				errors := 1.0
-				if int32(i+1) >= bad.Load() {
-					errors = 200
-				}
-				path := "web." + rs.Labels[rampv1.LabelRevision]
-				points = append(points, graphite.Point{Path: path + ".errors", Value: errors, At: now},
-					graphite.Point{Path: path + ".requests", Value: 1000, At: now})
-			}
-			_ = srv.Push(ctx, points...)
+	errorRates(ctx, e, &failFrom, func(rates map[string]float64) {
+		var points []graphite.Point
+		now := time.Now()
+		for rev, rate := range rates {
+			points = append(points, graphite.Point{Path: "web." + rev + ".errors", Value: 1000 * rate, At: now},
+				graphite.Point{Path: "web." + rev + ".requests", Value: 1000, At: now})
 		}
-	}()
+		_ = srv.Push(ctx, points...)
+	})
 	step := rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "errors"}}}
-	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), rampv1.Step{Analysis: &step}))
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
-	e.SetImage("web", "web:v2")
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
-	bad.Store(3)
-	e.SetImage("web", "web:v3")
-	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
-	if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, "error-rate") {
-		t.Fatalf("rolled back with %+v, want the analysis failed, naming the metric", a)
-	}
+	promoteThenFail(t, e, step, func(*rampv1.Rollout) { failFrom.Store(3) }, "error-rate")
 }
 
 // TestJobMetricRollsBack: a metric measured by a Job in the cluster, as
@@ -187,20 +153,12 @@ func TestJobMetricRollsBack(t *testing.T) {
 	}}
 	e.Create(tmpl)
 	step := rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "smoke"}}}
-	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), rampv1.Step{Analysis: &step}))
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
-	e.SetImage("web", "web:v2")
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
-
-	tmpl.Spec.Metrics[0].Provider.Job.Annotations = map[string]string{localcluster.ExitCodeAnnotation: "1"}
-	if err := e.C.Update(context.Background(), tmpl); err != nil {
-		t.Fatal(err)
-	}
-	e.SetImage("web", "web:v3")
-	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
-	if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, `"succeeded":false`) {
-		t.Fatalf("rolled back with %+v, want the analysis failed on the Job", a)
-	}
+	ro := promoteThenFail(t, e, step, func(*rampv1.Rollout) {
+		tmpl.Spec.Metrics[0].Provider.Job.Annotations = map[string]string{localcluster.ExitCodeAnnotation: "1"}
+		if err := e.C.Update(context.Background(), tmpl); err != nil {
+			t.Fatal(err)
+		}
+	}, `"succeeded":false`)
 	var jobs batchv1.JobList
 	if err := e.C.List(context.Background(), &jobs, client.InNamespace(e.NS)); err != nil {
 		t.Fatal(err)
@@ -251,17 +209,7 @@ func TestCloudWatchRollsBack(t *testing.T) {
 			}}}}},
 	}})
 	step := rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "errors"}}}
-	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), rampv1.Step{Analysis: &step}))
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
-	e.SetImage("web", "web:v2")
-	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
-	good.Store(ro.Status.StableRevision)
-
-	e.SetImage("web", "web:v3")
-	ro = e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
-	if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, "error-rate") {
-		t.Fatalf("rolled back with %+v, want the analysis failed, naming the metric", a)
-	}
+	ro := promoteThenFail(t, e, step, func(promoted *rampv1.Rollout) { good.Store(promoted.Status.StableRevision) }, "error-rate")
 	reqs := cw.Requests()
 	if last := reqs[len(reqs)-1]; !strings.Contains(strings.Join(last.Queries, ";"), "Shop/Errors/Revision="+ro.Status.Abort.Revision+":Sum") {
 		t.Errorf("the last call asked %q, want the canary's revision", last.Queries)
@@ -293,8 +241,42 @@ func TestInfluxDBRollsBack(t *testing.T) {
 			Provider: rampv1.MetricProvider{InfluxDB: &rampv1.InfluxDBMetric{Address: srv.URL,
 				Flux: `from(bucket: "app/autogen") |> range(start: -10s) |> filter(fn: (r) => r._measurement == "errors" and r.revision == "{{.CanaryRevision}}") |> last()`}}}},
 	}})
-	var bad atomic.Int32 // the revision number from which versions fail
-	bad.Store(math.MaxInt32)
+	var failFrom atomic.Int32
+	failFrom.Store(math.MaxInt32)
+	errorRates(ctx, e, &failFrom, func(rates map[string]float64) {
+		var lines []string
+		for rev, rate := range rates {
+			lines = append(lines, fmt.Sprintf("errors,revision=%s rate=%g %d", rev, rate, time.Now().UnixNano()))
+		}
+		_ = srv.Write(ctx, "app", lines...)
+	})
+	step := rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "errors"}}}
+	promoteThenFail(t, e, step, func(*rampv1.Rollout) { failFrom.Store(3) }, "error-rate")
+}
+
+// promoteThenFail takes Rollout web, whose canary steps are 25% and the
+// analysis step, through a release that passes (v2, promoted), then one
+// that fails (v3, rolled back); failing runs between the two, so that the
+// provider's answers turn bad for v3. It checks the rollback was the
+// analysis's, its message containing want, and returns the Rollout.
+func promoteThenFail(t *testing.T, e *fixture.Env, step rampv1.AnalysisStep, failing func(promoted *rampv1.Rollout), want string) *rampv1.Rollout {
+	t.Helper()
+	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), rampv1.Step{Analysis: &step}))
+	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
+	e.SetImage("web", "web:v2")
+	failing(e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait))
+	e.SetImage("web", "web:v3")
+	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
+	if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, want) {
+		t.Fatalf("rolled back with %+v, want the analysis failed, with %q", a, want)
+	}
+	return ro
+}
+
+// errorRates stands in for the pods of Rollout web reporting their error
+// rate to a metrics store: every second until ctx ends, write gets each
+// revision's rate, 0.001, or 0.2 from the revision numbered *failFrom on.
+func errorRates(ctx context.Context, e *fixture.Env, failFrom *atomic.Int32, write func(rates map[string]float64)) {
 	go func() {
 		for {
 			select {
@@ -306,26 +288,14 @@ func TestInfluxDBRollsBack(t *testing.T) {
 			if err != nil {
 				continue
 			}
-			var lines []string
+			rates := map[string]float64{}
 			for i, rs := range rss {
-				rate := 0.001
-				if int32(i+1) >= bad.Load() {
-					rate = 0.2
+				rates[rs.Labels[rampv1.LabelRevision]] = 0.001
+				if int32(i+1) >= failFrom.Load() {
+					rates[rs.Labels[rampv1.LabelRevision]] = 0.2
 				}
-				lines = append(lines, fmt.Sprintf("errors,revision=%s rate=%g %d", rs.Labels[rampv1.LabelRevision], rate, time.Now().UnixNano()))
 			}
-			_ = srv.Write(ctx, "app", lines...)
+			write(rates)
 		}
 	}()
-	step := rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: "errors"}}}
-	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(25), rampv1.Step{Analysis: &step}))
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
-	e.SetImage("web", "web:v2")
-	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
-	bad.Store(3)
-	e.SetImage("web", "web:v3")
-	ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: fixture.AnyStep, Replicas: "1:0 2:4 3:0"}, fixture.Wait)
-	if a := ro.Status.Abort; a == nil || a.Reason != "AnalysisFailed" || !strings.Contains(a.Message, "error-rate") {
-		t.Fatalf("rolled back with %+v, want the analysis failed, naming the metric", a)
-	}
 }
