@@ -82,6 +82,11 @@ func TestMeasure(t *testing.T) {
 			s.Set("errors / requests", points(0.3, 0.01)...)
 			s.Set("AWS/ApplicationELB/TargetResponseTime/:p99", points(0.4, 0.2)...)
 		}, want: analysistest.Want{Result: []float64{0.01, 0.2}}, requests: 4},
+		{name: "an expired token (InvalidNextToken)", queries: []rampv1.CloudWatchQuery{rate}, setup: func(s *fake.Server) {
+			s.PageSize(1)
+			s.BadToken()
+			s.Set("errors / requests", points(0.3, 0.01)...)
+		}, want: analysistest.Want{Err: "InvalidNextToken"}, requests: 2},
 		{name: "no datapoint", queries: []rampv1.CloudWatchQuery{rate}, want: analysistest.Want{Empty: true}},
 		{name: "points outside the window", queries: []rampv1.CloudWatchQuery{rate},
 			setup: func(s *fake.Server) { s.Set("errors / requests", fake.Point{At: now.Add(-time.Hour), Value: 1}) },

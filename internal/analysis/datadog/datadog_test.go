@@ -29,7 +29,7 @@ const (
 func TestMeasure(t *testing.T) {
 	errors := `sum:trace.http.request.errors{service:web}.as_count()`
 	hits := `sum:trace.http.request.hits{service:web}.as_count()`
-	secrets := analysistest.Secrets{"dd/api-key": apiKey, "dd/app-key": appKey, "dd/wrong": "nope"}
+	secrets := analysistest.Secrets{"dd/api-key": apiKey, "dd/app-key": appKey, "dd/wrong": "nope", "dd/empty": ""}
 	// A server that never answers. The query is a POST whose body the
 	// handler does not read, so net/http cannot see the client hang up:
 	// stop releases the handler when the test ends.
@@ -68,6 +68,8 @@ func TestMeasure(t *testing.T) {
 			setup: func(s *datadog.Server) { s.WithoutV2() }, want: analysistest.Want{Err: "404 Not Found"}},
 		{name: "a wrong key (403)", with: func(c *rampv1.DatadogMetric) { c.ApplicationKey.Key = "wrong" },
 			want: analysistest.Want{Err: "403 Forbidden: Forbidden; check the API key, and that the application key has the timeseries_query permission"}},
+		{name: "no key (401)", with: func(c *rampv1.DatadogMetric) { c.APIKey.Key = "empty" },
+			want: analysistest.Want{Err: "401 Unauthorized: No authenticated user.; check the API key"}},
 		{name: "a missing Secret key", with: func(c *rampv1.DatadogMetric) { c.APIKey.Key = "none" },
 			want: analysistest.Want{Err: "header DD-API-KEY: secret dd has no key none"}},
 		{name: "an invalid query (400)", with: func(c *rampv1.DatadogMetric) { c.Aggregator = "median" },

@@ -49,6 +49,7 @@ type Server struct {
 	points    map[string][]Point
 	answer    func(key string, req Request) []Point
 	pageSize  int
+	badToken  bool
 	throttled int
 	requests  []Request
 }
@@ -95,6 +96,14 @@ func (s *Server) PageSize(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pageSize = n
+}
+
+// BadToken makes the first page's NextToken one the fake then refuses
+// (InvalidNextToken), as CloudWatch does with an expired token.
+func (s *Server) BadToken() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.badToken = true
 }
 
 // Throttle answers the next n calls with a Throttling error.
@@ -214,6 +223,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		req.NextToken = string(tok)
 		n, err := strconv.Atoi(strings.TrimPrefix(string(tok), "page-"))
 		if err != nil || !strings.HasPrefix(string(tok), "page-") {
+			s.mu.Lock()
+			s.requests = append(s.requests, Request{Start: start, End: end, Queries: keys, NextToken: string(tok), Status: http.StatusBadRequest})
+			s.mu.Unlock()
 			fail(w, http.StatusBadRequest, "InvalidNextToken", "InvalidNextToken", "The service couldn't process the NextToken")
 			return
 		}
@@ -249,6 +261,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if offset+sent < total {
 		answer["NextToken"] = cbor.String("page-" + strconv.Itoa(offset+sent))
+		s.mu.Lock()
+		if s.badToken {
+			answer["NextToken"] = cbor.String("expired")
+		}
+		s.mu.Unlock()
 	}
 	w.Header().Set("Content-Type", "application/cbor")
 	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
