@@ -10,6 +10,7 @@ import (
 	"errors"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -22,6 +23,14 @@ type Result any
 
 // DefaultTimeout bounds a measurement's request.
 const DefaultTimeout = 10 * time.Second
+
+// Timeout is a provider's timeout setting, DefaultTimeout when unset.
+func Timeout(d *metav1.Duration) time.Duration {
+	if d == nil {
+		return DefaultTimeout
+	}
+	return d.Duration
+}
 
 // ErrEmpty is returned (wrapped) by providers whose query returned no data.
 var ErrEmpty = errors.New("no data")

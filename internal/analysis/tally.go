@@ -29,6 +29,15 @@ func wanted(m *rampv1.Metric, untilTerminated bool) int32 {
 	return 1
 }
 
+// Interval is the time between a metric's measurements, which providers
+// that query a window of time also take as the window.
+func Interval(m *rampv1.Metric) time.Duration {
+	if m.Interval == nil {
+		return DefaultInterval
+	}
+	return m.Interval.Duration
+}
+
 // Due returns when a metric's next measurement is due, and false when it
 // takes no more: its phase is final.
 func Due(m *rampv1.Metric, r *rampv1.MetricResult, startedAt time.Time) (time.Time, bool) {
@@ -41,11 +50,7 @@ func Due(m *rampv1.Metric, r *rampv1.MetricResult, startedAt time.Time) (time.Ti
 		if last.FinishedAt != nil {
 			from = last.FinishedAt.Time
 		}
-		interval := DefaultInterval
-		if m.Interval != nil {
-			interval = m.Interval.Duration
-		}
-		return from.Add(interval), true
+		return from.Add(Interval(m)), true
 	}
 	delay := time.Duration(0)
 	if m.InitialDelay != nil {

@@ -139,6 +139,16 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Excerpt is the start of an answer's body, for an error message: a
+// server's error page can be long.
+func Excerpt(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
+
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the
 // transport: each measurement builds its own, and must not leave idle
 // connections behind.

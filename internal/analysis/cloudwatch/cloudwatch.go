@@ -42,10 +42,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	if err != nil {
 		return nil, err
 	}
-	timeout := analysis.DefaultTimeout
-	if cfg.Timeout != nil {
-		timeout = cfg.Timeout.Duration
-	}
+	timeout := analysis.Timeout(cfg.Timeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var opts []func(*config.LoadOptions) error
@@ -72,10 +69,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	if p.Now != nil {
 		now = p.Now
 	}
-	interval := analysis.DefaultInterval
-	if m.Interval != nil {
-		interval = m.Interval.Duration
-	}
+	interval := analysis.Interval(m)
 	end := now()
 	in := &cloudwatch.GetMetricDataInput{
 		StartTime: aws.Time(end.Add(-interval)), EndTime: aws.Time(end),

@@ -77,16 +77,10 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	if p.Now != nil {
 		now = p.Now
 	}
-	interval := analysis.DefaultInterval
-	if m.Interval != nil {
-		interval = m.Interval.Duration
-	}
+	interval := analysis.Interval(m)
 	c.to = now()
 	c.from, c.deadline = c.to.Add(-interval), c.to.Add(interval)
-	timeout := analysis.DefaultTimeout
-	if cfg.Timeout != nil {
-		timeout = cfg.Timeout.Duration
-	}
+	timeout := analysis.Timeout(cfg.Timeout)
 	switch {
 	case cfg.APIVersion == "v1":
 		return c.v1(ctx, timeout)
@@ -217,11 +211,7 @@ func messages(body []byte) string {
 	if json.Unmarshal(body, &e) == nil && len(e.Errors) > 0 {
 		return strings.Join(e.Errors, "; ")
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
+	return outbound.Excerpt(body)
 }
 
 // unsafe are the characters Datadog does not keep in a tag: it turns them

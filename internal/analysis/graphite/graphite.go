@@ -58,20 +58,14 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	if p.Now != nil {
 		now = p.Now
 	}
-	interval := analysis.DefaultInterval
-	if m.Interval != nil {
-		interval = m.Interval.Duration
-	}
+	interval := analysis.Interval(m)
 	until := now()
 	q := url.Values{}
 	q.Set("target", target)
 	q.Set("from", strconv.FormatInt(until.Add(-interval).Unix(), 10))
 	q.Set("until", strconv.FormatInt(until.Unix(), 10))
 	q.Set("format", "json")
-	timeout := analysis.DefaultTimeout
-	if cfg.Timeout != nil {
-		timeout = cfg.Timeout.Duration
-	}
+	timeout := analysis.Timeout(cfg.Timeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	render := strings.TrimSuffix(address, "/") + "/render"
@@ -92,7 +86,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 		return nil, fmt.Errorf("graphite %s: %w", render, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, errors.New(client.Redact(fmt.Sprintf("graphite %s: %s: %s (target: %s)", render, resp.Status, excerpt(body), target)))
+		return nil, errors.New(client.Redact(fmt.Sprintf("graphite %s: %s: %s (target: %s)", render, resp.Status, outbound.Excerpt(body), target)))
 	}
 	var all []series
 	if err := json.Unmarshal(body, &all); err != nil {
@@ -122,14 +116,6 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 		return got[0], nil
 	}
 	return got, nil
-}
-
-func excerpt(body []byte) string {
-	s := strings.TrimSpace(string(body))
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
 }
 
 // unsafe are the characters that are not a metric path's: a template value

@@ -49,10 +49,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 		return nil, err
 	}
 	defer client.CloseIdleConnections()
-	timeout := analysis.DefaultTimeout
-	if cfg.Timeout != nil {
-		timeout = cfg.Timeout.Duration
-	}
+	timeout := analysis.Timeout(cfg.Timeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var (
@@ -157,7 +154,7 @@ func influxQL(ctx context.Context, hc *http.Client, address, token, database, qu
 	decoder.UseNumber()
 	if err := decoder.Decode(&answer); err != nil {
 		if resp.StatusCode/100 != 2 {
-			return nil, fmt.Errorf("%s: %s", resp.Status, excerpt(body))
+			return nil, fmt.Errorf("%s: %s", resp.Status, outbound.Excerpt(body))
 		}
 		return nil, fmt.Errorf("the answer is not InfluxQL's JSON: %w", err)
 	}
@@ -165,7 +162,7 @@ func influxQL(ctx context.Context, hc *http.Client, address, token, database, qu
 		return nil, fmt.Errorf("%s: %w", resp.Status, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("%s: %s", resp.Status, excerpt(body))
+		return nil, fmt.Errorf("%s: %s", resp.Status, outbound.Excerpt(body))
 	}
 	var values []float64
 	for _, r := range answer.Results {
@@ -202,14 +199,6 @@ func number(v any) (float64, bool) {
 		return f, err == nil
 	}
 	return 0, false
-}
-
-func excerpt(body []byte) string {
-	s := strings.TrimSpace(string(body))
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
 }
 
 // Escape makes a template value safe inside a quoted Flux or InfluxQL

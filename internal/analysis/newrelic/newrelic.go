@@ -81,10 +81,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	if err != nil {
 		return nil, err
 	}
-	timeout := analysis.DefaultTimeout
-	if cfg.Timeout != nil {
-		timeout = cfg.Timeout.Duration
-	}
+	timeout := analysis.Timeout(cfg.Timeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, address, bytes.NewReader(payload))
@@ -122,11 +119,7 @@ func failure(address string, resp *http.Response, a answer, body []byte, nrql st
 		msgs = append(msgs, e.Message)
 	}
 	if len(msgs) == 0 {
-		s := strings.TrimSpace(string(body))
-		if len(s) > 200 {
-			s = s[:200] + "..."
-		}
-		msgs = append(msgs, s)
+		msgs = append(msgs, outbound.Excerpt(body))
 	}
 	s := fmt.Sprintf("newrelic %s: %s: %s", address, resp.Status, strings.Join(msgs, "; "))
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {

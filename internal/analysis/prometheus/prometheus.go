@@ -50,10 +50,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	if err != nil {
 		return nil, fmt.Errorf("prometheus address %q: %w", address, err)
 	}
-	timeout := analysis.DefaultTimeout
-	if cfg.Timeout != nil {
-		timeout = cfg.Timeout.Duration
-	}
+	timeout := analysis.Timeout(cfg.Timeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	now := time.Now

@@ -46,10 +46,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 		return nil, err
 	}
 	defer client.CloseIdleConnections()
-	timeout := analysis.DefaultTimeout
-	if cfg.Timeout != nil {
-		timeout = cfg.Timeout.Duration
-	}
+	timeout := analysis.Timeout(cfg.Timeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
