@@ -26,11 +26,13 @@ type DatadogMetric struct {
 	// Query is a metrics query, as a Go template with the values a
 	// Prometheus query gets, e.g.
 	// sum:trace.http.request.errors{service:{{.Args.service}},version:{{.CanaryRevision}}}.as_count().
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=8192
 	// +optional
 	Query string `json:"query,omitempty"`
 
 	// Queries are named metrics queries that Formula combines.
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=8
 	// +listType=map
 	// +listMapKey=name

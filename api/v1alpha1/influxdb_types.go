@@ -18,6 +18,7 @@ type InfluxDBMetric struct {
 	// Flux is a Flux query, as a Go template with the values a Prometheus
 	// query gets, escaped for a quoted string, e.g.
 	// from(bucket: "app") |> range(start: -1m) |> filter(fn: (r) => r.revision == "{{.CanaryRevision}}").
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=8192
 	// +optional
 	Flux string `json:"flux,omitempty"`
@@ -30,6 +31,7 @@ type InfluxDBMetric struct {
 	// InfluxQL is an InfluxQL query, as a Go template, values escaped for
 	// a quoted string, e.g.
 	// SELECT mean(errors) FROM requests WHERE revision = '{{.CanaryRevision}}' AND time > now() - 1m.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=8192
 	// +optional
 	InfluxQL string `json:"influxQL,omitempty"`

@@ -56,6 +56,8 @@ spec:
 		{name: "datadog v1 with a formula", edit: provider("datadog", keys(map[string]any{
 			"queries": []any{map[string]any{"name": "a", "query": "sum:e{*}"}}, "formula": "a * 100", "apiVersion": "v1"})),
 			wantErr: []string{"datadog: apiVersion v1 takes one query and no formula"}},
+		{name: "datadog with an empty query", edit: provider("datadog", keys(map[string]any{"query": ""})),
+			wantErr: []string{"spec.metrics[0].provider.datadog.query", "at least 1 chars"}},
 		{name: "datadog on an unknown site", edit: provider("datadog", keys(map[string]any{"query": "sum:e{*}", "site": "datadoghq.example"})),
 			wantErr: []string{"spec.metrics[0].provider.datadog.site", "Unsupported value"}},
 		{name: "datadog with a median", edit: provider("datadog", keys(map[string]any{"query": "sum:e{*}", "aggregator": "median"})),
@@ -108,6 +110,8 @@ spec:
 		{name: "influxDB both", edit: provider("influxDB", map[string]any{"address": "http://influxdb:8086", "database": "app",
 			"influxQL": "SELECT 1", "flux": "from(bucket: \"a\")"}),
 			wantErr: []string{"influxDB: set exactly one of flux and influxQL"}},
+		{name: "influxDB with an empty flux query", edit: provider("influxDB", map[string]any{"address": "http://influxdb:8086", "flux": ""}),
+			wantErr: []string{"spec.metrics[0].provider.influxDB.flux", "at least 1 chars"}},
 		{name: "influxDB influxQL without a database", edit: provider("influxDB", map[string]any{"address": "http://influxdb:8086", "influxQL": "SELECT 1"}),
 			wantErr: []string{"influxDB: an influxQL query needs its database"}},
 	}

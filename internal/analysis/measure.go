@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -21,6 +22,10 @@ func Take(ctx context.Context, p Provider, m *rampv1.Metric, conds *Conditions, 
 	// Named, so that the deferred stamp reaches what is returned.
 	defer func() { ms.FinishedAt = &metav1.MicroTime{Time: now()} }()
 
+	// What a provider says goes into the run's status: a long message or
+	// value (an error page, a large vector) is cut, so that ten of them
+	// still fit in one status write.
+	defer func() { ms.Value, ms.Message = cut(ms.Value), cut(ms.Message) }()
 	result, err := p.Measure(ctx, m, vars)
 	switch {
 	case errors.Is(err, ErrEmpty):
@@ -43,6 +48,20 @@ func Take(ctx context.Context, p Provider, m *rampv1.Metric, conds *Conditions, 
 	}
 	ms.Phase, ms.Message = phase, msg
 	return ms
+}
+
+// maxText bounds a measurement's value and message in status.
+const maxText = 1024
+
+func cut(s string) string {
+	if len(s) <= maxText {
+		return s
+	}
+	n := maxText
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // Format writes a result for people.

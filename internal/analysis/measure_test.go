@@ -37,6 +37,7 @@ func TestTake(t *testing.T) {
 		{"no data", answer{err: fmt.Errorf("%w: empty vector", ErrEmpty)}, rampv1.AnalysisInconclusive, "", "no data (empty result or NaN)"},
 		{"rate limited past the interval", answer{err: fmt.Errorf("%w: rate limited; resets in 60s", ErrInconclusive)}, rampv1.AnalysisInconclusive, "", "rate limited; resets in 60s"},
 		{"provider down", answer{err: errors.New("connection refused")}, rampv1.AnalysisError, "", "connection refused"},
+		{"a long error", answer{err: errors.New(strings.Repeat("é", 600))}, rampv1.AnalysisError, "", strings.Repeat("é", 512) + "..."},
 		{"not a number", answer{r: "up"}, rampv1.AnalysisError, `"up"`, "successCondition: no such overload"},
 	}
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -45,7 +46,7 @@ func TestTake(t *testing.T) {
 			clock := start
 			now := func() time.Time { clock = clock.Add(time.Second); return clock }
 			ms := Take(context.Background(), tt.answer, m, conds, Vars{}, now)
-			if ms.Phase != tt.phase || ms.Value != tt.value || (tt.msg != "" && !strings.Contains(ms.Message, tt.msg)) {
+			if ms.Phase != tt.phase || ms.Value != tt.value || (tt.msg != "" && !strings.Contains(ms.Message, tt.msg)) || len(ms.Message) > 1024+3 {
 				t.Errorf("got %s %q %q, want %s %q %q", ms.Phase, ms.Value, ms.Message, tt.phase, tt.value, tt.msg)
 			}
 			if !ms.StartedAt.Time.Equal(start.Add(time.Second)) || ms.FinishedAt == nil || !ms.FinishedAt.Time.Equal(start.Add(2*time.Second)) {

@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/test/fakes/cloudwatch"
@@ -24,6 +26,7 @@ import (
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/graphite"
 	"github.com/rampcd/ramp/test/influxdb"
+	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
 // TestAnalysisTry measures templates once from the command line against a
@@ -195,6 +198,18 @@ spec:
 	if out, err := ramp(t, e, "analysis", "try", "smoke"); err != nil || !strings.Contains(out, "job") || !strings.Contains(out, `"succeeded":true`) {
 		t.Errorf("try smoke: %v\n%s", err, out)
 	}
+	clustertest.Eventually(t, fixture.Wait, "the tried Job deleted", func(ctx context.Context) (bool, string) {
+		var jobs batchv1.JobList
+		if err := e.C.List(ctx, &jobs, client.InNamespace(e.NS)); err != nil {
+			return false, err.Error()
+		}
+		for _, j := range jobs.Items {
+			if j.DeletionTimestamp == nil {
+				return false, "Job " + j.Name + " is still there"
+			}
+		}
+		return true, ""
+	})
 
 	for _, tt := range []struct {
 		args []string

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 )
@@ -140,13 +141,18 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 }
 
 // Excerpt is the start of an answer's body, for an error message: a
-// server's error page can be long.
+// server's error page can be long. Redact first: a secret cut in two would
+// no longer be found.
 func Excerpt(body []byte) string {
 	s := strings.TrimSpace(string(body))
-	if len(s) > 200 {
-		s = s[:200] + "..."
+	if len(s) <= 200 {
+		return s
 	}
-	return s
+	cut := 200
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the

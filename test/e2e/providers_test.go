@@ -87,13 +87,14 @@ func TestHostedProvidersRollBack(t *testing.T) {
 			e.StartController()
 			e.Apply("config/analysis/templates.yaml")
 			e.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: p.secret, Namespace: e.NS}, StringData: p.secretData})
-			bad := func(string) bool { return false }
-			args, asked := p.serve(t, func(q string) bool { return bad(q) })
+			var good atomic.Value // once set, the one revision whose queries answer a low error rate
+			good.Store("")
+			args, asked := p.serve(t, func(q string) bool {
+				rev := good.Load().(string)
+				return rev != "" && !strings.Contains(q, rev)
+			})
 			step := rampv1.AnalysisStep{Templates: []rampv1.TemplateRef{{TemplateName: p.template, ClusterScope: true}}, Args: args}
-			ro := promoteThenFail(t, e, step, func(promoted *rampv1.Rollout) {
-				good := promoted.Status.StableRevision
-				bad = func(query string) bool { return !strings.Contains(query, good) }
-			}, "error-rate")
+			ro := promoteThenFail(t, e, step, func(promoted *rampv1.Rollout) { good.Store(promoted.Status.StableRevision) }, "error-rate")
 			if q := asked(); len(q) != 2 || !strings.Contains(q[1], ro.Status.Abort.Revision) {
 				t.Errorf("the service was asked %q, want one query per release, the last for the canary's revision", q)
 			}

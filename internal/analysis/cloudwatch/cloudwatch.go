@@ -18,6 +18,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
+	"github.com/rampcd/ramp/internal/outbound"
 )
 
 // maxPages bounds how many pages of one answer Ramp reads: a window of a
@@ -45,6 +46,12 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	timeout := analysis.Timeout(cfg.Timeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// Ramp's outbound client: answers size-limited like every provider's.
+	hc, err := outbound.NewClient(ctx, nil, outbound.Settings{})
+	if err != nil {
+		return nil, err
+	}
+	defer hc.CloseIdleConnections()
 	var opts []func(*config.LoadOptions) error
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
@@ -56,7 +63,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	if awsCfg.Region == "" {
 		return nil, errors.New("cloudwatch: no region: set the metric's region, or AWS_REGION in the controller's environment")
 	}
-	clientOpts := append([]func(*cloudwatch.Options){}, p.Options...)
+	clientOpts := append([]func(*cloudwatch.Options){func(o *cloudwatch.Options) { o.HTTPClient = hc }}, p.Options...)
 	if cfg.Address != "" {
 		address, err := analysis.Render(m.Name, cfg.Address, vars, func(s string) string { return s })
 		if err != nil {
@@ -97,16 +104,20 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 			}
 		}
 	}
+	// Every returned query has its place in the result: one without a
+	// datapoint makes it no data, rather than moving the others up.
 	var got []float64
 	for _, q := range cfg.Queries {
-		if v, ok := newest[q.ID]; ok && ptr.Deref(q.ReturnData, true) {
-			got = append(got, v)
+		if !ptr.Deref(q.ReturnData, true) {
+			continue
 		}
+		v, ok := newest[q.ID]
+		if !ok {
+			return nil, fmt.Errorf("%w: query %s has no datapoint in the last %s", analysis.ErrEmpty, q.ID, interval)
+		}
+		got = append(got, v)
 	}
-	switch len(got) {
-	case 0:
-		return nil, fmt.Errorf("%w: no datapoint in the last %s", analysis.ErrEmpty, interval)
-	case 1:
+	if len(got) == 1 {
 		return got[0], nil
 	}
 	return got, nil

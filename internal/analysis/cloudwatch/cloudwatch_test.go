@@ -87,6 +87,9 @@ func TestMeasure(t *testing.T) {
 			s.BadToken()
 			s.Set("errors / requests", points(0.3, 0.01)...)
 		}, want: analysistest.Want{Err: "InvalidNextToken"}, requests: 2},
+		{name: "one of two without a datapoint", queries: []rampv1.CloudWatchQuery{rate, latency},
+			setup: func(s *fake.Server) { s.Set("AWS/ApplicationELB/TargetResponseTime/:p99", points(0.3)...) },
+			want:  analysistest.Want{Empty: true}},
 		{name: "no datapoint", queries: []rampv1.CloudWatchQuery{rate}, want: analysistest.Want{Empty: true}},
 		{name: "points outside the window", queries: []rampv1.CloudWatchQuery{rate},
 			setup: func(s *fake.Server) { s.Set("errors / requests", fake.Point{At: now.Add(-time.Hour), Value: 1}) },

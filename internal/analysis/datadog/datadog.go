@@ -54,6 +54,9 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	if cfg.Query != "" {
 		queries = []rampv1.DatadogQuery{{Name: "a", Query: cfg.Query}}
 	}
+	if len(queries) == 0 {
+		return nil, errors.New("datadog: no query: set query, or queries with a formula")
+	}
 	for _, q := range queries {
 		text, err := analysis.Render(m.Name, q.Query, vars, Escape)
 		if err != nil {
@@ -163,12 +166,12 @@ func (c *call) once(ctx context.Context, timeout time.Duration, build func(conte
 	case resp.StatusCode == http.StatusTooManyRequests:
 		return &rateLimited{reset: resetAfter(resp.Header), name: resp.Header.Get("X-RateLimit-Name")}
 	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("datadog %s: %s: %s: %w", what, resp.Status, c.client.Redact(messages(body)), errNotFound)
+		return fmt.Errorf("datadog %s: %s: %s: %w", what, resp.Status, c.messages(body), errNotFound)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return fmt.Errorf("datadog %s: %s: %s; check the API key, and that the application key has the timeseries_query permission",
-			what, resp.Status, c.client.Redact(messages(body)))
+			what, resp.Status, c.messages(body))
 	case resp.StatusCode/100 != 2:
-		return fmt.Errorf("datadog %s: %s: %s", what, resp.Status, c.client.Redact(messages(body)))
+		return fmt.Errorf("datadog %s: %s: %s", what, resp.Status, c.messages(body))
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("datadog %s: the answer is not the API's JSON: %w", what, err)
@@ -203,15 +206,16 @@ func resetAfter(h http.Header) time.Duration {
 }
 
 // messages reads Datadog's error body, {"errors": ["..."]}, or quotes the
-// start of one that is not.
-func messages(body []byte) string {
+// start of one that is not; secrets redacted before anything is cut.
+func (c *call) messages(body []byte) string {
 	var e struct {
 		Errors []string `json:"errors"`
 	}
-	if json.Unmarshal(body, &e) == nil && len(e.Errors) > 0 {
-		return strings.Join(e.Errors, "; ")
+	text := []byte(c.client.Redact(string(body)))
+	if json.Unmarshal(text, &e) == nil && len(e.Errors) > 0 {
+		return outbound.Excerpt([]byte(strings.Join(e.Errors, "; ")))
 	}
-	return outbound.Excerpt(body)
+	return outbound.Excerpt(text)
 }
 
 // unsafe are the characters Datadog does not keep in a tag: it turns them

@@ -86,7 +86,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 		return nil, fmt.Errorf("graphite %s: %w", render, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, errors.New(client.Redact(fmt.Sprintf("graphite %s: %s: %s (target: %s)", render, resp.Status, outbound.Excerpt(body), target)))
+		return nil, errors.New(client.Redact(fmt.Sprintf("graphite %s: %s: %s (target: %s)", render, resp.Status, outbound.Excerpt([]byte(client.Redact(string(body)))), target)))
 	}
 	var all []series
 	if err := json.Unmarshal(body, &all); err != nil {

@@ -57,35 +57,41 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 		query  string
 	)
 	if cfg.Flux != "" {
-		if query, err = analysis.Render(m.Name, cfg.Flux, vars, Escape); err != nil {
+		if query, err = analysis.Render(m.Name, cfg.Flux, vars, FluxEscape); err != nil {
 			return nil, fmt.Errorf("flux: %w", err)
 		}
 		values, err = flux(ctx, client.Client, address, token, cfg.Org, query)
 	} else {
-		if query, err = analysis.Render(m.Name, cfg.InfluxQL, vars, Escape); err != nil {
+		if query, err = analysis.Render(m.Name, cfg.InfluxQL, vars, InfluxQLEscape); err != nil {
 			return nil, fmt.Errorf("influxQL: %w", err)
 		}
-		values, err = influxQL(ctx, client.Client, address, token, cfg.Database, query)
+		values, err = influxQL(ctx, client.Client, address, token, cfg.Database, query, redact(client, token))
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 		return nil, fmt.Errorf("influxdb %s: timed out after %s (query: %s)", address, timeout, query)
 	case err != nil:
-		msg := fmt.Sprintf("influxdb %s: %v (query: %s)", address, err, query)
-		// The token, and the password of a username:password.
-		_, password, _ := strings.Cut(token, ":")
-		for _, secret := range []string{token, password} {
-			if secret != "" {
-				msg = strings.ReplaceAll(msg, secret, "[redacted]")
-			}
-		}
-		return nil, errors.New(client.Redact(msg))
+		return nil, errors.New(redact(client, token)(fmt.Sprintf("influxdb %s: %v (query: %s)", address, err, query)))
 	case len(values) == 0:
 		return nil, fmt.Errorf("%w: the query returned no value (%s)", analysis.ErrEmpty, query)
 	case len(values) == 1:
 		return values[0], nil
 	}
 	return values, nil
+}
+
+// redact removes the client's secrets and the token (and the password of a
+// username:password) from s.
+func redact(client *outbound.Client, token string) func(string) string {
+	_, password, _ := strings.Cut(token, ":")
+	return func(s string) string {
+		for _, secret := range []string{token, password} {
+			if secret != "" {
+				s = strings.ReplaceAll(s, secret, "[redacted]")
+			}
+		}
+		return client.Redact(s)
+	}
 }
 
 // flux runs a Flux query with the InfluxDB 2 client and takes each
@@ -125,7 +131,7 @@ func flux(ctx context.Context, hc *http.Client, address, token, org, query strin
 // last row's first value that is a number. The answer is read with the
 // official 1.x client's types; the request goes through hc, which the
 // 1.x client cannot take.
-func influxQL(ctx context.Context, hc *http.Client, address, token, database, query string) ([]float64, error) {
+func influxQL(ctx context.Context, hc *http.Client, address, token, database, query string, redact func(string) string) ([]float64, error) {
 	q := url.Values{"db": {database}, "q": {query}, "epoch": {"s"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, address+"/query?"+q.Encode(), nil)
 	if err != nil {
@@ -154,7 +160,7 @@ func influxQL(ctx context.Context, hc *http.Client, address, token, database, qu
 	decoder.UseNumber()
 	if err := decoder.Decode(&answer); err != nil {
 		if resp.StatusCode/100 != 2 {
-			return nil, fmt.Errorf("%s: %s", resp.Status, outbound.Excerpt(body))
+			return nil, fmt.Errorf("%s: %s", resp.Status, outbound.Excerpt([]byte(redact(string(body)))))
 		}
 		return nil, fmt.Errorf("the answer is not InfluxQL's JSON: %w", err)
 	}
@@ -162,7 +168,7 @@ func influxQL(ctx context.Context, hc *http.Client, address, token, database, qu
 		return nil, fmt.Errorf("%s: %w", resp.Status, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("%s: %s", resp.Status, outbound.Excerpt(body))
+		return nil, fmt.Errorf("%s: %s", resp.Status, outbound.Excerpt([]byte(redact(string(body)))))
 	}
 	var values []float64
 	for _, r := range answer.Results {
@@ -201,8 +207,14 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
-// Escape makes a template value safe inside a quoted Flux or InfluxQL
-// string (double or single quotes).
-func Escape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, `'`, `\'`, "\n", `\n`).Replace(s)
+// FluxEscape makes a template value safe inside a double-quoted Flux
+// string, where ${...} would be an interpolation.
+func FluxEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`, "\n", `\n`).Replace(s)
+}
+
+// InfluxQLEscape makes a template value safe inside a single-quoted
+// InfluxQL string.
+func InfluxQLEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", ` `).Replace(s)
 }

@@ -59,6 +59,9 @@ func TestMeasure(t *testing.T) {
 		// An argument that tries to end the string stays inside it.
 		{name: "flux: arguments are escaped", cfg: rampv1.InfluxDBMetric{Flux: fluxBase + ` and r.revision == "{{.Args.revision}}")`},
 			want: analysistest.Want{Empty: true}},
+		// Nor does an interpolation run.
+		{name: "flux: interpolations are escaped", cfg: rampv1.InfluxDBMetric{Flux: fluxBase + ` and r.revision == "{{.Args.interpolation}}")`},
+			want: analysistest.Want{Empty: true}},
 		{name: "flux: a syntax error", cfg: rampv1.InfluxDBMetric{Flux: `from(bucket: "app/autogen" |> last()`},
 			want: analysistest.Want{Err: "(query: from(bucket"}},
 		{name: "influxQL: one series", cfg: rampv1.InfluxDBMetric{Database: "app",
@@ -80,7 +83,8 @@ func TestMeasure(t *testing.T) {
 		{name: "nobody listening", cfg: rampv1.InfluxDBMetric{Address: closedAddress(t), Flux: fluxBase + `)`},
 			want: analysistest.Want{Err: "connection refused"}},
 	}
-	vars := analysis.Vars{CanaryRevision: "abc", Args: map[string]string{"revision": `abc" or r.revision != "`, "quote": `abc' OR revision != '`}}
+	vars := analysis.Vars{CanaryRevision: "abc", Args: map[string]string{"revision": `abc" or r.revision != "`, "quote": `abc' OR revision != '`,
+		"interpolation": "${r.revision}"}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg

@@ -65,7 +65,9 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 		return nil, fmt.Errorf("%w: Job %s started", analysis.ErrPending, name)
 	}
 	if err != nil {
-		return nil, err
+		// Asked again at the next pass: an error here would be recorded
+		// as the measurement, and the running Job's outcome never read.
+		return nil, fmt.Errorf("%w: Job %s: %v", analysis.ErrPending, name, err)
 	}
 	done, succeeded, message := hooks.JobVerdict(job)
 	if !done {
@@ -81,7 +83,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 func (p Provider) Cleanup(ctx context.Context, m *rampv1.Metric) error {
 	var jobs batchv1.JobList
 	if err := p.Client.List(ctx, &jobs, client.InNamespace(p.Run.Namespace),
-		client.MatchingLabels{LabelRun: p.Run.Name, LabelMetric: m.Name}); err != nil {
+		client.MatchingLabels{LabelRun: labelValue(p.Run.Name), LabelMetric: m.Name}); err != nil {
 		return err
 	}
 	pending := Name(p.Run.Name, m.Name, next(p.Run, m.Name))
@@ -99,9 +101,13 @@ func (p Provider) Cleanup(ctx context.Context, m *rampv1.Metric) error {
 }
 
 // Stop deletes the Job of a measurement in progress: the run was
-// terminated.
+// terminated, or decided by another metric.
 func (p Provider) Stop(ctx context.Context, m *rampv1.Metric) error {
-	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: p.Run.Namespace, Name: Name(p.Run.Name, m.Name, next(p.Run, m.Name))}}
+	job := &batchv1.Job{}
+	err := p.Client.Get(ctx, client.ObjectKey{Namespace: p.Run.Namespace, Name: Name(p.Run.Name, m.Name, next(p.Run, m.Name))}, job)
+	if err != nil || job.DeletionTimestamp != nil {
+		return client.IgnoreNotFound(err)
+	}
 	return client.IgnoreNotFound(p.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)))
 }
 
@@ -139,7 +145,7 @@ func (p Provider) newJob(m *rampv1.Metric, vars analysis.Vars, name string) *bat
 	}
 	labels := map[string]string{}
 	if p.Run != nil {
-		labels[LabelRun], labels[LabelMetric] = p.Run.Name, m.Name
+		labels[LabelRun], labels[LabelMetric] = labelValue(p.Run.Name), m.Name
 		if ro := p.Run.Labels[rampv1.LabelRollout]; ro != "" {
 			labels[rampv1.LabelRollout] = ro
 		}
@@ -160,13 +166,20 @@ func next(run *rampv1.AnalysisRun, metric string) int32 {
 // Name is the Job of a metric's nth measurement in a run: within the 63
 // characters a Job's name may have, with a hash of what was cut.
 func Name(run, metric string, n int32) string {
-	full := fmt.Sprintf("%s-%s-%d", run, metric, n)
-	if len(full) <= 63 {
-		return full
+	return fit(fmt.Sprintf("%s-%s-%d", run, metric, n), fmt.Sprintf("-%d", n))
+}
+
+// labelValue is a run's name as a label value (63 characters at most).
+func labelValue(run string) string { return fit(run, "") }
+
+// fit cuts s to 63 characters, ending in a hash of all of it and suffix.
+func fit(s, suffix string) string {
+	if len(s) <= 63 {
+		return s
 	}
-	sum := sha256.Sum256([]byte(full))
-	suffix := fmt.Sprintf("-%s-%d", hex.EncodeToString(sum[:])[:8], n)
-	return trim(full, 63-len(suffix)) + suffix
+	sum := sha256.Sum256([]byte(s))
+	suffix = "-" + hex.EncodeToString(sum[:])[:8] + suffix
+	return trim(s, 63-len(suffix)) + suffix
 }
 
 func trim(s string, n int) string {

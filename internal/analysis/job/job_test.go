@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,24 @@ func TestMeasure(t *testing.T) {
 		})
 	}
 
+	t.Run("stopped while it runs", func(t *testing.T) {
+		m := &rampv1.Metric{Name: "stopped", Provider: rampv1.MetricProvider{Job: &rampv1.JobHook{
+			Container: corev1.Container{Name: "smoke", Image: "tests:v1"}}}}
+		p := Provider{Client: c, Run: run}
+		if _, err := p.Measure(ctx, m, vars); !errors.Is(err, analysis.ErrPending) {
+			t.Fatalf("first ask: %v, want the Job started", err)
+		}
+		if err := p.Stop(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		name := Name(run.Name, m.Name, 1)
+		clustertest.Eventually(t, time.Minute, "the Job deleted", func(ctx context.Context) (bool, string) {
+			job := &batchv1.Job{}
+			err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, job)
+			return apierrors.IsNotFound(err) || job.DeletionTimestamp != nil, fmt.Sprint(err)
+		})
+	})
+
 	t.Run("outside a run", func(t *testing.T) {
 		m := &rampv1.Metric{Name: "try", Provider: rampv1.MetricProvider{Job: &rampv1.JobHook{
 			Container: corev1.Container{Name: "smoke", Image: "tests:v1"}}}}
@@ -153,5 +172,8 @@ func TestName(t *testing.T) {
 	}
 	if Name(long, "a", 1) == Name(long, "b", 1) {
 		t.Error("two metrics' Jobs share a name once cut")
+	}
+	if v := labelValue(long + "-background"); len(v) > 63 || v == labelValue(long+"-step-2") {
+		t.Errorf("labelValue of a long run name: %s (%d characters), or the same for two runs", v, len(v))
 	}
 }

@@ -104,7 +104,7 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	var a answer
 	decodeErr := json.Unmarshal(body, &a)
 	if len(a.Errors) > 0 || resp.StatusCode/100 != 2 {
-		return nil, errors.New(client.Redact(failure(address, resp, a, body, nrql)))
+		return nil, errors.New(failure(address, resp, a, []byte(client.Redact(string(body))), nrql, client.Redact))
 	}
 	if decodeErr != nil || a.Data.Actor.Account.NRQL == nil {
 		return nil, fmt.Errorf("newrelic %s: the answer is not NerdGraph's NRQL result (query: %s)", address, nrql)
@@ -113,10 +113,10 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 }
 
 // failure words an answer that carries errors or a bad status.
-func failure(address string, resp *http.Response, a answer, body []byte, nrql string) string {
+func failure(address string, resp *http.Response, a answer, body []byte, nrql string, redact func(string) string) string {
 	var msgs []string
 	for _, e := range a.Errors {
-		msgs = append(msgs, e.Message)
+		msgs = append(msgs, outbound.Excerpt([]byte(redact(e.Message))))
 	}
 	if len(msgs) == 0 {
 		msgs = append(msgs, outbound.Excerpt(body))

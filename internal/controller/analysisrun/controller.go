@@ -155,15 +155,22 @@ func (r *Reconciler) measure(ctx context.Context, run *rampv1.AnalysisRun) time.
 
 // cleanup lets providers remove what the measurements that run's status
 // records left behind (finished Jobs): the status is as read, so those
-// measurements are recorded for good. A failure is logged, and tried again
-// at the next pass.
+// measurements are recorded for good. Once the run is over, a measurement
+// still in progress (another metric decided the run) is stopped. A
+// failure is logged, and tried again at the next pass.
 func (r *Reconciler) cleanup(ctx context.Context, run *rampv1.AnalysisRun) {
 	env := analysis.Env{Client: r.Client, Run: run}
 	for i := range run.Spec.Metrics {
 		m := &run.Spec.Metrics[i]
-		if p, ok := providers.For(m, env).(cleaner); ok {
-			if err := p.Cleanup(ctx, m); err != nil {
+		p := providers.For(m, env)
+		if c, ok := p.(cleaner); ok {
+			if err := c.Cleanup(ctx, m); err != nil {
 				log.FromContext(ctx).Error(err, "clean up after measurements", "metric", m.Name)
+			}
+		}
+		if s, ok := p.(stopper); ok && run.Status.Phase.Done() {
+			if err := s.Stop(ctx, m); err != nil {
+				log.FromContext(ctx).Error(err, "stop the measurement in progress", "metric", m.Name)
 			}
 		}
 	}
