@@ -56,6 +56,9 @@ type Descriptor struct {
 	Selected func(*rampv1.MetricProvider) bool
 	// New makes the provider for the measurements of one run.
 	New func(Env) Provider
+	// Templates lists the provider's templated fields, for checks before
+	// any measurement (nil: none).
+	Templates func(*rampv1.MetricProvider) []Field
 }
 
 // Env is what providers may use for the measurements of one run.

@@ -216,6 +216,24 @@ spec:
 		t.Errorf("lint of maxSurge: 1 and kind Rolout: %v\n%s", err, out)
 	}
 
+	// What the API server admits but a measurement would fail on: a
+	// condition that is not CEL, a query naming no value.
+	tmpl := write("template.yaml", `apiVersion: ramp.dev/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: errors}
+spec:
+  metrics:
+  - name: error-rate
+    successCondition: "result <="
+    provider:
+      prometheus: {address: "http://p:9090", query: "sum(x{pod=~\"{{.CanaryPod}}\"})"}
+`)
+	out, err = ramp(t, e, "lint", "-f", tmpl)
+	if err == nil || !strings.Contains(out, tmpl+": document 1 (AnalysisTemplate errors): spec.metrics[0].successCondition: Invalid value: \"result <=\"") ||
+		!strings.Contains(out, "spec.metrics[0].provider.prometheus.query") || !strings.Contains(out, "no value .CanaryPod;") {
+		t.Errorf("lint of a template with bad CEL and a bad query: %v\n%s", err, out)
+	}
+
 	// Only the cluster knows a Service's rules.
 	svc := write("svc.yaml", service(70000))
 	if out, err := ramp(t, e, "lint", "-f", svc); err != nil {

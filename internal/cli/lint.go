@@ -8,9 +8,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/analysis/providers"
 	"github.com/rampcd/ramp/internal/lint"
 	"github.com/rampcd/ramp/internal/manifest"
 )
@@ -24,8 +27,10 @@ func newCmdLint(o *Options) *cobra.Command {
 		Use:   "lint -f FILE...",
 		Short: "Check manifests before you apply them",
 		Long: `Check Ramp's objects (Rollouts, analysis templates) offline, against the
-same schemas and rules the API server applies: every error names the file,
-the document and the field. With --cluster, every document (Ramp's or not) is
+same schemas and rules the API server applies, and analysis templates for
+what would fail only once measured (conditions that are not CEL, query
+templates that do not parse or name a value no run gives): every error names
+the file, the document and the field. With --cluster, every document (Ramp's or not) is
 also sent to the cluster as a server-side dry run, which checks what only the
 cluster knows: other kinds, admission policies, RBAC.`,
 		Example: `  ramp lint -f rollout.yaml
@@ -69,7 +74,11 @@ cluster knows: other kinds, admission policies, RBAC.`,
 					problems++
 				}
 				if schemas.Knows(gvk) {
-					for _, e := range schemas.Validate(cmd.Context(), d.Object) {
+					errs := schemas.Validate(cmd.Context(), d.Object)
+					if len(errs) == 0 {
+						errs = checkAnalysis(d.Object)
+					}
+					for _, e := range errs {
 						fmt.Fprintf(o.Out, "%s: %s\n", where, e.Error())
 						problems++
 					}
@@ -91,6 +100,23 @@ cluster knows: other kinds, admission policies, RBAC.`,
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "a manifest file, a folder of them (.yaml, .yml, .json), or - for standard input")
 	cmd.Flags().BoolVar(&cluster, "cluster", false, "also check every document with a server-side dry run on the cluster")
 	return cmd
+}
+
+// checkAnalysis finds in an analysis template, valid by its schema, what
+// would fail only once measured: conditions that are not CEL, query
+// templates that do not parse or name a value no run gives.
+func checkAnalysis(obj *unstructured.Unstructured) field.ErrorList {
+	switch obj.GetKind() {
+	case "AnalysisTemplate", "ClusterAnalysisTemplate":
+	default:
+		return nil
+	}
+	raw, _ := obj.Object["spec"].(map[string]any)
+	spec := &rampv1.AnalysisTemplateSpec{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, spec); err != nil {
+		return field.ErrorList{field.Invalid(field.NewPath("spec"), "", err.Error())}
+	}
+	return providers.Validate(spec, field.NewPath("spec"))
 }
 
 // document is one YAML document of a file.

@@ -10,4 +10,8 @@ var Descriptor = analysis.Descriptor{
 	Name:     "influxdb",
 	Selected: func(p *rampv1.MetricProvider) bool { return p.InfluxDB != nil },
 	New:      func(e analysis.Env) analysis.Provider { return Provider{Secrets: e.Secrets} },
+	Templates: func(p *rampv1.MetricProvider) []analysis.Field {
+		i := p.InfluxDB
+		return []analysis.Field{{Path: "address", Text: i.Address}, {Path: "flux", Text: i.Flux}, {Path: "influxQL", Text: i.InfluxQL}}
+	},
 }

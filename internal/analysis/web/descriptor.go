@@ -10,4 +10,7 @@ var Descriptor = analysis.Descriptor{
 	Name:     "web",
 	Selected: func(p *rampv1.MetricProvider) bool { return p.Web != nil },
 	New:      func(e analysis.Env) analysis.Provider { return Provider{Secrets: e.Secrets} },
+	Templates: func(p *rampv1.MetricProvider) []analysis.Field {
+		return []analysis.Field{{Path: "url", Text: p.Web.URL}}
+	},
 }
