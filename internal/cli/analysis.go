@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -209,12 +210,7 @@ func pickMetrics(all []rampv1.Metric, names []string) ([]rampv1.Metric, error) {
 	}
 	var out []rampv1.Metric
 	for _, n := range names {
-		i := -1
-		for j := range all {
-			if all[j].Name == n {
-				i = j
-			}
-		}
+		i := slices.IndexFunc(all, func(m rampv1.Metric) bool { return m.Name == n })
 		if i < 0 {
 			have := make([]string, len(all))
 			for j := range all {

@@ -11,10 +11,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -138,6 +140,25 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.left -= int64(n)
 	return n, err
+}
+
+// Fetch sends req, whose context carries its timeout, and reads the whole
+// answer (at most MaxResponseBytes). A request that runs out of time says
+// so with timeout; another failure is redacted.
+func (c *Client) Fetch(req *http.Request, timeout time.Duration) (*http.Response, []byte, error) {
+	resp, err := c.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, nil, fmt.Errorf("timed out after %s", timeout)
+		}
+		return nil, nil, errors.New(c.Redact(err.Error()))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, errors.New(c.Redact(err.Error()))
+	}
+	return resp, body, nil
 }
 
 // Excerpt is the start of an answer's body, for an error message: a

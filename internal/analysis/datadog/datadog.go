@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -150,15 +149,7 @@ func (c *call) once(ctx context.Context, timeout time.Duration, build func(conte
 	}
 	req.Header.Set("Accept", "application/json")
 	what := req.Method + " " + c.address + req.URL.Path
-	resp, err := c.client.Do(req)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("datadog %s: timed out after %s", what, timeout)
-		}
-		return errors.New(c.client.Redact(fmt.Sprintf("datadog %s: %v", what, err)))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	resp, body, err := c.client.Fetch(req, timeout)
 	if err != nil {
 		return fmt.Errorf("datadog %s: %w", what, err)
 	}

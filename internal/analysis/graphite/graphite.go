@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -73,17 +72,9 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 	if err != nil {
 		return nil, fmt.Errorf("graphite address %q: %w", address, err)
 	}
-	resp, err := client.Do(req)
+	resp, body, err := client.Fetch(req, timeout)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("graphite %s: timed out after %s (target: %s)", render, timeout, target)
-		}
-		return nil, errors.New(client.Redact(fmt.Sprintf("graphite %s: %v", render, err)))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("graphite %s: %w", render, err)
+		return nil, fmt.Errorf("graphite %s: %w (target: %s)", render, err, target)
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, errors.New(client.Redact(fmt.Sprintf("graphite %s: %s: %s (target: %s)", render, resp.Status, outbound.Excerpt([]byte(client.Redact(string(body)))), target)))

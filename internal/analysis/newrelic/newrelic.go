@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -89,17 +88,9 @@ func (p Provider) Measure(ctx context.Context, m *rampv1.Metric, vars analysis.V
 		return nil, fmt.Errorf("newrelic address %q: %w", address, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
+	resp, body, err := client.Fetch(req, timeout)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("newrelic %s: timed out after %s (query: %s)", address, timeout, nrql)
-		}
-		return nil, errors.New(client.Redact(fmt.Sprintf("newrelic %s: %v", address, err)))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("newrelic %s: %w", address, err)
+		return nil, fmt.Errorf("newrelic %s: %w (query: %s)", address, err, nrql)
 	}
 	var a answer
 	decodeErr := json.Unmarshal(body, &a)
