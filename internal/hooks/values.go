@@ -59,3 +59,14 @@ func (v Values) DefaultBody() string {
 	b, _ := json.Marshal(doc)
 	return string(b)
 }
+
+// Check finds what would make a webhook's template fail when it is sent:
+// text that does not parse, or a name that is not one of the values.
+func Check(name, text string) error {
+	every := NewValues("", rampv1.HookContext{}, "")
+	for k := range every {
+		every[k] = "x"
+	}
+	_, err := every.Render(name, text, func(s string) string { return s })
+	return err
+}

@@ -38,6 +38,9 @@ type Descriptor struct {
 type Kind struct {
 	schema.GroupKind
 	Versions []string
+	// Created: Ramp creates the objects of this kind itself; those of the
+	// others are the user's, and must exist before a canary needs them.
+	Created bool
 }
 
 // AnalysisServices names the stable and canary Services for analysis.

@@ -18,5 +18,5 @@ var Descriptor = traffic.Descriptor{
 	Selected: func(s *rampv1.Strategy) bool { tr := s.Routing(); return tr != nil && tr.SMI != nil },
 	New:      func(k traffic.Kube, ro *rampv1.Rollout) traffic.Router { return New(k, ro) },
 	Objects:  func(ro *rampv1.Rollout) []string { return []string{"TrafficSplit/" + Name(ro)} },
-	Kinds:    []traffic.Kind{{GroupKind: GroupKind, Versions: Versions}},
+	Kinds:    []traffic.Kind{{GroupKind: GroupKind, Versions: Versions, Created: true}},
 }
