@@ -26,7 +26,7 @@ help: ## Show this help.
 generate: ## Generate deepcopy code, CRDs and RBAC from the Go types and markers.
 	$(TOOL) controller-gen object paths=./api/...
 	$(TOOL) controller-gen crd:generateEmbeddedObjectMeta=true paths=./api/... output:crd:artifacts:config=config/crd/bases
-	$(TOOL) controller-gen rbac:roleName=ramp-controller paths=./internal/controller/... paths=./internal/traffic/... output:rbac:artifacts:config=config/rbac
+	$(TOOL) controller-gen rbac:roleName=ramp-controller paths=./internal/controller/... paths=./internal/traffic/... paths=./internal/admission/... output:rbac:artifacts:config=config/rbac
 	@# The Helm chart carries the same CRDs and ClusterRole (TestChart checks).
 	rm -f charts/ramp/crds/*.yaml && cp config/crd/bases/*.yaml charts/ramp/crds/
 	cp config/rbac/role.yaml charts/ramp/templates/clusterrole.yaml

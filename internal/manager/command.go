@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rampcd/ramp/internal/admission"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -18,6 +20,7 @@ import (
 func NewCommand(flags *genericclioptions.ConfigFlags) *cobra.Command {
 	opts := Options{}
 	logOpts := zap.Options{}
+	adm := admission.Options{}
 	cmd := &cobra.Command{
 		Use:   "controller",
 		Short: "Run the Rollout controller",
@@ -51,6 +54,12 @@ again: it continues every canary where it stood.`,
 				}
 				opts.Namespaces = []string{*flags.Namespace}
 			}
+			if adm.Addr != "" {
+				if err := completeAdmission(&adm); err != nil {
+					return err
+				}
+				opts.Admission = &adm
+			}
 			cfg.QPS, cfg.Burst = 100, 200
 			cfg.UserAgent = "ramp-controller"
 			return Run(cmd.Context(), cfg, opts)
@@ -70,8 +79,33 @@ again: it continues every canary where it stood.`,
 	f.StringVar(&opts.CallbackAddr, "callback-bind-address", ":9443", `address of the webhook callback endpoint ("" disables callbacks)`)
 	f.StringVar(&opts.CallbackURL, "callback-url", "", "base URL test systems call back, e.g. https://ramp-callbacks.ramp-system.svc:9443 (default: the bind address)")
 	f.StringVar(&opts.CallbackCertDir, "callback-cert-dir", "", "folder with tls.crt and tls.key to serve callbacks over TLS (reloaded when they change)")
+	f.StringVar(&adm.Addr, "admission-bind-address", "", `address of the validating admission webhook, e.g. ":9444" (default: off)`)
+	f.StringVar(&adm.CertDir, "admission-cert-dir", "", "folder with tls.crt and tls.key made by another (cert-manager); default: the controller keeps its own in --admission-secret")
+	f.StringVar(&adm.Secret.Namespace, "admission-namespace", "", "namespace of --admission-secret (default: the controller's own)")
+	f.StringVar(&adm.Secret.Name, "admission-secret", "ramp-admission-tls", "Secret in which the controller keeps the webhook's CA and serving certificate")
+	f.StringSliceVar(&adm.Names, "admission-names", nil, "DNS names and IPs the API server calls the webhook by (default: ramp-admission.<namespace>.svc)")
+	f.StringVar(&adm.Configuration, "admission-configuration", "ramp-admission", "ValidatingWebhookConfiguration to give the CA")
 	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
 	logOpts.BindFlags(gofs)
 	f.AddGoFlagSet(gofs)
 	return cmd
+}
+
+// completeAdmission fills in the namespace and the names the webhook is
+// called by, when the flags leave them to the defaults.
+func completeAdmission(adm *admission.Options) error {
+	if adm.CertDir != "" {
+		return nil
+	}
+	if adm.Secret.Namespace == "" {
+		ns, err := ownNamespace()
+		if err != nil {
+			return fmt.Errorf("admission certificates need a namespace for their Secret: pass --admission-namespace (outside a cluster): %w", err)
+		}
+		adm.Secret.Namespace = ns
+	}
+	if len(adm.Names) == 0 {
+		adm.Names = []string{"ramp-admission." + adm.Secret.Namespace + ".svc"}
+	}
+	return nil
 }

@@ -55,19 +55,28 @@ func withIdentity(cfg *rest.Config, id string) *rest.Config {
 	return cfg
 }
 
+// ownNamespace is the namespace of the pod the process runs in.
+func ownNamespace() (string, error) {
+	ns, err := os.ReadFile(inClusterNamespace)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", errors.New("not running in a pod")
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the controller's namespace: %w", err)
+	}
+	return strings.TrimSpace(string(ns)), nil
+}
+
 // leaderFence builds the Lease lock the manager elects a leader with,
 // wrapped in the fence that keeps a deposed leader from writing. The
 // lock records no "became leader" Events: the Lease's holder says it.
 func leaderFence(cfg *rest.Config, namespace, id string) (*fence, error) {
 	if namespace == "" {
-		ns, err := os.ReadFile(inClusterNamespace)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, errors.New("leader election needs a namespace for its Lease: pass --leader-election-namespace (outside a cluster)")
-		}
+		ns, err := ownNamespace()
 		if err != nil {
-			return nil, fmt.Errorf("read the controller's namespace: %w", err)
+			return nil, fmt.Errorf("leader election needs a namespace for its Lease: pass --leader-election-namespace (outside a cluster): %w", err)
 		}
-		namespace = strings.TrimSpace(string(ns))
+		namespace = ns
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent += " leader-election"

@@ -20,6 +20,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
+	"github.com/rampcd/ramp/internal/admission"
 	"github.com/rampcd/ramp/internal/controller/analysisrun"
 	"github.com/rampcd/ramp/internal/controller/hookrun"
 	"github.com/rampcd/ramp/internal/controller/rollout"
@@ -59,6 +60,8 @@ type Options struct {
 	// CallbackCertDir holds tls.crt and tls.key to serve callbacks over
 	// TLS (empty: plain HTTP).
 	CallbackCertDir string
+	// Admission serves the validating admission webhook (nil: not).
+	Admission *admission.Options
 	// InProcessTest allows several controllers in one process, as tests
 	// that each run their own do.
 	InProcessTest bool
@@ -145,6 +148,11 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			return err
 		}
 		callbackURL = base
+	}
+	if opts.Admission != nil {
+		if err := admission.Add(mgr, *opts.Admission); err != nil {
+			return err
+		}
 	}
 	if err := (&hookrun.Reconciler{
 		Client:      writer,

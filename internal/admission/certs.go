@@ -1,0 +1,288 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;patch,resourceNames=ramp-admission
+// (Writing the certificate Secret is a Role's, in the controller's
+// namespace: config/admission/role.yaml.)
+
+// Keys of the certificate Secret.
+const (
+	keyCA         = "ca.crt"
+	keyCAKey      = "ca.key"
+	keyPreviousCA = "ca-previous.crt"
+	keyCert       = corev1.TLSCertKey
+	keyKey        = corev1.TLSPrivateKeyKey
+)
+
+// Lifetimes. The serving certificate is renewed well before it expires,
+// and the CA a year before: the API server is given the old CA and the new
+// one together for that year, so no replica's certificate is ever one it
+// does not trust.
+const (
+	caLifetime    = 10 * 365 * 24 * time.Hour
+	caRenewal     = 365 * 24 * time.Hour
+	certLifetime  = 365 * 24 * time.Hour
+	certRenewal   = 90 * 24 * time.Hour
+	checkInterval = time.Minute
+)
+
+// Certs keeps the admission webhook's certificates: a CA and a serving
+// certificate in one Secret, made when missing and renewed before they
+// expire, by whichever replica comes first (the Secret's resourceVersion
+// settles races); and the CA in the ValidatingWebhookConfiguration, so
+// that the API server trusts what the replicas serve.
+//
+// Why not cert-controller: it expects the Secret mounted as a volume and
+// stops the process when the files do not appear, which rules out a
+// controller run outside a pod; what is needed here is one Secret and one
+// patch.
+type Certs struct {
+	// Client reads and writes directly (Secrets are not cached).
+	Client client.Client
+	// Secret holds the certificates.
+	Secret types.NamespacedName
+	// Names are the DNS names and IP addresses the API server calls.
+	Names []string
+	// Configuration is the ValidatingWebhookConfiguration to give the CA.
+	Configuration string
+	Clock         clock.PassiveClock
+
+	current atomic.Pointer[tls.Certificate]
+	ready   chan struct{}
+}
+
+// GetCertificate serves the current certificate.
+func (c *Certs) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if cert := c.current.Load(); cert != nil {
+		return cert, nil
+	}
+	return nil, errors.New("no admission certificate yet")
+}
+
+// Ready is closed once a certificate is served.
+func (c *Certs) Ready() <-chan struct{} { return c.ready }
+
+// Start keeps the certificates until ctx is done.
+func (c *Certs) Start(ctx context.Context) error {
+	logger := log.FromContext(ctx).WithName("admission-certs")
+	t := time.NewTicker(checkInterval)
+	defer t.Stop()
+	for {
+		if err := c.Ensure(ctx); err != nil {
+			logger.Error(err, "admission certificates", "secret", c.Secret.String(), "configuration", c.Configuration)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// NeedLeaderElection is false: every replica serves admission.
+func (c *Certs) NeedLeaderElection() bool { return false }
+
+// NewCerts returns certificates to keep.
+func NewCerts(cl client.Client, secret types.NamespacedName, names []string, configuration string) *Certs {
+	return &Certs{Client: cl, Secret: secret, Names: names, Configuration: configuration, Clock: clock.RealClock{}, ready: make(chan struct{})}
+}
+
+// Ensure makes or renews what is missing or due, serves the result, and
+// gives the API server the CA.
+func (c *Certs) Ensure(ctx context.Context) error {
+	s := &corev1.Secret{}
+	err := c.Client.Get(ctx, c.Secret, s)
+	switch {
+	case apierrors.IsNotFound(err):
+		s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: c.Secret.Namespace, Name: c.Secret.Name,
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "ramp"}}, Type: corev1.SecretTypeTLS}
+		if err := c.renew(s); err != nil {
+			return err
+		}
+		if err := c.Client.Create(ctx, s); err != nil {
+			return fmt.Errorf("create Secret %s: %w", c.Secret, err) // another replica's, read on the next try
+		}
+	case err != nil:
+		return fmt.Errorf("read Secret %s: %w", c.Secret, err)
+	case c.due(s):
+		orig := s.DeepCopy()
+		if err := c.renew(s); err != nil {
+			return err
+		}
+		if err := c.Client.Patch(ctx, s, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			return fmt.Errorf("renew certificates in Secret %s: %w", c.Secret, err)
+		}
+	}
+	cert, err := tls.X509KeyPair(s.Data[keyCert], s.Data[keyKey])
+	if err != nil {
+		return fmt.Errorf("certificates in Secret %s: %w", c.Secret, err)
+	}
+	if c.current.Swap(&cert) == nil {
+		close(c.ready)
+	}
+	return c.inject(ctx, append(bytes.Clone(s.Data[keyCA]), s.Data[keyPreviousCA]...))
+}
+
+// due reports whether the Secret's certificates must be renewed: missing,
+// expiring, not for these names, or not signed by its CA.
+func (c *Certs) due(s *corev1.Secret) bool {
+	now := c.Clock.Now()
+	ca, err := parseCert(s.Data[keyCA])
+	if err != nil || now.Add(caRenewal).After(ca.NotAfter) {
+		return true
+	}
+	cert, err := parseCert(s.Data[keyCert])
+	if err != nil || now.Add(certRenewal).After(cert.NotAfter) || cert.CheckSignatureFrom(ca) != nil {
+		return true
+	}
+	for _, n := range c.Names {
+		if cert.VerifyHostname(n) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// renew fills s with a serving certificate, and a new CA when its CA is
+// missing or due (the old one stays trusted beside it).
+func (c *Certs) renew(s *corev1.Secret) error {
+	if s.Data == nil {
+		s.Data = map[string][]byte{}
+	}
+	now := c.Clock.Now()
+	ca, caErr := parseCert(s.Data[keyCA])
+	caKey, keyErr := parseKey(s.Data[keyCAKey])
+	if caErr != nil || keyErr != nil || now.Add(caRenewal).After(ca.NotAfter) {
+		if caErr == nil {
+			s.Data[keyPreviousCA] = s.Data[keyCA]
+		}
+		var err error
+		if ca, caKey, err = c.newCA(now); err != nil {
+			return err
+		}
+		s.Data[keyCA] = pemBlock("CERTIFICATE", ca.Raw)
+		der, err := x509.MarshalECPrivateKey(caKey)
+		if err != nil {
+			return err
+		}
+		s.Data[keyCAKey] = pemBlock("EC PRIVATE KEY", der)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(), Subject: pkix.Name{CommonName: c.Names[0]},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(certLifetime),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, n := range c.Names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, n)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	s.Data[keyCert], s.Data[keyKey] = pemBlock("CERTIFICATE", der), pemBlock("EC PRIVATE KEY", keyDER)
+	return nil
+}
+
+func (c *Certs) newCA(now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(), Subject: pkix.Name{CommonName: "ramp-admission-ca", Organization: []string{"ramp"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(caLifetime),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	ca, err := x509.ParseCertificate(der)
+	return ca, key, err
+}
+
+// inject gives every webhook of the configuration the CA bundle.
+func (c *Certs) inject(ctx context.Context, bundle []byte) error {
+	cfg := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Name: c.Configuration}, cfg); err != nil {
+		return fmt.Errorf("read ValidatingWebhookConfiguration %s (install it, or run without admission): %w", c.Configuration, err)
+	}
+	if !slices.ContainsFunc(cfg.Webhooks, func(w admissionregistrationv1.ValidatingWebhook) bool {
+		return !bytes.Equal(w.ClientConfig.CABundle, bundle)
+	}) {
+		return nil
+	}
+	orig := cfg.DeepCopy()
+	for i := range cfg.Webhooks {
+		cfg.Webhooks[i].ClientConfig.CABundle = bundle
+	}
+	if err := c.Client.Patch(ctx, cfg, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("give ValidatingWebhookConfiguration %s the CA: %w", c.Configuration, err)
+	}
+	log.FromContext(ctx).Info("admission CA given to the API server", "configuration", c.Configuration)
+	return nil
+}
+
+func parseCert(data []byte) (*x509.Certificate, error) {
+	b, _ := pem.Decode(data)
+	if b == nil {
+		return nil, errors.New("no PEM certificate")
+	}
+	return x509.ParseCertificate(b.Bytes)
+}
+
+func parseKey(data []byte) (*ecdsa.PrivateKey, error) {
+	b, _ := pem.Decode(data)
+	if b == nil {
+		return nil, errors.New("no PEM key")
+	}
+	return x509.ParseECPrivateKey(b.Bytes)
+}
+
+func pemBlock(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
+
+func serial() *big.Int {
+	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	return n
+}

@@ -1,0 +1,99 @@
+package admission
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+)
+
+// Options configure the admission webhook.
+type Options struct {
+	// Addr is the address to listen on, e.g. ":9444".
+	Addr string
+	// CertDir holds tls.crt and tls.key given by another (cert-manager);
+	// empty, the controller keeps its own in Secret and gives the CA to
+	// Configuration.
+	CertDir string
+	// Secret holds the certificates the controller keeps.
+	Secret types.NamespacedName
+	// Names are the DNS names and IP addresses the API server calls, e.g.
+	// ramp-admission.ramp-system.svc.
+	Names []string
+	// Configuration is the ValidatingWebhookConfiguration given the CA.
+	Configuration string
+}
+
+// Add serves the admission webhook from mgr, on every replica.
+func Add(mgr ctrl.Manager, opts Options) error {
+	l, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return fmt.Errorf("admission endpoint: %w", err)
+	}
+	s := &server{listener: l, certDir: opts.CertDir, mux: http.NewServeMux()}
+	if opts.CertDir == "" {
+		if opts.Secret.Namespace == "" || len(opts.Names) == 0 || opts.Configuration == "" {
+			return errors.New("admission certificates: give the namespace of their Secret, the names the API server calls, " +
+				"and the ValidatingWebhookConfiguration, or a folder of certificates made by another (--admission-cert-dir)")
+		}
+		s.certs = NewCerts(mgr.GetClient(), opts.Secret, opts.Names, opts.Configuration)
+		if err := mgr.Add(s.certs); err != nil {
+			return err
+		}
+	}
+	scheme, c := mgr.GetScheme(), mgr.GetClient()
+	s.mux.Handle(PathRollout, admission.WithValidator[*rampv1.Rollout](scheme, rollouts{client: c}))
+	s.mux.Handle(PathAnalysisTemplate, admission.WithValidator(scheme, templates[*rampv1.AnalysisTemplate]{
+		kind: "AnalysisTemplate", spec: func(t *rampv1.AnalysisTemplate) *rampv1.AnalysisTemplateSpec { return &t.Spec }}))
+	s.mux.Handle(PathClusterAnalysisTemplate, admission.WithValidator(scheme, templates[*rampv1.ClusterAnalysisTemplate]{
+		kind: "ClusterAnalysisTemplate", spec: func(t *rampv1.ClusterAnalysisTemplate) *rampv1.AnalysisTemplateSpec { return &t.Spec }}))
+	return mgr.Add(s)
+}
+
+// server serves the webhooks over TLS.
+type server struct {
+	listener net.Listener
+	certDir  string
+	certs    *Certs
+	mux      *http.ServeMux
+}
+
+// Start serves until ctx is done.
+func (s *server) Start(ctx context.Context) error {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.certs != nil {
+		cfg.GetCertificate = s.certs.GetCertificate
+	} else {
+		w, err := certwatcher.New(filepath.Join(s.certDir, "tls.crt"), filepath.Join(s.certDir, "tls.key"))
+		if err != nil {
+			return fmt.Errorf("admission endpoint TLS: %w", err)
+		}
+		go func() { _ = w.Start(ctx) }()
+		cfg.GetCertificate = w.GetCertificate
+	}
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(tls.NewListener(s.listener, cfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// NeedLeaderElection is false: every replica serves admission.
+func (s *server) NeedLeaderElection() bool { return false }
