@@ -127,40 +127,58 @@ func TestAnalysisStep(t *testing.T) {
 		e.Request("web", rampv1.AnnotationPromote)
 		e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "3", Replicas: "1:2 2:2"}, fixture.Wait)
 	})
-	t.Run("a condition that does not compile fails the step, naming the metric", func(t *testing.T) {
+	t.Run("a condition that does not compile stops the canary before it starts, until fixed", func(t *testing.T) {
 		t.Parallel()
 		e := fixture.New(t)
 		e.StartController()
 		s := newMetricServer(t, `{"errorRate": 0}`)
-		e.Create(&rampv1.AnalysisTemplate{
-			ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: e.NS},
-			Spec: rampv1.AnalysisTemplateSpec{Metrics: []rampv1.Metric{{
-				Name: "error-rate", SuccessCondition: "result <=",
-				Provider: rampv1.MetricProvider{Web: &rampv1.WebMetric{URL: s.URL, JSONPath: "{.errorRate}"}},
-			}}},
-		})
-		startCanary(t, e, fixture.SetWeight(25), analysisStep("errors"), fixture.Pause(0))
-		ro := e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: "1", Replicas: "1:4 2:0"}, fixture.Wait)
-		if ro.Status.Abort == nil || !strings.Contains(ro.Status.Abort.Message, `metric error-rate: successCondition "result <="`) {
-			t.Errorf("abort: %+v", ro.Status.Abort)
+		webTemplate(e, "errors", s, 1)
+		tmpl := &rampv1.AnalysisTemplate{}
+		if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: "errors"}, tmpl); err != nil {
+			t.Fatal(err)
 		}
+		tmpl.Spec.Metrics[0].SuccessCondition = "result <=" // no webhook here: the API server takes it
+		if err := e.C.Update(context.Background(), tmpl); err != nil {
+			t.Fatal(err)
+		}
+		startCanary(t, e, fixture.SetWeight(25), analysisStep("errors"), fixture.Pause(0))
+		waitInvalidSpec(t, e, `AnalysisTemplate errors: spec.metrics[0].successCondition`)
 		if got := s.hits.Load(); got != 0 {
 			t.Errorf("measured %d times with a condition that cannot pass", got)
 		}
+		// The fix wakes the Rollout: the canary starts and passes.
+		tmpl.Spec.Metrics[0].SuccessCondition = "result <= double(args.max)"
+		if err := e.C.Update(context.Background(), tmpl); err != nil {
+			t.Fatal(err)
+		}
+		e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "2", Replicas: "1:3 2:1"}, fixture.Wait)
 	})
-	t.Run("a missing template is reported", func(t *testing.T) {
+	t.Run("a missing template stops the canary before it starts, until created", func(t *testing.T) {
 		t.Parallel()
 		e := fixture.New(t)
 		e.StartController()
 		startCanary(t, e, fixture.SetWeight(25), analysisStep("nope"), fixture.Pause(0))
-		clustertest.Eventually(t, fixture.Wait, "the missing template to be reported", func(ctx context.Context) (bool, string) {
-			_, ro, err := e.Observe(ctx, "web")
-			if err != nil {
-				return false, err.Error()
-			}
-			c := meta.FindStatusCondition(ro.Status.Conditions, rampv1.ConditionDegraded)
-			return c != nil && c.Reason == "AnalysisTemplateNotFound" && strings.Contains(c.Message, `"nope"`), ro.Status.Message
-		})
+		waitInvalidSpec(t, e, `spec.strategy.canary.steps[1].analysis.templates[0].templateName: Not found: "nope"`)
+		webTemplate(e, "nope", newMetricServer(t, `{"errorRate": 0}`), 1)
+		e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "2", Replicas: "1:3 2:1"}, fixture.Wait)
+	})
+}
+
+// waitInvalidSpec waits until web's canary is held by its preflight with
+// a message that says want, and checks it has no pod and no traffic.
+func waitInvalidSpec(t *testing.T, e *fixture.Env, want string) {
+	t.Helper()
+	clustertest.Eventually(t, fixture.Wait, "the preflight to hold the canary", func(ctx context.Context) (bool, string) {
+		state, ro, err := e.Observe(ctx, "web")
+		if err != nil {
+			return false, err.Error()
+		}
+		c := meta.FindStatusCondition(ro.Status.Conditions, rampv1.ConditionDegraded)
+		ok := c != nil && c.Status == metav1.ConditionTrue && c.Reason == "InvalidSpec" && strings.Contains(c.Message, want)
+		if ok && (state.Replicas != "1:4 2:0" || ro.Status.Weight.Reached != 0) {
+			t.Fatalf("held canary: replicas %s, weight %v; want no canary pod and no traffic", state.Replicas, ro.Status.Weight)
+		}
+		return ok, fmt.Sprintf("%s: %s", state, ro.Status.Message)
 	})
 }
 

@@ -172,6 +172,9 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 		return 0, err
 	}
 	r.noteProgress(st)
+	if err := r.preflight(ctx, st); err != nil {
+		return 0, err
+	}
 	if st.mode == modeAborted {
 		// Here too, not only in the pass that rolled back: that pass may
 		// have failed after recording the rollback, and a retry handled
@@ -283,6 +286,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	if err != nil {
 		return err
 	}
+	if err = mgr.GetFieldIndexer().IndexField(ctx, &rampv1.Rollout{}, templateIndex, templatesOf); err != nil {
+		return err
+	}
 	err = mgr.GetFieldIndexer().IndexField(ctx, &rampv1.Rollout{}, routingIndex, func(o client.Object) []string {
 		return routingObjects(o.(*rampv1.Rollout))
 	})
@@ -297,7 +303,11 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		Owns(&rampv1.HookRun{}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfWorkload),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRoutedBy("Service")))
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRoutedBy("Service"))).
+		Watches(&rampv1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsNaming("AnalysisTemplate")),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&rampv1.ClusterAnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsNaming("ClusterAnalysisTemplate")),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	// Routing objects are watched (to put back hand edits at once) when
 	// the cluster serves their API; installing a mesh later needs a
 	// controller restart for that, not for the routing itself.
