@@ -1,21 +1,26 @@
 package cli
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
-	"github.com/rampcd/ramp/internal/analysis/providers"
 	"github.com/rampcd/ramp/internal/lint"
 	"github.com/rampcd/ramp/internal/manifest"
+	"github.com/rampcd/ramp/internal/scheme"
+	"github.com/rampcd/ramp/internal/validation"
 )
 
 func newCmdLint(o *Options) *cobra.Command {
@@ -26,13 +31,22 @@ func newCmdLint(o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lint -f FILE...",
 		Short: "Check manifests before you apply them",
-		Long: `Check Ramp's objects (Rollouts, analysis templates) offline, against the
-same schemas and rules the API server applies, and analysis templates for
-what would fail only once measured (conditions that are not CEL, query
-templates that do not parse or name a value no run gives): every error names
-the file, the document and the field. With --cluster, every document (Ramp's or not) is
-also sent to the cluster as a server-side dry run, which checks what only the
-cluster knows: other kinds, admission policies, RBAC.`,
+		Long: `Check Ramp's objects (Rollouts, analysis templates) offline, with the
+code the API server and Ramp's admission webhook run: the CRDs' schemas and
+rules, then what a schema cannot see (a selector that misses its pod
+template; webhook URLs and bodies that would not render; conditions that are
+not CEL; query templates that do not parse or name a value no run gives).
+Every problem of every document is listed, each with the file, the document
+and the field.
+
+With --cluster, every document (Ramp's or not) is also sent to the cluster as
+a server-side dry run, which checks what only the cluster knows (other kinds,
+admission policies, RBAC), and each Rollout's references are resolved, in the
+documents given first and then in the cluster: analysis templates (found,
+valid, given all their arguments), Secrets and their keys, the adopted
+Deployment, the root Service and the routing objects.
+
+Exit status: 0 when every document passes, 1 when any problem is found.`,
 		Example: `  ramp lint -f rollout.yaml
   ramp lint -f deploy/ -f extra.yaml --cluster
   kustomize build overlays/prod | ramp lint -f -`,
@@ -76,7 +90,14 @@ cluster knows: other kinds, admission policies, RBAC.`,
 				if schemas.Knows(gvk) {
 					errs := schemas.Validate(cmd.Context(), d.Object)
 					if len(errs) == 0 {
-						errs = checkAnalysis(d.Object)
+						errs = semantics(d.Object)
+					}
+					if len(errs) == 0 && c != nil && gvk.Kind == "Rollout" {
+						found, err := references(cmd.Context(), withDocuments{Reader: c, docs: docs, ns: ns}, c.RESTMapper(), d.Object, ns)
+						if err != nil {
+							return err
+						}
+						errs = found
 					}
 					for _, e := range errs {
 						fmt.Fprintf(o.Out, "%s: %s\n", where, e.Error())
@@ -102,21 +123,76 @@ cluster knows: other kinds, admission policies, RBAC.`,
 	return cmd
 }
 
-// checkAnalysis finds in an analysis template, valid by its schema, what
-// would fail only once measured: conditions that are not CEL, query
+// semantics finds in an object of Ramp's, valid by its schema, what
+// admission refuses too: a selector that misses the pod template, webhook
+// templates that would not render, conditions that are not CEL, query
 // templates that do not parse or name a value no run gives.
-func checkAnalysis(obj *unstructured.Unstructured) field.ErrorList {
+func semantics(obj *unstructured.Unstructured) field.ErrorList {
 	switch obj.GetKind() {
+	case "Rollout":
+		ro := &rampv1.Rollout{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, ro); err != nil {
+			return field.ErrorList{field.Invalid(field.NewPath("spec"), "", err.Error())}
+		}
+		return validation.Rollout(ro)
 	case "AnalysisTemplate", "ClusterAnalysisTemplate":
-	default:
-		return nil
+		raw, _ := obj.Object["spec"].(map[string]any)
+		spec := &rampv1.AnalysisTemplateSpec{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, spec); err != nil {
+			return field.ErrorList{field.Invalid(field.NewPath("spec"), "", err.Error())}
+		}
+		return validation.AnalysisTemplate(spec)
 	}
-	raw, _ := obj.Object["spec"].(map[string]any)
-	spec := &rampv1.AnalysisTemplateSpec{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, spec); err != nil {
-		return field.ErrorList{field.Invalid(field.NewPath("spec"), "", err.Error())}
+	return nil
+}
+
+// references resolves what a Rollout names, in the documents being
+// checked and then in the cluster: templates, their arguments, Secrets,
+// the adopted Deployment, the root Service and routing objects.
+func references(ctx context.Context, r client.Reader, mapper meta.RESTMapper, obj *unstructured.Unstructured, ns string) (field.ErrorList, error) {
+	ro := &rampv1.Rollout{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, ro); err != nil {
+		return field.ErrorList{field.Invalid(field.NewPath("spec"), "", err.Error())}, nil
 	}
-	return providers.Validate(spec, field.NewPath("spec"))
+	if ro.Namespace == "" {
+		ro.Namespace = ns
+	}
+	resolved, err := validation.Resolve(ctx, r, ro)
+	if err != nil {
+		return nil, err
+	}
+	routing, err := validation.Routing(ctx, r, mapper, ro)
+	return append(resolved, routing...), err
+}
+
+// withDocuments reads the documents being checked before the cluster:
+// a Rollout may name a template or Service applied along with it.
+type withDocuments struct {
+	client.Reader
+	docs []document
+	ns   string
+}
+
+func (w withDocuments) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	gvk, err := apiutil.GVKForObject(obj, scheme.New())
+	if err != nil {
+		return err
+	}
+	for _, d := range w.docs {
+		u := d.Object
+		if u == nil || u.GroupVersionKind().GroupKind() != gvk.GroupKind() || u.GetName() != key.Name {
+			continue
+		}
+		if ns := cmp.Or(u.GetNamespace(), w.ns); key.Namespace != "" && ns != key.Namespace {
+			continue
+		}
+		if into, ok := obj.(*unstructured.Unstructured); ok {
+			u.DeepCopyInto(into)
+			return nil
+		}
+		return runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj)
+	}
+	return w.Reader.Get(ctx, key, obj, opts...)
 }
 
 // document is one YAML document of a file.

@@ -307,9 +307,9 @@ func asDeployed(t *testing.T, container map[string]any, ns string) []string {
 		arg := a.(string)
 		name, _, _ := strings.Cut(arg, "=")
 		switch name {
-		case "--metrics-bind-address", "--health-probe-bind-address", "--callback-bind-address":
+		case "--metrics-bind-address", "--health-probe-bind-address", "--callback-bind-address", "--admission-bind-address":
 			arg = name + "=127.0.0.1:0"
-		case "--leader-election-namespace":
+		case "--leader-election-namespace", "--admission-namespace":
 			arg = name + "=" + ns
 		case "controller":
 			t.Errorf("the Deployment's args start with %q: the image's entrypoint says it already", arg)

@@ -39,6 +39,7 @@ func TestInstallManifests(t *testing.T) {
 	t.Cleanup(func() {
 		kubectl("delete", "-k", "config/manager", "--ignore-not-found", "--wait=false")
 		kubectl("delete", "-k", "config/rbac", "--ignore-not-found", "--wait=false")
+		kubectl("delete", "-k", "config/admission", "--ignore-not-found", "--wait=false")
 	})
 	for _, want := range []string{
 		"customresourcedefinition.apiextensions.k8s.io/rollouts.ramp.dev",

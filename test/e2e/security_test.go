@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -170,13 +171,15 @@ func serviceAccountKubeconfig(t *testing.T, e *fixture.Env) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := yaml.Unmarshal(data, into); err != nil {
+		first, _, _ := bytes.Cut(data, []byte("\n---\n"))
+		if err := yaml.Unmarshal(first, into); err != nil {
 			t.Fatal(err)
 		}
 	}
-	shipped, election := &rbacv1.ClusterRole{}, &rbacv1.Role{}
+	shipped, election, admission := &rbacv1.ClusterRole{}, &rbacv1.Role{}, &rbacv1.Role{}
 	readRole("config/rbac/role.yaml", shipped)
 	readRole("config/rbac/leader_election_role.yaml", election)
+	readRole("config/admission/role.yaml", admission) // its first document
 	sa := []rbacv1.Subject{{Kind: "ServiceAccount", Name: "ramp-controller", Namespace: e.NS}}
 	name := "ramp-controller-" + e.NS // cluster-scoped objects: one per test
 	templates := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name + "-templates"}, Rules: []rbacv1.PolicyRule{{
@@ -190,6 +193,9 @@ func serviceAccountKubeconfig(t *testing.T, e *fixture.Env) string {
 		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "ramp-leader-election", Namespace: e.NS}, Rules: election.Rules},
 		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "ramp-leader-election", Namespace: e.NS},
 			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "ramp-leader-election"}, Subjects: sa},
+		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "ramp-admission", Namespace: e.NS}, Rules: admission.Rules},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "ramp-admission", Namespace: e.NS},
+			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "ramp-admission"}, Subjects: sa},
 		templates,
 		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name + "-templates"},
 			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: templates.Name}, Subjects: sa},
