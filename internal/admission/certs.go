@@ -64,7 +64,9 @@ const (
 // controller run outside a pod; what is needed here is one Secret and one
 // patch.
 type Certs struct {
-	// Client reads and writes directly (Secrets are not cached).
+	// Reader reads directly: a cache would watch every Secret and
+	// configuration, which the controller has no right to.
+	Reader client.Reader
 	Client client.Client
 	// Secret holds the certificates.
 	Secret types.NamespacedName
@@ -110,15 +112,15 @@ func (c *Certs) Start(ctx context.Context) error {
 func (c *Certs) NeedLeaderElection() bool { return false }
 
 // NewCerts returns certificates to keep.
-func NewCerts(cl client.Client, secret types.NamespacedName, names []string, configuration string) *Certs {
-	return &Certs{Client: cl, Secret: secret, Names: names, Configuration: configuration, Clock: clock.RealClock{}, ready: make(chan struct{})}
+func NewCerts(r client.Reader, cl client.Client, secret types.NamespacedName, names []string, configuration string) *Certs {
+	return &Certs{Reader: r, Client: cl, Secret: secret, Names: names, Configuration: configuration, Clock: clock.RealClock{}, ready: make(chan struct{})}
 }
 
 // Ensure makes or renews what is missing or due, serves the result, and
 // gives the API server the CA.
 func (c *Certs) Ensure(ctx context.Context) error {
 	s := &corev1.Secret{}
-	err := c.Client.Get(ctx, c.Secret, s)
+	err := c.Reader.Get(ctx, c.Secret, s)
 	switch {
 	case apierrors.IsNotFound(err):
 		s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: c.Secret.Namespace, Name: c.Secret.Name,
@@ -243,7 +245,7 @@ func (c *Certs) newCA(now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, erro
 // inject gives every webhook of the configuration the CA bundle.
 func (c *Certs) inject(ctx context.Context, bundle []byte) error {
 	cfg := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	if err := c.Client.Get(ctx, client.ObjectKey{Name: c.Configuration}, cfg); err != nil {
+	if err := c.Reader.Get(ctx, client.ObjectKey{Name: c.Configuration}, cfg); err != nil {
 		return fmt.Errorf("read ValidatingWebhookConfiguration %s (install it, or run without admission): %w", c.Configuration, err)
 	}
 	if !slices.ContainsFunc(cfg.Webhooks, func(w admissionregistrationv1.ValidatingWebhook) bool {

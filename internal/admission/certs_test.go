@@ -27,7 +27,7 @@ func TestCertsLifecycle(t *testing.T) {
 	}
 	c := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(cfg).Build()
 	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC))
-	certs := NewCerts(c, types.NamespacedName{Namespace: "ramp-system", Name: "ramp-admission-tls"},
+	certs := NewCerts(c, c, types.NamespacedName{Namespace: "ramp-system", Name: "ramp-admission-tls"},
 		[]string{"ramp-admission.ramp-system.svc", "127.0.0.1"}, "ramp-admission")
 	certs.Clock = clk
 

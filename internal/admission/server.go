@@ -47,7 +47,7 @@ func Add(mgr ctrl.Manager, opts Options) error {
 			return errors.New("admission certificates: give the namespace of their Secret, the names the API server calls, " +
 				"and the ValidatingWebhookConfiguration, or a folder of certificates made by another (--admission-cert-dir)")
 		}
-		s.certs = NewCerts(mgr.GetClient(), opts.Secret, opts.Names, opts.Configuration)
+		s.certs = NewCerts(mgr.GetAPIReader(), mgr.GetClient(), opts.Secret, opts.Names, opts.Configuration)
 		if err := mgr.Add(s.certs); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -185,6 +186,12 @@ func serviceAccountKubeconfig(t *testing.T, e *fixture.Env) string {
 	templates := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name + "-templates"}, Rules: []rbacv1.PolicyRule{{
 		APIGroups: []string{"ramp.dev"}, Resources: []string{"clusteranalysistemplates"}, Verbs: []string{"get", "list", "watch"},
 	}}}
+	// Cluster-scoped objects are reached through a ClusterRoleBinding.
+	for _, r := range shipped.Rules {
+		if slices.Contains(r.APIGroups, "admissionregistration.k8s.io") {
+			templates.Rules = append(templates.Rules, r)
+		}
+	}
 	objs := []client.Object{
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "ramp-controller", Namespace: e.NS}},
 		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: shipped.Rules},
