@@ -19,6 +19,7 @@ const module = "github.com/rampcd/ramp/"
 var libraries = []string{
 	"api/", "internal/scheme", "internal/outbound", "internal/request", "internal/snapshot", "internal/manifest",
 	"internal/lint", "internal/traffic", "internal/analysis", "internal/hooks", "internal/deployfile", "internal/strategy",
+	"internal/validation",
 }
 
 // rules say, for each package (the longest prefix of its path wins), the
@@ -41,8 +42,10 @@ var rules = []struct {
 	{"internal/hooks", []string{"api/", "internal/outbound"}, "webhooks call out through outbound only"},
 	{"internal/deployfile", []string{"api/", "internal/analysis", "internal/hooks", "internal/manifest", "internal/outbound"}, "the deploy file turns into API objects"},
 	{"internal/strategy", []string{"api/", "internal/traffic"}, "a strategy is pure: the API and traffic's types in, a plan out, no client"},
+	{"internal/validation", []string{"api/", "internal/analysis", "internal/hooks", "internal/traffic"}, "validation checks objects with the libraries' own code, and runs nothing"},
+	{"internal/admission", append([]string{"internal/admission"}, libraries...), "admission serves validation to the API server, and knows no reconciler"},
 	{"internal/controller/", libraries, "a reconciler uses the libraries, and never another reconciler: they meet in the API's objects"},
-	{"internal/manager", append([]string{"internal/controller/"}, libraries...), "the process wires the reconcilers, and knows no front end"},
+	{"internal/manager", append([]string{"internal/controller/", "internal/admission"}, libraries...), "the process wires the reconcilers, and knows no front end"},
 	{"internal/dashboard", libraries, "a front end reads and writes the API, and knows no reconciler"},
 	{"internal/cli", append([]string{"internal/cli", "internal/dashboard", "internal/manager"}, libraries...), "the CLI runs the front ends and the controller process, never a reconciler directly"},
 	{"cmd/", []string{"internal/cli"}, "commands are thin"},
