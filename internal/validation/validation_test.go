@@ -54,7 +54,9 @@ func TestRollout(t *testing.T) {
 		{name: "empty selector", want: "spec.selector.matchLabels",
 			change: func(ro *rampv1.Rollout) { ro.Spec.Selector = &metav1.LabelSelector{} }},
 		{name: "adopted workload: labels checked on the Deployment",
-			change: func(ro *rampv1.Rollout) { ro.Spec.Template, ro.Spec.WorkloadRef = nil, &rampv1.WorkloadRef{Name: "web"} }},
+			change: func(ro *rampv1.Rollout) {
+				ro.Spec.Template, ro.Spec.WorkloadRef = nil, &rampv1.WorkloadRef{Name: "web"}
+			}},
 		{name: "webhook URL with an unknown value", want: "spec.strategy.canary.steps[0].webhook.url",
 			change: func(ro *rampv1.Rollout) {
 				ro.Spec.Strategy.Canary.Steps[0] = rampv1.Step{Webhook: &rampv1.WebhookHook{URL: "http://t/{{.Revision}}"}}
@@ -130,9 +132,13 @@ func TestResolve(t *testing.T) {
 					TLS: &rampv1.TLSConfig{CASecret: &rampv1.SecretKeyRef{Name: "token", Key: "ca"}}}}
 			}},
 		{name: "adopted Deployment the selector misses", want: "Deployment api.spec.template.metadata.labels",
-			change: func(ro *rampv1.Rollout) { ro.Spec.Template, ro.Spec.WorkloadRef = nil, &rampv1.WorkloadRef{Name: "api"} }},
+			change: func(ro *rampv1.Rollout) {
+				ro.Spec.Template, ro.Spec.WorkloadRef = nil, &rampv1.WorkloadRef{Name: "api"}
+			}},
 		{name: "adopted Deployment missing", want: "spec.workloadRef.name",
-			change: func(ro *rampv1.Rollout) { ro.Spec.Template, ro.Spec.WorkloadRef = nil, &rampv1.WorkloadRef{Name: "gone"} }},
+			change: func(ro *rampv1.Rollout) {
+				ro.Spec.Template, ro.Spec.WorkloadRef = nil, &rampv1.WorkloadRef{Name: "gone"}
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(objects...).Build()

@@ -31,6 +31,7 @@ type rolloutState struct {
 	ro     *rampv1.Rollout
 	news   *news // what the pass has to tell (see news)
 	now    time.Time
+	wall   time.Time // the real time at the pass's start, for intervals within it
 	router traffic.Router
 	budget budget
 

@@ -161,7 +161,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 	if err != nil {
 		return 0, err
 	}
-	st := &rolloutState{ro: ro, news: n, now: r.Clock.Now(), router: r.routerFor(ro), mesh: isMesh(ro), budget: b, revs: revs, current: current}
+	st := &rolloutState{ro: ro, news: n, now: r.Clock.Now(), wall: time.Now(), router: r.routerFor(ro), mesh: isMesh(ro), budget: b, revs: revs, current: current}
 
 	r.trackRevisions(st)
 	if err := r.observeRouting(ctx, st); err != nil {

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -84,6 +85,7 @@ func (r *Reconciler) rolloutsNaming(kind string) func(context.Context, client.Ob
 			opts = append(opts, client.InNamespace(o.GetNamespace()))
 		}
 		if err := r.List(ctx, &list, opts...); err != nil {
+			log.FromContext(ctx).Error(err, "list Rollouts naming", "kind", kind, "name", o.GetName())
 			return nil
 		}
 		reqs := make([]reconcile.Request, len(list.Items))

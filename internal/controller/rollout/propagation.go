@@ -108,9 +108,11 @@ func (st *rolloutState) hold(t *traffic.Target) bool {
 		t.Drain = st.drainSince // the drain goes on
 	case st.carries() && st.mesh:
 		// The canary side's weight (and routes) go to 0 now: it drains
-		// from now.
-		t.Drain = st.now
-		st.draining, st.drainSince = t.Canary, st.now
+		// from now, the moment of the write, not the pass's start (a
+		// loaded pass would shorten the delay by its own length).
+		at := st.now.Add(time.Since(st.wall))
+		t.Drain = at
+		st.draining, st.drainSince = t.Canary, at
 		st.requeueAfter(abortScaleDownDelay(st.ro))
 	}
 	return held
