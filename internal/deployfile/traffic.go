@@ -3,6 +3,7 @@ package deployfile
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -28,6 +29,7 @@ func (t *translator) traffic(target string, ro *rampv1.Rollout, docs []*unstruct
 			if !selects(docs, smi.RootServiceName, ro) {
 				continue
 			}
+			t.routed[field] = true
 			if ro.Spec.Strategy.Canary.TrafficRouting != nil {
 				t.fail(field, "Rollout %s is routed twice", ro.Name)
 				continue
@@ -128,5 +130,48 @@ func (t *translator) blueGreenServices(target, field string, ro *rampv1.Rollout,
 	}
 	if bg.ActiveService == "" {
 		t.fail(field+".activeService", "Rollout %s needs an active Service: name it here or in a trafficManagement kubernetes entry", ro.Name)
+	}
+}
+
+// unrouted reports the smi entries for a target that route none of its
+// Rollouts: their canaries would run with pod-ratio traffic in silence.
+func (t *translator) unrouted(target string, tp *TargetPlan) {
+	if len(tp.Rollouts) == 0 {
+		return // nothing to route: the entry is for the target's other kinds
+	}
+	names := make([]string, len(tp.Rollouts))
+	for i, r := range tp.Rollouts {
+		names[i] = r.Name
+	}
+	for i, tm := range t.f.TrafficManagement {
+		if len(tm.Targets) > 0 && !slices.Contains(tm.Targets, target) {
+			continue
+		}
+		for j, smi := range tm.SMI {
+			field := fmt.Sprintf("trafficManagement[%d].smi[%d]", i, j)
+			if !t.routed[field] {
+				t.fail(field+".rootServiceName", "Service %q selects no Deployment of target %s (%s), so their canaries would shift traffic by pod ratio, not by SMI weights: name the Service that selects the Deployment's pods, or fix its selector",
+					smi.RootServiceName, target, strings.Join(names, ", "))
+			}
+		}
+	}
+}
+
+// retargetAutoscalers points the target's HorizontalPodAutoscalers that
+// scale a Deployment turned into a Rollout at the Rollout (its scale
+// subresource): the Deployment is never applied, so they would scale
+// nothing.
+func retargetAutoscalers(docs []*unstructured.Unstructured, rollouts []Ref) {
+	for _, d := range docs {
+		if d.GetKind() != "HorizontalPodAutoscaler" {
+			continue
+		}
+		ref, _, _ := unstructured.NestedStringMap(d.Object, "spec", "scaleTargetRef")
+		if ref["kind"] != "Deployment" || !strings.HasPrefix(ref["apiVersion"], "apps/") ||
+			!slices.ContainsFunc(rollouts, func(r Ref) bool { return r.Name == ref["name"] && r.Namespace == d.GetNamespace() }) {
+			continue
+		}
+		_ = unstructured.SetNestedField(d.Object, rampv1.GroupVersion.String(), "spec", "scaleTargetRef", "apiVersion")
+		_ = unstructured.SetNestedField(d.Object, "Rollout", "spec", "scaleTargetRef", "kind")
 	}
 }

@@ -52,7 +52,7 @@ type Ref struct{ Namespace, Name string }
 // Translate turns a deploy file into Ramp's objects and the other
 // manifests. Every problem is reported, each naming its field.
 func Translate(f *File, opts Options) (*Plan, error) {
-	t := &translator{f: f, opts: opts}
+	t := &translator{f: f, opts: opts, routed: map[string]bool{}}
 	plan := &Plan{}
 	t.checkTop(plan)
 	order, err := targetOrder(f)
@@ -74,6 +74,8 @@ type translator struct {
 	f    *File
 	opts Options
 	errs []error
+	// routed holds the smi entries that routed a Rollout.
+	routed map[string]bool
 }
 
 func (t *translator) fail(field, format string, args ...any) {
@@ -161,6 +163,8 @@ func (t *translator) target(name string) *TargetPlan {
 		tp.Objects = append(tp.Objects, objs...)
 		tp.Rollouts = append(tp.Rollouts, Ref{Namespace: doc.GetNamespace(), Name: doc.GetName()})
 	}
+	retargetAutoscalers(docs, tp.Rollouts)
+	t.unrouted(name, tp)
 	t.gates(field+".constraints", name, tg, tp)
 	return tp
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/analysis"
 	"github.com/rampcd/ramp/internal/hooks"
@@ -239,6 +241,8 @@ func TestTranslateErrors(t *testing.T) {
 		{"a manifest for no target", "- inline: |", "- targets: [prd]\n  inline: |", `manifests[0].targets: "prd" is not a target`},
 		{"traffic for no target", "- targets: [prod]\n  smi", "- targets: [prd]\n  smi", `trafficManagement[0].targets: "prd" is not a target`},
 		{"a paused Deployment", "replicas: 4", "replicas: 4\n      paused: true", ""},
+		{"an smi root Service that selects no Deployment", "spec: {selector: {app: web}, ports", "spec: {selector: {app: api}, ports",
+			`trafficManagement[0].smi[0].rootServiceName: Service "web" selects no Deployment of target prod (web), so their canaries would shift traffic by pod ratio`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -356,5 +360,39 @@ func TestLimitConditions(t *testing.T) {
 		if got, _, err := c.Judge(tt.result, nil); err != nil || got != tt.want {
 			t.Errorf("%s on %v: %s, %v; want %s", m.SuccessCondition, tt.result, got, err, tt.want)
 		}
+	}
+}
+
+// TestTranslateAutoscaler: an HPA that scales a Deployment turned into a
+// Rollout scales the Rollout; one that scales another kind is left alone.
+func TestTranslateAutoscaler(t *testing.T) {
+	hpa := func(kind, apiVersion, name string) string {
+		return `
+    ---
+    apiVersion: autoscaling/v2
+    kind: HorizontalPodAutoscaler
+    metadata: {name: ` + name + `}
+    spec:
+      scaleTargetRef: {apiVersion: ` + apiVersion + `, kind: ` + kind + `, name: web}
+      minReplicas: 2
+      maxReplicas: 10
+      metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}}]`
+	}
+	doc := strings.Replace(base, "spec: {selector: {app: web}, ports: [{port: 80}]}\n",
+		"spec: {selector: {app: web}, ports: [{port: 80}]}"+hpa("Deployment", "apps/v1", "web")+hpa("StatefulSet", "apps/v1", "other")+"\n", 1)
+	plan, err := translate(t, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range plan.Targets[1].Objects {
+		if o.GetKind() == "HorizontalPodAutoscaler" {
+			ref, _, _ := unstructured.NestedStringMap(o.Object, "spec", "scaleTargetRef")
+			got[o.GetName()] = ref["apiVersion"] + " " + ref["kind"] + " " + ref["name"]
+		}
+	}
+	want := map[string]string{"web": "ramp.dev/v1alpha1 Rollout web", "other": "apps/v1 StatefulSet web"}
+	if len(got) != 2 || got["web"] != want["web"] || got["other"] != want["other"] {
+		t.Errorf("scale targets %v, want %v", got, want)
 	}
 }
