@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,19 +30,21 @@ func newCmdDeploy(o *Options) *cobra.Command {
 		Use:   "deploy -f deploy.yml",
 		Short: "Deploy a CD-as-a-Service deploy file",
 		Long: `Read a CD-as-a-Service deploy file and deploy it: each target (its account is
-a kubeconfig context, its namespace the namespace) in dependsOn order. A
+a kubeconfig context, its namespace the namespace) once the targets it
+dependsOn are deployed; targets that do not depend on each other are deployed
+side by side, each one's output printed together when it ends. A
 Deployment deployed with a canary strategy becomes a Rollout with the
 strategy's steps and the target's traffic management; analysis queries become
 AnalysisTemplates; the other manifests are applied as they are, all by
 server-side apply. docs/deploy-file.md maps every field. With --watch, each
-target's rollouts must become Healthy before the next target starts; a
-rollback stops the deployment there.
+target's rollouts must become Healthy before the targets that depend on it
+start; a rollback stops those targets, and the others go on.
 
 A target's constraints.beforeDeployment gates (pauses, webhooks) run before
 its objects are applied; afterDeployment gates (pauses, webhooks, analyses)
 run once its rollouts are Healthy, and need --watch. Webhooks and analyses
 run as HookRuns and AnalysisRuns in the target's namespace, carried out by
-the controller; a failed gate stops the targets after it.`,
+the controller; a failed gate stops the targets that depend on it.`,
 		Example: `  ramp deploy -f deploy.yml --metric-provider prom=http://prometheus.monitoring:9090
   ramp deploy -f deploy.yml --watch`,
 		Args: cobra.NoArgs,
@@ -87,12 +92,7 @@ the controller; a failed gate stops the targets after it.`,
 					return fmt.Errorf("target %s: %w", tp.Name, err)
 				}
 			}
-			for i, tp := range plan.Targets {
-				if err := o.deployTarget(ctx, clients[i], tp, watch); err != nil {
-					return err
-				}
-			}
-			return nil
+			return o.deployAll(ctx, plan, clients, watch)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "filename", "f", "", "the deploy file")
@@ -105,7 +105,7 @@ the controller; a failed gate stops the targets after it.`,
 // with watch waits for its rollouts.
 func (o *Options) deployTarget(ctx context.Context, c client.WithWatch, tp deployfile.TargetPlan, watch bool) error {
 	if err := o.runGates(ctx, c, tp, deployfile.BeforeDeployment, tp.Before); err != nil {
-		return fmt.Errorf("%w; this and later targets are not deployed", err)
+		return fmt.Errorf("%w; this target and those that depend on it are not deployed", err)
 	}
 	for _, obj := range tp.Objects {
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("ramp-deploy"), client.ForceOwnership); err != nil {
@@ -121,14 +121,14 @@ func (o *Options) deployTarget(ctx context.Context, c client.WithWatch, tp deplo
 		s := &statusView{o: o, c: c, ns: ro.Namespace, name: ro.Name, color: tty}
 		start := time.Now()
 		if err := s.follow(ctx, tty, true, time.Until(deadline(ctx))); err != nil {
-			return fmt.Errorf("target %s: %w; later targets are not deployed", tp.Name, err)
+			return fmt.Errorf("target %s: %w; the targets that depend on it are not deployed", tp.Name, err)
 		}
 		fmt.Fprintf(o.Out, "%s: rollout %s/%s is Healthy (%s)\n", tp.Name, ro.Namespace, ro.Name, time.Since(start).Round(time.Second))
 	}
 	// A failed afterDeployment gate rolls nothing back: it stops the
 	// targets that come after.
 	if err := o.runGates(ctx, c, tp, deployfile.AfterDeployment, tp.After); err != nil {
-		return fmt.Errorf("%w; the target stays deployed, later targets are not deployed", err)
+		return fmt.Errorf("%w; the target stays deployed, the targets that depend on it are not deployed", err)
 	}
 	return nil
 }
@@ -164,4 +164,81 @@ func deadline(ctx context.Context) time.Time {
 		return d
 	}
 	return time.Now().Add(24 * time.Hour)
+}
+
+// deployAll deploys each target once those it depends on are deployed
+// (with --watch, Healthy), and targets that do not depend on each other
+// side by side. When more than one can run at a time, a target's output is
+// kept and printed whole when it ends, so that the targets' lines do not
+// mix. A failed target stops those that depend on it; the others go on.
+func (o *Options) deployAll(ctx context.Context, plan *deployfile.Plan, clients []client.WithWatch, watch bool) error {
+	done := map[string]chan struct{}{}
+	for _, tp := range plan.Targets {
+		done[tp.Name] = make(chan struct{})
+	}
+	var (
+		mu     sync.Mutex
+		failed = map[string]bool{}
+		errs   []error
+		wg     sync.WaitGroup
+	)
+	side := !sequential(plan)
+	for i, tp := range plan.Targets {
+		wg.Go(func() {
+			defer close(done[tp.Name])
+			for _, dep := range tp.DependsOn {
+				<-done[dep]
+				mu.Lock()
+				stop := failed[dep]
+				if stop {
+					failed[tp.Name] = true
+				}
+				mu.Unlock()
+				if stop {
+					return // its dependency's error says so
+				}
+			}
+			to, out := o, (*bytes.Buffer)(nil)
+			if side {
+				out = &bytes.Buffer{}
+				to = &Options{Flags: o.Flags, Out: out, ErrOut: out, Now: o.Now}
+			}
+			err := to.deployTarget(ctx, clients[i], tp, watch)
+			mu.Lock()
+			defer mu.Unlock()
+			if out != nil {
+				_, _ = o.Out.Write(out.Bytes())
+			}
+			if err != nil {
+				failed[tp.Name] = true
+				errs = append(errs, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// sequential reports whether the plan's targets can only run one at a
+// time: each depends, directly or not, on the one before it.
+func sequential(plan *deployfile.Plan) bool {
+	deps := map[string][]string{}
+	for _, tp := range plan.Targets {
+		deps[tp.Name] = tp.DependsOn
+	}
+	var reaches func(from, to string) bool
+	reaches = func(from, to string) bool {
+		for _, d := range deps[from] {
+			if d == to || reaches(d, to) {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 1; i < len(plan.Targets); i++ {
+		if !reaches(plan.Targets[i].Name, plan.Targets[i-1].Name) {
+			return false
+		}
+	}
+	return true
 }

@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -111,7 +114,7 @@ webhooks:
 		t.Helper()
 		out, err := ramp(t, e, "deploy", "-f", file, "--watch", "--metric-provider", "prom="+prom.URL)
 		want := "target prod: targets.prod.constraints.afterDeployment[1]: webhook failed"
-		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "later targets are not deployed") {
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "the targets that depend on it are not deployed") {
 			t.Fatalf("deploy: %v, want %q\n%s", err, want, out)
 		}
 		return out
@@ -145,5 +148,79 @@ webhooks:
 		if err := e.C.List(ctx, &hooks, client.InNamespace(e.NS), client.MatchingLabels{"ramp.dev/deploy-target": "prod", "ramp.dev/deploy-gate": event}); err != nil || len(hooks.Items) != want {
 			t.Errorf("%s hook runs: %v, %d, want %d", event, err, len(hooks.Items), want)
 		}
+	}
+}
+
+// TestDeployTargetsSideBySide: targets that do not depend on each other
+// are deployed at once. Target a's beforeDeployment webhook answers only
+// once target b's has been called: deployed one after the other, a would
+// wait for b in vain and fail. Target c, which depends on a, comes after
+// it. Each target's output is printed in one piece.
+func TestDeployTargetsSideBySide(t *testing.T) {
+	e := fixture.New(t)
+	e.StartController()
+	ctx := context.Background()
+	bCalled := make(chan struct{})
+	var once sync.Once
+	tests := fixture.NewTestSystem(t, func(_ int, c fixture.Call) (int, string) {
+		switch c.Path {
+		case "/b":
+			once.Do(func() { close(bCalled) })
+		case "/a":
+			select {
+			case <-bCalled:
+			case <-time.After(8 * time.Second): // within the webhook's 10 s
+				return http.StatusInternalServerError, "target b's gate was not called while a's waited: the targets ran one after the other"
+			}
+		}
+		return http.StatusOK, `{}`
+	})
+	raw, err := clientcmd.LoadFromFile(clustertest.Kubeconfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "deploy.yml")
+	target := func(name, deps string) string {
+		return fmt.Sprintf(`  %[1]s:
+    account: %[2]s
+    namespace: %[3]s
+    strategy: canary
+    constraints: {dependsOn: [%[4]s], beforeDeployment: [{runWebhook: {name: %[1]s}}]}
+`, name, raw.CurrentContext, e.NS, deps)
+	}
+	doc := "version: v1\nkind: kubernetes\napplication: web\ntargets:\n" + target("a", "") + target("b", "") + target("c", "a") + "manifests:\n"
+	for _, name := range []string{"a", "b", "c"} {
+		doc += fmt.Sprintf("- {inline: \"{apiVersion: v1, kind: ConfigMap, metadata: {name: %[1]s}}\", targets: [%[1]s]}\n", name)
+	}
+	doc += "strategies:\n  canary: {canary: {steps: [{setWeight: 50}]}}\nwebhooks:\n"
+	for _, name := range []string{"a", "b", "c"} {
+		doc += fmt.Sprintf("- {name: %[1]s, method: GET, uriTemplate: \"%[2]s/%[1]s\", disableCallback: true}\n", name, tests.URL)
+	}
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := ramp(t, e, "deploy", "-f", file)
+	if err != nil {
+		t.Fatalf("deploy: %v\n%s", err, out)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		if err := e.C.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: name}, &corev1.ConfigMap{}); err != nil {
+			t.Errorf("target %s: %v", name, err)
+		}
+	}
+	// One piece per target: once a target's lines end, none of it comes back.
+	seen, last := map[string]bool{}, ""
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, line := range lines {
+		name, _, _ := strings.Cut(line, ":")
+		if name != last && seen[name] {
+			t.Errorf("target %s's output is split by another's:\n%s", name, out)
+			break
+		}
+		seen[name], last = true, name
+	}
+	if ia, ic := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "a:") }),
+		slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "c:") }); ia < 0 || ic < ia {
+		t.Errorf("target c, which depends on a, ended before it:\n%s", out)
 	}
 }

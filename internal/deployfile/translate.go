@@ -28,7 +28,8 @@ type Options struct {
 	MetricProviders map[string]string
 }
 
-// Plan is what to apply, target by target, in dependsOn order.
+// Plan is what to apply, target by target, in dependsOn order (a target
+// after those it depends on; independent ones may go side by side).
 type Plan struct {
 	Targets []TargetPlan
 	// Timeout of the whole deployment (deploymentConfig.timeout).
@@ -38,6 +39,8 @@ type Plan struct {
 // TargetPlan is one target's objects.
 type TargetPlan struct {
 	Name, Account, Namespace string
+	// DependsOn names the targets deployed before this one.
+	DependsOn []string
 	Objects                  []*unstructured.Unstructured
 	// Rollouts are the Rollouts among Objects, to watch.
 	Rollouts []Ref
@@ -150,6 +153,9 @@ func (t *translator) target(name string) *TargetPlan {
 		return nil
 	}
 	tp := &TargetPlan{Name: name, Account: tg.Account, Namespace: tg.Namespace}
+	if tg.Constraints != nil {
+		tp.DependsOn = tg.Constraints.DependsOn
+	}
 	docs := t.manifests(name)
 	for _, doc := range docs {
 		if doc.GetNamespace() == "" && namespaced(doc) {
