@@ -36,7 +36,9 @@ side by side, each one's output printed together when it ends. A
 Deployment deployed with a canary strategy becomes a Rollout with the
 strategy's steps and the target's traffic management; analysis queries become
 AnalysisTemplates; the other manifests are applied as they are, all by
-server-side apply. docs/deploy-file.md maps every field. With --watch, each
+server-side apply. A Deployment of a Rollout's name already running keeps its
+pods until the Rollout runs all of its own, then scales to 0 (no downtime).
+docs/deploy-file.md maps every field. With --watch, each
 target's rollouts must become Healthy before the targets that depend on it
 start; a rollback stops those targets, and the others go on.
 
@@ -107,11 +109,20 @@ func (o *Options) deployTarget(ctx context.Context, c client.WithWatch, tp deplo
 	if err := o.runGates(ctx, c, tp, deployfile.BeforeDeployment, tp.Before); err != nil {
 		return fmt.Errorf("%w; this target and those that depend on it are not deployed", err)
 	}
+	taken, err := running(ctx, c, tp)
+	if err != nil {
+		return err
+	}
 	for _, obj := range tp.Objects {
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("ramp-deploy"), client.ForceOwnership); err != nil {
 			return fmt.Errorf("target %s: apply %s %s: %w", tp.Name, obj.GetKind(), obj.GetName(), err)
 		}
 		fmt.Fprintf(o.Out, "%s: %s %s/%s applied\n", tp.Name, strings.ToLower(obj.GetKind()), obj.GetNamespace(), obj.GetName())
+	}
+	for _, d := range taken {
+		if err := o.takeOver(ctx, c, tp.Name, d); err != nil {
+			return fmt.Errorf("%w; the targets that depend on it are not deployed", err)
+		}
 	}
 	if !watch {
 		return nil
