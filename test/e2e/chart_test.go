@@ -202,4 +202,45 @@ func TestChart(t *testing.T) {
 			t.Error("a dashboard of one namespace is bound cluster-wide")
 		}
 	})
+
+	t.Run("admission", func(t *testing.T) {
+		args := func(got map[string]*unstructured.Unstructured) (string, map[string]any) {
+			containers, _, _ := unstructured.NestedSlice(got["Deployment ramp-system/ramp-controller"].Object, "spec", "template", "spec", "containers")
+			c := containers[0].(map[string]any)
+			return fmt.Sprint(c["args"]), c
+		}
+		got := renderChart(t, map[string]any{"admission": map[string]any{"certManager": map[string]any{"enabled": true}}})
+		a, c := args(got)
+		if !strings.Contains(a, "--admission-cert-dir=/admission-certs") || strings.Contains(a, "--admission-namespace") {
+			t.Errorf("with cert-manager, args %s", a)
+		}
+		if mounts := fmt.Sprint(c["volumeMounts"]); !strings.Contains(mounts, "/admission-certs") {
+			t.Errorf("with cert-manager, volume mounts %s", mounts)
+		}
+		vols, _, _ := unstructured.NestedSlice(got["Deployment ramp-system/ramp-controller"].Object, "spec", "template", "spec", "volumes")
+		if !strings.Contains(fmt.Sprint(vols), "secretName:ramp-admission-tls") {
+			t.Errorf("with cert-manager, volumes %v", vols)
+		}
+		for _, key := range []string{"Certificate ramp-system/ramp-admission", "Issuer ramp-system/ramp-admission"} {
+			if got[key] == nil {
+				t.Errorf("with cert-manager, no %s", key)
+			}
+		}
+		if got["Role ramp-system/ramp-admission"] != nil {
+			t.Error("with cert-manager, the controller may still write the certificate Secret")
+		}
+		if ann := got["ValidatingWebhookConfiguration /ramp-admission"].GetAnnotations(); ann["cert-manager.io/inject-ca-from"] != "ramp-system/ramp-admission" {
+			t.Errorf("with cert-manager, annotations %v", ann)
+		}
+
+		got = renderChart(t, map[string]any{"admission": map[string]any{"enabled": false}})
+		if a, _ := args(got); strings.Contains(a, "--admission") {
+			t.Errorf("without admission, args %s", a)
+		}
+		for key := range got {
+			if strings.Contains(key, "admission") {
+				t.Errorf("without admission, the chart still has %s", key)
+			}
+		}
+	})
 }
