@@ -153,6 +153,34 @@ func TestAnalysisStep(t *testing.T) {
 		}
 		e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "2", Replicas: "1:3 2:1"}, fixture.Wait)
 	})
+	t.Run("a held canary that replaced another retires it, and can be aborted", func(t *testing.T) {
+		t.Parallel()
+		e := fixture.New(t)
+		e.StartController()
+		startCanary(t, e, fixture.SetWeight(25), fixture.Pause(0))
+		e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:3 2:1"}, fixture.Wait)
+		e.Update("web", func(ro *rampv1.Rollout) {
+			ro.Spec.Template.Spec.Containers[0].Image = "web:v3"
+			ro.Spec.Strategy.Canary.Steps = []rampv1.Step{fixture.SetWeight(25), analysisStep("nope"), fixture.Pause(0)}
+		})
+		// v2 goes (it is no longer the canary), v1 is back to full scale,
+		// v3 has no pod.
+		waitHeld(t, e, `templateName: Not found: "nope"`, "1:4 2:0 3:0")
+		e.Request("web", rampv1.AnnotationAbort)
+		clustertest.Eventually(t, fixture.Wait, "the abort of the held canary", func(ctx context.Context) (bool, string) {
+			state, ro, err := e.Observe(ctx, "web")
+			if err != nil {
+				return false, err.Error()
+			}
+			return ro.Status.Abort != nil && state.Replicas == "1:4 2:0 3:0", fmt.Sprintf("%s: %s", state, ro.Status.Message)
+		})
+		// Fixed after the abort, the canary stays rolled back.
+		webTemplate(e, "nope", newMetricServer(t, `{"errorRate": 0}`), 1)
+		e.AssertQuiet(2*time.Second, replicaSetGVK)
+		if ro := e.Get("web"); ro.Status.Abort == nil {
+			t.Errorf("the aborted canary started once its template came: %+v", ro.Status)
+		}
+	})
 	t.Run("a missing template stops the canary before it starts, until created", func(t *testing.T) {
 		t.Parallel()
 		e := fixture.New(t)
@@ -166,7 +194,11 @@ func TestAnalysisStep(t *testing.T) {
 
 // waitInvalidSpec waits until web's canary is held by its preflight with
 // a message that says want, and checks it has no pod and no traffic.
-func waitInvalidSpec(t *testing.T, e *fixture.Env, want string) {
+func waitInvalidSpec(t *testing.T, e *fixture.Env, want string) { waitHeld(t, e, want, "1:4 2:0") }
+
+// waitHeld is waitInvalidSpec with the replicas of every revision the
+// held canary must leave.
+func waitHeld(t *testing.T, e *fixture.Env, want, replicas string) {
 	t.Helper()
 	clustertest.Eventually(t, fixture.Wait, "the preflight to hold the canary", func(ctx context.Context) (bool, string) {
 		state, ro, err := e.Observe(ctx, "web")
@@ -174,8 +206,9 @@ func waitInvalidSpec(t *testing.T, e *fixture.Env, want string) {
 			return false, err.Error()
 		}
 		c := meta.FindStatusCondition(ro.Status.Conditions, rampv1.ConditionDegraded)
-		ok := c != nil && c.Status == metav1.ConditionTrue && c.Reason == "InvalidSpec" && strings.Contains(c.Message, want)
-		if ok && (state.Replicas != "1:4 2:0" || ro.Status.Weight.Reached != 0) {
+		ok := c != nil && c.Status == metav1.ConditionTrue && c.Reason == "InvalidSpec" && strings.Contains(c.Message, want) &&
+			state.Replicas == replicas
+		if ok && ro.Status.Weight.Reached != 0 {
 			t.Fatalf("held canary: replicas %s, weight %v; want no canary pod and no traffic", state.Replicas, ro.Status.Weight)
 		}
 		return ok, fmt.Sprintf("%s: %s", state, ro.Status.Message)

@@ -75,6 +75,8 @@ type rolloutState struct {
 	abortedAt time.Time
 	// started is set when this pass started a canary.
 	started time.Time
+	// held: the preflight holds the canary (see preflight).
+	held bool
 
 	// plan is what the canary's strategy decided in this pass, and what it
 	// waits for (status reads it).

@@ -120,7 +120,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	switch {
 	case errors.As(err, &spec) && spec.retry:
 		r.specFault(ro, spec, n)
-		return ctrl.Result{RequeueAfter: configRetry}, nil
+		if requeue <= 0 || requeue > configRetry {
+			requeue = configRetry
+		}
+		return ctrl.Result{RequeueAfter: requeue}, nil
 	case errors.As(err, &spec):
 		r.specFault(ro, spec, n)
 		return ctrl.Result{}, nil // a change to the Rollout or its workload triggers the next pass
@@ -172,9 +175,6 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 		return 0, err
 	}
 	r.noteProgress(st)
-	if err := r.preflight(ctx, st); err != nil {
-		return 0, err
-	}
 	if st.mode == modeAborted {
 		// Here too, not only in the pass that rolled back: that pass may
 		// have failed after recording the rollback, and a retry handled
@@ -184,8 +184,17 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 		}
 	}
 	r.handleRequests(st)
-	if err := r.runSteps(ctx, st); err != nil {
+	// A canary that cannot run stays at weight 0 with no pod, its steps
+	// unstarted; the rest of the pass goes on (a replaced canary still
+	// retires, the stable revision comes back to full scale).
+	held, err := r.preflight(ctx, st)
+	if err != nil {
 		return 0, err
+	}
+	if held == nil {
+		if err := r.runSteps(ctx, st); err != nil {
+			return 0, err
+		}
 	}
 	// Weights move before pods go: a rollback's first write is the
 	// canary's weight to 0.
@@ -215,6 +224,9 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 	}
 	if err := r.summarize(ctx, st); err != nil {
 		return 0, err
+	}
+	if held != nil {
+		return st.requeue, held
 	}
 	return st.requeue, nil
 }

@@ -23,22 +23,26 @@ const templateIndex = ".spec.strategy.analysis.templates"
 // given their arguments, webhook templates that render, Secrets and keys
 // that exist. It runs the admission webhook's code, so that a Rollout
 // applied while the webhook was down (or without it) is stopped here
-// rather than at its analysis step, with traffic on the canary. While it
-// fails, the canary's clocks stand still, as when paused; it starts on
-// the pass after the fix (a template's change wakes the Rollout; a
-// Secret is looked for again every configRetry).
-func (r *Reconciler) preflight(ctx context.Context, st *rolloutState) error {
-	if st.mode != modeCanary || st.canary.replicas() > 0 || st.reached > 0 || st.draining != "" {
-		return nil
+// rather than at its analysis step, with traffic on the canary. A canary
+// it holds (the returned error, reported as InvalidSpec) runs no step: it
+// stays at weight 0 with no pod while the rest of the pass goes on, and
+// its clocks stand still, as when paused. It starts on the pass after the
+// fix (a template's change wakes the Rollout; a Secret is looked for
+// again every configRetry). Requests are handled before: an abort is
+// never held up.
+func (r *Reconciler) preflight(ctx context.Context, st *rolloutState) (held *specError, err error) {
+	if st.mode != modeCanary || st.canary.replicas() > 0 || ptr.Deref(st.ro.Status.CurrentStepIndex, 0) > 0 {
+		return nil, nil
 	}
 	errs := validation.Rollout(st.ro)
 	found, err := validation.Resolve(ctx, r.Client, st.ro)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if errs = append(errs, found...); len(errs) == 0 {
-		return nil
+		return nil, nil
 	}
+	st.held = true
 	if s := &st.ro.Status; s.PausedAt == nil {
 		s.PausedAt = ptr.To(metav1.NewMicroTime(st.now))
 	}
@@ -47,7 +51,7 @@ func (r *Reconciler) preflight(ctx context.Context, st *rolloutState) error {
 		msgs[i] = e.Error()
 	}
 	return &specError{reason: "InvalidSpec", retry: true,
-		message: "the canary waits, with no pod and no traffic, until this is fixed: " + strings.Join(msgs, "; ")}
+		message: "the canary waits, with no pod and no traffic, until this is fixed: " + strings.Join(msgs, "; ")}, nil
 }
 
 // templatesOf lists the analysis templates a Rollout names, for

@@ -23,6 +23,10 @@ func (r *Reconciler) planTargets(st *rolloutState) {
 		targets = append(targets, r.retire(st, rev))
 	}
 	switch {
+	case st.mode == modeCanary && st.held:
+		// The preflight holds it: no pod until it can run (a blue/green
+		// preview, or canaryScale Full, would have them at weight 0).
+		targets = append(targets, scaleTarget{rev: st.canary, want: 0}, scaleTarget{rev: st.stable, want: n})
 	case st.mode == modeCanary && st.plan.Promoting:
 		targets = append(targets, scaleTarget{rev: st.canary, want: n}, scaleTarget{rev: st.stable, want: n})
 	case st.mode == modeCanary:
