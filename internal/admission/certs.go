@@ -116,9 +116,37 @@ func NewCerts(r client.Reader, cl client.Client, secret types.NamespacedName, na
 	return &Certs{Reader: r, Client: cl, Secret: secret, Names: names, Configuration: configuration, Clock: clock.RealClock{}, ready: make(chan struct{})}
 }
 
-// Ensure makes or renews what is missing or due, serves the result, and
-// gives the API server the CA.
+// Ensure makes or renews what is missing or due, gives the API server the
+// CA, and serves the result. A certificate signed by a new CA is served
+// only once the API server has that CA: until then the one it trusts
+// stays.
 func (c *Certs) Ensure(ctx context.Context) error {
+	var s *corev1.Secret
+	var err error
+	for range 3 { // another replica's write won the race: read it
+		if s, err = c.store(ctx); err == nil || !(apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err)) {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	cert, err := tls.X509KeyPair(s.Data[keyCert], s.Data[keyKey])
+	if err != nil {
+		return fmt.Errorf("certificates in Secret %s: %w", c.Secret, err)
+	}
+	injectErr := c.inject(ctx, append(bytes.Clone(s.Data[keyCA]), s.Data[keyPreviousCA]...))
+	if injectErr != nil && c.current.Load() != nil {
+		return injectErr
+	}
+	if c.current.Swap(&cert) == nil {
+		close(c.ready)
+	}
+	return injectErr
+}
+
+// store reads the Secret, and makes or renews in it what is missing or due.
+func (c *Certs) store(ctx context.Context) (*corev1.Secret, error) {
 	s := &corev1.Secret{}
 	err := c.Reader.Get(ctx, c.Secret, s)
 	switch {
@@ -126,30 +154,23 @@ func (c *Certs) Ensure(ctx context.Context) error {
 		s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: c.Secret.Namespace, Name: c.Secret.Name,
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "ramp"}}, Type: corev1.SecretTypeTLS}
 		if err := c.renew(s); err != nil {
-			return err
+			return nil, err
 		}
 		if err := c.Client.Create(ctx, s); err != nil {
-			return fmt.Errorf("create Secret %s: %w", c.Secret, err) // another replica's, read on the next try
+			return nil, fmt.Errorf("create Secret %s: %w", c.Secret, err)
 		}
 	case err != nil:
-		return fmt.Errorf("read Secret %s: %w", c.Secret, err)
+		return nil, fmt.Errorf("read Secret %s: %w", c.Secret, err)
 	case c.due(s):
 		orig := s.DeepCopy()
 		if err := c.renew(s); err != nil {
-			return err
+			return nil, err
 		}
 		if err := c.Client.Patch(ctx, s, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-			return fmt.Errorf("renew certificates in Secret %s: %w", c.Secret, err)
+			return nil, fmt.Errorf("renew certificates in Secret %s: %w", c.Secret, err)
 		}
 	}
-	cert, err := tls.X509KeyPair(s.Data[keyCert], s.Data[keyKey])
-	if err != nil {
-		return fmt.Errorf("certificates in Secret %s: %w", c.Secret, err)
-	}
-	if c.current.Swap(&cert) == nil {
-		close(c.ready)
-	}
-	return c.inject(ctx, append(bytes.Clone(s.Data[keyCA]), s.Data[keyPreviousCA]...))
+	return s, nil
 }
 
 // due reports whether the Secret's certificates must be renewed: missing,

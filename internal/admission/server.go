@@ -47,13 +47,25 @@ func Add(mgr ctrl.Manager, opts Options) error {
 			return errors.New("admission certificates: give the namespace of their Secret, the names the API server calls, " +
 				"and the ValidatingWebhookConfiguration, or a folder of certificates made by another (--admission-cert-dir)")
 		}
-		s.certs = NewCerts(mgr.GetAPIReader(), mgr.GetClient(), opts.Secret, opts.Names, opts.Configuration)
-		if err := mgr.Add(s.certs); err != nil {
+		certs := NewCerts(mgr.GetAPIReader(), mgr.GetClient(), opts.Secret, opts.Names, opts.Configuration)
+		if err := mgr.Add(certs); err != nil {
 			return err
 		}
+		// A replica without a certificate yet takes no traffic.
+		if err := mgr.AddReadyzCheck("admission-certificate", func(*http.Request) error {
+			select {
+			case <-certs.Ready():
+				return nil
+			default:
+				return errors.New("no admission certificate yet")
+			}
+		}); err != nil {
+			return err
+		}
+		s.certs = certs
 	}
-	scheme, c := mgr.GetScheme(), mgr.GetClient()
-	s.mux.Handle(PathRollout, admission.WithValidator[*rampv1.Rollout](scheme, rollouts{client: c}))
+	scheme := mgr.GetScheme()
+	s.mux.Handle(PathRollout, admission.WithValidator[*rampv1.Rollout](scheme, rollouts{reader: mgr.GetAPIReader(), mapper: mgr.GetRESTMapper()}))
 	s.mux.Handle(PathAnalysisTemplate, admission.WithValidator(scheme, templates[*rampv1.AnalysisTemplate]{
 		kind: "AnalysisTemplate", spec: func(t *rampv1.AnalysisTemplate) *rampv1.AnalysisTemplateSpec { return &t.Spec }}))
 	s.mux.Handle(PathClusterAnalysisTemplate, admission.WithValidator(scheme, templates[*rampv1.ClusterAnalysisTemplate]{

@@ -10,6 +10,7 @@ import (
 	"errors"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,8 +27,13 @@ const (
 	PathClusterAnalysisTemplate = "/validate-clusteranalysistemplate"
 )
 
-// rollouts validates Rollouts; Client reads what they name, for warnings.
-type rollouts struct{ client client.Client }
+// rollouts validates Rollouts; reader reads what they name, for warnings,
+// directly: a standby replica's cache has no informer for them yet, and
+// starting one would outlast the API server's timeout on a large cluster.
+type rollouts struct {
+	reader client.Reader
+	mapper meta.RESTMapper
+}
 
 func (v rollouts) ValidateCreate(ctx context.Context, ro *rampv1.Rollout) (admission.Warnings, error) {
 	return v.validate(ctx, nil, ro)
@@ -52,8 +58,8 @@ func (v rollouts) validate(ctx context.Context, old, ro *rampv1.Rollout) (admiss
 	if old != nil {
 		errs, warnings = ratchet(errs, validation.Rollout(old))
 	}
-	resolved, err := validation.Resolve(ctx, v.client, ro)
-	routing, routingErr := validation.Routing(ctx, v.client, v.client.RESTMapper(), ro)
+	resolved, err := validation.Resolve(ctx, v.reader, ro)
+	routing, routingErr := validation.Routing(ctx, v.reader, v.mapper, ro)
 	for _, e := range append(resolved, routing...) {
 		warnings = append(warnings, e.Error())
 	}

@@ -43,9 +43,13 @@ func (o *Options) takeOver(ctx context.Context, c client.WithWatch, target strin
 	fmt.Fprintf(o.Out, "%s: deployment %s/%s keeps its pods until rollout %s runs all of its own\n", target, d.Namespace, d.Name, d.Name)
 	ro := &rampv1.Rollout{}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(d), ro); err != nil {
-		return err
+		return fmt.Errorf("target %s: read rollout %s: %w", target, d.Name, err)
 	}
-	limit := time.Duration(ptr.Deref(ro.Spec.ProgressDeadlineSeconds, 600)) * time.Second
+	// The deployment's own deadline, or the Rollout's for its pods.
+	limit := time.Until(deadline(ctx))
+	if _, set := ctx.Deadline(); !set {
+		limit = time.Duration(ptr.Deref(ro.Spec.ProgressDeadlineSeconds, 600)) * time.Second
+	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	w, err := c.Watch(ctx, &rampv1.RolloutList{}, client.InNamespace(d.Namespace),
@@ -81,10 +85,11 @@ func (o *Options) takeOver(ctx context.Context, c client.WithWatch, target strin
 	return nil
 }
 
-// tookOver reports whether a Rollout runs all its pods, available, as of
-// its current spec.
+// tookOver reports whether a Rollout, as of its current spec, runs as many
+// available pods as it is asked for: a new Rollout's first revision, at
+// full scale; one that existed (a deployment run again) may be in a
+// canary, whose stable revision keeps its pods.
 func tookOver(ro *rampv1.Rollout) bool {
 	s := ro.Status
-	return s.ObservedGeneration == ro.Generation && s.Phase == rampv1.PhaseHealthy &&
-		s.AvailableReplicas >= ptr.Deref(ro.Spec.Replicas, 1) && s.UpdatedAvailableReplicas >= ptr.Deref(ro.Spec.Replicas, 1)
+	return s.ObservedGeneration == ro.Generation && s.StableRevision != "" && s.AvailableReplicas >= ptr.Deref(ro.Spec.Replicas, 1)
 }

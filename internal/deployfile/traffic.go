@@ -29,7 +29,7 @@ func (t *translator) traffic(target string, ro *rampv1.Rollout, docs []*unstruct
 			if !selects(docs, smi.RootServiceName, ro) {
 				continue
 			}
-			t.routed[field] = true
+			t.routed[target+" "+field] = true
 			if ro.Spec.Strategy.Canary.TrafficRouting != nil {
 				t.fail(field, "Rollout %s is routed twice", ro.Name)
 				continue
@@ -149,7 +149,7 @@ func (t *translator) unrouted(target string, tp *TargetPlan) {
 		}
 		for j, smi := range tm.SMI {
 			field := fmt.Sprintf("trafficManagement[%d].smi[%d]", i, j)
-			if !t.routed[field] {
+			if !t.routed[target+" "+field] {
 				t.fail(field+".rootServiceName", "Service %q selects no Deployment of target %s (%s), so their canaries would shift traffic by pod ratio, not by SMI weights: name the Service that selects the Deployment's pods, or fix its selector",
 					smi.RootServiceName, target, strings.Join(names, ", "))
 			}

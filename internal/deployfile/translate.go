@@ -77,7 +77,8 @@ type translator struct {
 	f    *File
 	opts Options
 	errs []error
-	// routed holds the smi entries that routed a Rollout.
+	// routed holds the smi entries ("target field") that routed a Rollout
+	// of a target.
 	routed map[string]bool
 }
 

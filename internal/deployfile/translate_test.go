@@ -396,3 +396,47 @@ func TestTranslateAutoscaler(t *testing.T) {
 		t.Errorf("scale targets %v, want %v", got, want)
 	}
 }
+
+// TestTranslateSMIPerTarget: an smi entry for every target that routes the
+// first target's Rollout must still route the next one's.
+func TestTranslateSMIPerTarget(t *testing.T) {
+	deployment := func(name string) string {
+		return `
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: ` + name + `}
+    spec:
+      selector: {matchLabels: {app: ` + name + `}}
+      template:
+        metadata: {labels: {app: ` + name + `}}
+        spec: {containers: [{name: app, image: app:v2}]}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: web}
+    spec: {selector: {app: web}, ports: [{port: 80}]}`
+	}
+	doc := `version: v1
+kind: kubernetes
+targets:
+  staging: {account: dev, namespace: a, strategy: canary}
+  prod: {account: prod, namespace: b, strategy: canary, constraints: {dependsOn: [staging]}}
+manifests:
+- targets: [staging]
+  inline: |` + deployment("web") + `
+- targets: [prod]
+  inline: |` + deployment("api") + `
+strategies:
+  canary: {canary: {steps: [{setWeight: 50}]}}
+trafficManagement:
+- smi: [{rootServiceName: web, trafficSplitName: web}]
+`
+	_, err := translate(t, doc)
+	want := `trafficManagement[0].smi[0].rootServiceName: Service "web" selects no Deployment of target prod (api)`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want %q", err, want)
+	}
+	if err != nil && strings.Contains(err.Error(), "target staging") {
+		t.Errorf("staging, which the entry routes, is reported: %v", err)
+	}
+}

@@ -154,6 +154,15 @@ func TestChart(t *testing.T) {
 				t.Errorf("no %s", key)
 			}
 		}
+		// Cluster-scoped rights come through a ClusterRoleBinding: the
+		// admission configuration's too, or its CA is never given.
+		if rules := fmt.Sprint(got["ClusterRole /ramp-controller-cluster-templates"].Object["rules"]); !strings.Contains(rules, "validatingwebhookconfigurations") {
+			t.Errorf("watching some namespaces, the controller may not give the webhook its CA: %s", rules)
+		}
+		webhooks, _, _ := unstructured.NestedSlice(got["ValidatingWebhookConfiguration /ramp-admission"].Object, "webhooks")
+		if sel := fmt.Sprint(webhooks[0].(map[string]any)["namespaceSelector"]); !strings.Contains(sel, "shop payments") {
+			t.Errorf("watching some namespaces, the webhook checks others' Rollouts: namespaceSelector %s", sel)
+		}
 		for _, key := range []string{"ClusterRoleBinding /ramp-controller", "Role ramp-system/ramp-leader-election"} {
 			if got[key] != nil {
 				t.Errorf("%s is still there", key)
