@@ -41,7 +41,7 @@ type TargetPlan struct {
 	Name, Account, Namespace string
 	// DependsOn names the targets deployed before this one.
 	DependsOn []string
-	Objects                  []*unstructured.Unstructured
+	Objects   []*unstructured.Unstructured
 	// Rollouts are the Rollouts among Objects, to watch.
 	Rollouts []Ref
 	// Before gates the target's deployment; After runs once its rollouts
