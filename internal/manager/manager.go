@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -73,7 +74,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	cacheOpts := cache.Options{}
+	cacheOpts := cache.Options{DefaultTransform: stripUnread}
 	if len(opts.Namespaces) > 0 {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range opts.Namespaces {
@@ -103,6 +104,11 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		Client: client.Options{Cache: &client.CacheOptions{
 			// Pods and Secrets are read rarely and directly; never cache them.
 			DisableFor: []client.Object{&corev1.Secret{}, &corev1.Pod{}},
+			// Routing objects (unstructured) are read from the informers
+			// that watch them: no GET on the hot path of a shift or a
+			// rollback. Every write of one carries the resourceVersion it
+			// read, so a stale read fails and the pass runs again.
+			Unstructured: true,
 		}},
 		GracefulShutdownTimeout: ptr.To(10 * time.Second),
 	}
@@ -171,4 +177,27 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// lastApplied is the annotation kubectl apply keeps a whole copy of the
+// object in.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// stripUnread drops from every cached object what Ramp never reads: its
+// managed fields and kubectl's last-applied copy, often most of its size.
+// Ramp writes cached objects by patches computed against the cached copy,
+// which leave both alone on the server.
+func stripUnread(in any) (any, error) {
+	obj, err := meta.Accessor(in)
+	if err != nil {
+		return in, nil // not an object (a tombstone): kept as it is
+	}
+	if obj.GetManagedFields() != nil {
+		obj.SetManagedFields(nil)
+	}
+	if a := obj.GetAnnotations(); a[lastApplied] != "" {
+		delete(a, lastApplied)
+		obj.SetAnnotations(a)
+	}
+	return in, nil
 }
