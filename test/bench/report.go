@@ -27,6 +27,9 @@ type Report struct {
 	// RollbackInController: rollback decided → weight 0 written, from the
 	// controller's ramp_rollback_route_seconds histogram, by router.
 	RollbackInController map[string]Latency `json:"rollbackInController,omitempty"`
+	// RollbackFloor: the same as Rollback for the least any controller
+	// must do (BenchmarkRollbackFloor), by router.
+	RollbackFloor map[string]Latency `json:"rollbackFloor,omitempty"`
 	// RollbackOnAnalysis: the failing measurement answered → weight 0
 	// seen (SMI).
 	RollbackOnAnalysis *Latency      `json:"rollbackOnAnalysis,omitempty"`
@@ -204,6 +207,27 @@ func Markdown(r Report, notes string) string {
 		"from the controller's `ramp_rollback_route_seconds` histogram, interpolated in its buckets (no max:\n"+
 		"a histogram keeps none). n counts passes that decided a rollback: one whose status write\n"+
 		"conflicted decides again. Target: p50 under 10 ms.", r.RollbackInController)
+	if len(r.RollbackFloor) > 0 {
+		p("## Rollback against its floor\n\nThe rollback latency above, and the same measured for the least any controller must do: a\n")
+		p("minimal client-go program that watches the Rollouts and, at an abort, writes the weight Ramp\n")
+		p("wrote, in one merge patch prepared in advance (no cache, status or event). Same run, same\n")
+		p("cluster. Target: Ramp at most 1.3 times the floor at p50.\n\n")
+		p("| router | Ramp p50 | floor n | floor p50 | floor p99 | Ramp / floor | target ≤ 1.3 |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+		for _, router := range []string{"pod ratio", "SMI", "Gateway API", "Istio"} {
+			f, ok := r.RollbackFloor[router]
+			ramp, measured := r.Rollback[router]
+			if !ok || !measured || f.P50Ms == 0 {
+				continue
+			}
+			ratio := ramp.P50Ms / f.P50Ms
+			verdict := "met"
+			if ratio > 1.3 {
+				verdict = "**missed**"
+			}
+			p("| %s | %s | %d | %s | %s | %.2f | %s |\n", router, ms(ramp.P50Ms), f.N, ms(f.P50Ms), ms(f.P99Ms), ratio, verdict)
+		}
+		p("\n")
+	}
 	if l := r.RollbackOnAnalysis; l != nil {
 		p("## Rollback on a failed analysis\n\nFrom the metric server's failing answer to the canary's weight 0 seen (SMI): one\n")
 		p("measurement, its run failing, the Rollout aborting, the weights written.\n\n")
