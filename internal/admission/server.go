@@ -2,20 +2,17 @@ package admission
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
-	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/tlsserve"
 )
 
 // Options configure the admission webhook.
@@ -83,28 +80,16 @@ type server struct {
 
 // Start serves until ctx is done.
 func (s *server) Start(ctx context.Context) error {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	cert := tlsserve.Certificate(nil)
 	if s.certs != nil {
-		cfg.GetCertificate = s.certs.GetCertificate
+		cert = s.certs.GetCertificate
 	} else {
-		w, err := certwatcher.New(filepath.Join(s.certDir, "tls.crt"), filepath.Join(s.certDir, "tls.key"))
-		if err != nil {
+		var err error
+		if cert, err = tlsserve.FromDir(ctx, s.certDir); err != nil {
 			return fmt.Errorf("admission endpoint TLS: %w", err)
 		}
-		go func() { _ = w.Start(ctx) }()
-		cfg.GetCertificate = w.GetCertificate
 	}
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(tls.NewListener(s.listener, cfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return tlsserve.Serve(ctx, s.listener, s.mux, cert)
 }
 
 // NeedLeaderElection is false: every replica serves admission.

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,17 +37,7 @@ func ramp(t *testing.T, e *fixture.Env, args ...string) (string, error) {
 }
 
 // run runs the CLI in-process with args.
-func run(args ...string) (string, error) {
-	var out, errOut bytes.Buffer
-	o := cli.NewOptions()
-	o.Out, o.ErrOut = &out, &errOut
-	cmd := cli.NewRootCmdWith(o)
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String() + errOut.String(), err
-}
+func run(args ...string) (string, error) { return fixture.RunCLI(args...) }
 
 func must(t *testing.T, e *fixture.Env, args ...string) string {
 	t.Helper()

@@ -2,20 +2,16 @@ package manager
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
-	"time"
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 
 	"github.com/rampcd/ramp/internal/controller/hookrun"
 	"github.com/rampcd/ramp/internal/hooks"
+	"github.com/rampcd/ramp/internal/tlsserve"
 )
 
 // callbackServer serves webhook callbacks on every replica, leader or not:
@@ -60,26 +56,14 @@ func listenCallbacks(mgr ctrl.Manager, opts Options) (*callbackServer, string, e
 
 // Start serves until ctx is done.
 func (s *callbackServer) Start(ctx context.Context) error {
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
-	l := s.listener
+	var cert tlsserve.Certificate
 	if s.certDir != "" {
-		w, err := certwatcher.New(filepath.Join(s.certDir, "tls.crt"), filepath.Join(s.certDir, "tls.key"))
-		if err != nil {
+		var err error
+		if cert, err = tlsserve.FromDir(ctx, s.certDir); err != nil {
 			return fmt.Errorf("callback endpoint TLS: %w", err)
 		}
-		go func() { _ = w.Start(ctx) }()
-		l = tls.NewListener(l, &tls.Config{GetCertificate: w.GetCertificate, MinVersion: tls.VersionTLS12})
 	}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return tlsserve.Serve(ctx, s.listener, s.handler, cert)
 }
 
 // NeedLeaderElection is false: callbacks are served on every replica.

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/test/fixture"
@@ -37,13 +36,7 @@ func BenchmarkRollbackFloor(b *testing.B) {
 		b.Run(slug(router), func(b *testing.B) {
 			e := fixture.New(b)
 			ctrl := startController(b, e)
-			ro := e.Rollout("floor", "app:v1", fixture.SetWeight(30), fixture.Pause(0))
-			ro.Spec.Replicas = ptr.To[int32](replicas)
-			e.Route(ro, router)
-			e.Create(ro)
-			healthy(b, e, "floor")
-			rec := e.Record(router.GVK())
-			e.SetImage("floor", "app:v2")
+			rec := canaryAt30(b, e, router, "floor")
 			pausedAt(b, e, "floor", 1)
 			object := routingObject(e, router, "floor")
 			canary := specPatch(b, router, e.GetObject(router.GVK(), object))

@@ -92,13 +92,7 @@ func BenchmarkRollback(b *testing.B) {
 		b.Run(slug(router), func(b *testing.B) {
 			e := fixture.New(b)
 			ctrl := startController(b, e)
-			ro := e.Rollout("rollback", "app:v1", fixture.SetWeight(30), fixture.Pause(0))
-			ro.Spec.Replicas = ptr.To[int32](replicas)
-			e.Route(ro, router)
-			e.Create(ro)
-			healthy(b, e, "rollback")
-			rec := e.Record(router.GVK())
-			e.SetImage("rollback", "app:v2")
+			rec := canaryAt30(b, e, router, "rollback")
 			before := ctrl.scrape(b).Buckets("ramp_rollback_route_seconds")
 
 			var ds []time.Duration
@@ -191,6 +185,20 @@ func BenchmarkRollbackOnAnalysis(b *testing.B) {
 	l := Summarise(ds)
 	b.ReportMetric(l.P50Ms, "p50-ms")
 	record(b, clustertest.Config(b), func(r *Report) { r.RollbackOnAnalysis = &l })
+}
+
+// canaryAt30 creates Rollout name at v1 (steps: 30%, pause), waits for it
+// Healthy, records its routing object's writes, and gives it v2.
+func canaryAt30(b *testing.B, e *fixture.Env, router fixture.Router, name string) *fixture.Recorder {
+	b.Helper()
+	ro := e.Rollout(name, "app:v1", fixture.SetWeight(30), fixture.Pause(0))
+	ro.Spec.Replicas = ptr.To[int32](replicas)
+	e.Route(ro, router)
+	e.Create(ro)
+	healthy(b, e, name)
+	rec := e.Record(router.GVK())
+	e.SetImage(name, "app:v2")
+	return rec
 }
 
 // retryCanary waits until the abort is recorded (the Rollout Degraded), asks for

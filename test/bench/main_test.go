@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/daemon"
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/localcluster"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
@@ -49,11 +50,11 @@ type controller struct {
 
 func startController(b *testing.B, e *fixture.Env, args ...string) controller {
 	b.Helper()
-	metrics, err := FreeAddr()
+	metrics, err := daemon.FreeAddr()
 	if err != nil {
 		b.Fatal(err)
 	}
-	pprof, err := FreeAddr()
+	pprof, err := daemon.FreeAddr()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,6 @@ package bench
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -179,14 +178,4 @@ func ReadProcess(pid int) (Process, error) {
 		}
 	}
 	return p, nil
-}
-
-// FreeAddr is a free port on 127.0.0.1, as host:port.
-func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -22,7 +21,6 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/admission"
-	"github.com/rampcd/ramp/internal/cli"
 	"github.com/rampcd/ramp/internal/manager"
 	"github.com/rampcd/ramp/internal/scheme"
 	"github.com/rampcd/ramp/test/fixture"
@@ -209,7 +207,7 @@ func TestBadInputRefused(t *testing.T) {
 				// What a Rollout names is resolved against the cluster.
 				args = append([]string{"--kubeconfig", clustertest.Kubeconfig(t), "-n", e.NS}, append(args, "--cluster")...)
 			}
-			out, err := runCLI(args...)
+			out, err := fixture.RunCLI(args...)
 			if err == nil || !strings.Contains(out, bad.field) {
 				t.Errorf("%s: ramp %s: %v; want a problem naming %s:\n%s", bad.name, strings.Join(args, " "), err, bad.field, out)
 			}
@@ -331,17 +329,4 @@ func (w *warningLog) all() []string {
 
 func (w *warningLog) has(s string) bool {
 	return slices.ContainsFunc(w.all(), func(m string) bool { return strings.Contains(m, s) })
-}
-
-// runCLI runs the ramp CLI in-process.
-func runCLI(args ...string) (string, error) {
-	var out bytes.Buffer
-	o := cli.NewOptions()
-	o.Out, o.ErrOut = &out, &out
-	cmd := cli.NewRootCmdWith(o)
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -23,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/daemon"
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/localcluster"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
@@ -288,12 +288,11 @@ func TestCallbackSurvivesRestart(t *testing.T) {
 }
 
 func freeLoopbackAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := daemon.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // TestJobSurvivesRestart kills the controller while a job step's Job

@@ -7,12 +7,12 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/validation"
 )
 
 // specError is a fault in the Rollout's spec that admission could not
@@ -45,17 +45,12 @@ func (r *Reconciler) podTemplate(ctx context.Context, ro *rampv1.Rollout) (*core
 	if tmpl == nil {
 		return nil, nil, &specError{reason: "InvalidSpec", message: "set one of spec.template and spec.workloadRef"}
 	}
-	selector, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector)
-	if err != nil {
-		return nil, nil, &specError{reason: "InvalidSpec", message: "spec.selector: " + err.Error()}
+	labelsPath := field.NewPath("spec", "template", "metadata", "labels")
+	if dep != nil {
+		labelsPath = field.NewPath("Deployment "+dep.Name, "spec", "template", "metadata", "labels")
 	}
-	if selector.Empty() || !selector.Matches(labels.Set(tmpl.Labels)) {
-		where := "spec.template.metadata.labels"
-		if dep != nil {
-			where = "the labels of Deployment " + dep.Name + "'s pod template"
-		}
-		return nil, nil, &specError{reason: "SelectorMismatch", message: fmt.Sprintf(
-			"spec.selector (%s) does not select %s (%v); make the selector match the pod labels", selector, where, tmpl.Labels)}
+	if errs := validation.Selector(ro.Spec.Selector, tmpl, labelsPath); len(errs) > 0 {
+		return nil, nil, &specError{reason: "SelectorMismatch", message: errs.ToAggregate().Error()}
 	}
 	return tmpl, dep, nil
 }
