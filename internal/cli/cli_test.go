@@ -23,6 +23,7 @@ import (
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/cli"
+	"github.com/rampcd/ramp/test/clirun"
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
@@ -37,7 +38,7 @@ func ramp(t *testing.T, e *fixture.Env, args ...string) (string, error) {
 }
 
 // run runs the CLI in-process with args.
-func run(args ...string) (string, error) { return fixture.RunCLI(args...) }
+func run(args ...string) (string, error) { return clirun.Run(args...) }
 
 func must(t *testing.T, e *fixture.Env, args ...string) string {
 	t.Helper()

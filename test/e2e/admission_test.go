@@ -23,6 +23,7 @@ import (
 	"github.com/rampcd/ramp/internal/admission"
 	"github.com/rampcd/ramp/internal/manager"
 	"github.com/rampcd/ramp/internal/scheme"
+	"github.com/rampcd/ramp/test/clirun"
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/localcluster"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
@@ -207,7 +208,7 @@ func TestBadInputRefused(t *testing.T) {
 				// What a Rollout names is resolved against the cluster.
 				args = append([]string{"--kubeconfig", clustertest.Kubeconfig(t), "-n", e.NS}, append(args, "--cluster")...)
 			}
-			out, err := fixture.RunCLI(args...)
+			out, err := clirun.Run(args...)
 			if err == nil || !strings.Contains(out, bad.field) {
 				t.Errorf("%s: ramp %s: %v; want a problem naming %s:\n%s", bad.name, strings.Join(args, " "), err, bad.field, out)
 			}
