@@ -30,6 +30,12 @@ or only those --watch-namespace names (-n is a shorthand for one); then it
 needs the rights of its ClusterRole in those namespaces alone, bound there by
 RoleBindings, plus reading ClusterAnalysisTemplates.
 
+For clusters past what one replica holds, --shards N spreads the Rollouts
+(and the runs they start) over N shards, each a Lease held by one replica
+at a time; every replica takes its fair share, and a lost replica's share
+moves to the others within 20 s. Run N replicas (or fewer: some then hold
+more than one shard), all with the same --shards.
+
 The controller keeps all its state in the cluster (Rollout status and the
 objects it owns), so it can be stopped or killed at any moment and started
 again: it continues every canary where it stood.`,
@@ -38,6 +44,9 @@ again: it continues every canary where it stood.`,
 
   # two replicas, one active at a time
   ramp controller --leader-elect --leader-election-namespace ramp-system
+
+  # three replicas, all active, each on a share of the Rollouts
+  ramp controller --shards 3 --leader-election-namespace ramp-system
 
   # only the shop and payments namespaces
   ramp controller --watch-namespace shop,payments`,
@@ -70,7 +79,8 @@ again: it continues every canary where it stood.`,
 	f.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables them)`)
 	f.StringVar(&opts.PprofAddr, "pprof-bind-address", "", "address of Go's profiles, /debug/pprof/ (e.g. 127.0.0.1:6060; default: off)")
 	f.BoolVar(&opts.LeaderElect, "leader-elect", false, "elect a single active replica through a Lease")
-	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the controller's own)")
+	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the Leases, of leader election or of shards (default: the controller's own)")
+	f.IntVar(&opts.Shards, "shards", 1, "spread the Rollouts over every replica in this many shards, each held by one replica at a time through a Lease (run every replica with the same count; excludes --leader-elect)")
 	f.StringSliceVar(&opts.Namespaces, "watch-namespace", nil, "namespaces to watch, comma-separated or repeated (default: all)")
 	f.IntVar(&opts.Concurrency, "concurrency", 4, "number of Rollouts reconciled at once")
 	f.IntVar(&opts.AnalysisConcurrency, "analysis-concurrency", 10, "most provider queries (AnalysisRuns measuring) at once")

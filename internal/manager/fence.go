@@ -79,115 +79,121 @@ func (f *fence) Check() error {
 }
 
 // Client returns c with every write checked against the fence; reads pass.
-func (f *fence) Client(c client.Client) client.Client { return fencedClient{Client: c, f: f} }
+func (f *fence) Client(c client.Client) client.Client {
+	return fencedClient{Client: c, check: func(context.Context) error { return f.Check() }}
+}
 
 // Recorder returns r emitting events only while the fence allows writes:
 // a deposed leader's "promoted" would be as false as its status write.
 func (f *fence) Recorder(r recorder.EventRecorder) recorder.EventRecorder {
-	return fencedRecorder{EventRecorder: r, f: f}
+	return fencedRecorder{EventRecorder: r, check: func(runtime.Object) error { return f.Check() }}
 }
 
+// A fencedClient checks each write before it is sent: against the leader
+// fence, or against the shard the write's reconcile belongs to.
 type fencedClient struct {
 	client.Client
-	f *fence
+	check func(context.Context) error
 }
 
 func (c fencedClient) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
-	if err := c.f.Check(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return err
 	}
 	return c.Client.Create(ctx, obj, opts...)
 }
 
 func (c fencedClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
-	if err := c.f.Check(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return err
 	}
 	return c.Client.Update(ctx, obj, opts...)
 }
 
 func (c fencedClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
-	if err := c.f.Check(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return err
 	}
 	return c.Client.Patch(ctx, obj, patch, opts...)
 }
 
 func (c fencedClient) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
-	if err := c.f.Check(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return err
 	}
 	return c.Client.Apply(ctx, obj, opts...)
 }
 
 func (c fencedClient) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
-	if err := c.f.Check(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return err
 	}
 	return c.Client.Delete(ctx, obj, opts...)
 }
 
 func (c fencedClient) DeleteAllOf(ctx context.Context, obj client.Object, opts ...client.DeleteAllOfOption) error {
-	if err := c.f.Check(); err != nil {
+	if err := c.check(ctx); err != nil {
 		return err
 	}
 	return c.Client.DeleteAllOf(ctx, obj, opts...)
 }
 
 func (c fencedClient) Status() client.SubResourceWriter {
-	return fencedSubResource{SubResourceClient: c.Client.SubResource("status"), f: c.f}
+	return fencedSubResource{SubResourceClient: c.Client.SubResource("status"), check: c.check}
 }
 
 func (c fencedClient) SubResource(name string) client.SubResourceClient {
-	return fencedSubResource{SubResourceClient: c.Client.SubResource(name), f: c.f}
+	return fencedSubResource{SubResourceClient: c.Client.SubResource(name), check: c.check}
 }
 
 type fencedSubResource struct {
 	client.SubResourceClient
-	f *fence
+	check func(context.Context) error
 }
 
 func (s fencedSubResource) Create(ctx context.Context, obj, sub client.Object, opts ...client.SubResourceCreateOption) error {
-	if err := s.f.Check(); err != nil {
+	if err := s.check(ctx); err != nil {
 		return err
 	}
 	return s.SubResourceClient.Create(ctx, obj, sub, opts...)
 }
 
 func (s fencedSubResource) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-	if err := s.f.Check(); err != nil {
+	if err := s.check(ctx); err != nil {
 		return err
 	}
 	return s.SubResourceClient.Update(ctx, obj, opts...)
 }
 
 func (s fencedSubResource) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-	if err := s.f.Check(); err != nil {
+	if err := s.check(ctx); err != nil {
 		return err
 	}
 	return s.SubResourceClient.Patch(ctx, obj, patch, opts...)
 }
 
 func (s fencedSubResource) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
-	if err := s.f.Check(); err != nil {
+	if err := s.check(ctx); err != nil {
 		return err
 	}
 	return s.SubResourceClient.Apply(ctx, obj, opts...)
 }
 
+// A fencedRecorder emits an Event only while its regarding object's
+// writes would be allowed.
 type fencedRecorder struct {
 	recorder.EventRecorder
-	f *fence
+	check func(regarding runtime.Object) error
 }
 
 func (r fencedRecorder) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
-	if r.f.Check() == nil {
+	if r.check(regarding) == nil {
 		r.EventRecorder.Eventf(regarding, related, eventtype, reason, action, note, args...)
 	}
 }
 
 func (r fencedRecorder) AnnotatedEventf(regarding, related runtime.Object, annotations map[string]string, eventtype, reason, action, note string, args ...any) {
-	if r.f.Check() == nil {
+	if r.check(regarding) == nil {
 		r.EventRecorder.AnnotatedEventf(regarding, related, annotations, eventtype, reason, action, note, args...)
 	}
 }

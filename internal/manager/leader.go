@@ -11,6 +11,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/rampcd/ramp/internal/shard"
 )
 
 // Leader election timing: controller-runtime's defaults, spelled out
@@ -67,22 +70,55 @@ func ownNamespace() (string, error) {
 	return strings.TrimSpace(string(ns)), nil
 }
 
+// leaseNamespace is the namespace of the Leases: the one given, else the
+// controller's own.
+func leaseNamespace(namespace, what string) (string, error) {
+	if namespace != "" {
+		return namespace, nil
+	}
+	ns, err := ownNamespace()
+	if err != nil {
+		return "", fmt.Errorf("%s needs a namespace for its Leases: pass --leader-election-namespace (outside a cluster): %w", what, err)
+	}
+	return ns, nil
+}
+
+// leaseClient is the clientset a replica writes its Leases with: its own
+// user agent, and a timeout that keeps a renewal stuck on a slow server
+// from outliving the renew deadline.
+func leaseClient(cfg *rest.Config, agent string) (*kubernetes.Clientset, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent += " " + agent
+	cfg.Timeout = renewDeadline / 2
+	return kubernetes.NewForConfig(cfg)
+}
+
+// newShards builds this replica's Set of shards, with leader election's
+// timing.
+func newShards(cfg *rest.Config, namespace, id string, n int) (*shard.Set, error) {
+	namespace, err := leaseNamespace(namespace, "--shards")
+	if err != nil {
+		return nil, err
+	}
+	cs, err := leaseClient(cfg, "shards")
+	if err != nil {
+		return nil, err
+	}
+	return shard.New(cs.CoordinationV1(), shard.Options{
+		Shards: n, Namespace: namespace, Identity: id, Prefix: leaseName,
+		LeaseDuration: leaseDuration, RenewDeadline: renewDeadline, RetryPeriod: retryPeriod,
+	}, ctrl.Log.WithName("shards"))
+}
+
 // leaderFence builds the Lease lock the manager elects a leader with,
 // wrapped in the fence that keeps a deposed leader from writing. The
 // lock records no "became leader" Events: the Lease's holder says it.
 func leaderFence(cfg *rest.Config, namespace, id string) (*fence, error) {
-	if namespace == "" {
-		ns, err := ownNamespace()
-		if err != nil {
-			return nil, fmt.Errorf("leader election needs a namespace for its Lease: pass --leader-election-namespace (outside a cluster): %w", err)
-		}
-		namespace = ns
+	namespace, err := leaseNamespace(namespace, "leader election")
+	if err != nil {
+		return nil, err
 	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.UserAgent += " leader-election"
-	// A renewal stuck on a slow server must not outlive the deadline.
-	cfg.Timeout = renewDeadline / 2
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := leaseClient(cfg, "leader-election")
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/rampcd/ramp/internal/controller/rollout"
 	"github.com/rampcd/ramp/internal/outbound"
 	"github.com/rampcd/ramp/internal/scheme"
+	"github.com/rampcd/ramp/internal/shard"
 )
 
 // Options configure the controller process.
@@ -39,8 +40,13 @@ type Options struct {
 	PprofAddr string
 	// LeaderElect makes replicas elect one leader through a Lease.
 	LeaderElect bool
-	// LeaderElectionNamespace holds the Lease (default: in-cluster namespace).
+	// LeaderElectionNamespace holds the Leases, of leader election or of
+	// shards (default: in-cluster namespace).
 	LeaderElectionNamespace string
+	// Shards above 1 spread the Rollouts over every replica, each
+	// reconciling the shards it holds (see package shard); it excludes
+	// LeaderElect.
+	Shards int
 	// Namespaces limit the controller to these namespaces (none: all).
 	Namespaces []string
 	// Concurrency is the number of Rollouts reconciled at once.
@@ -112,6 +118,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		}},
 		GracefulShutdownTimeout: ptr.To(10 * time.Second),
 	}
+	if opts.Shards > 1 && opts.LeaderElect {
+		return fmt.Errorf("--shards %d and --leader-elect both set: shards keep every replica active, each on its share of the Rollouts; leader election keeps one active. Choose one", opts.Shards)
+	}
 	var lock *fence
 	if opts.LeaderElect {
 		if lock, err = leaderFence(cfg, opts.LeaderElectionNamespace, id); err != nil {
@@ -126,14 +135,28 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	// The reconcilers write through the fence (when there is a Lease to
 	// lose); the callback server, which runs on every replica, does not.
 	writer, events := mgr.GetClient(), mgr.GetEventRecorder
-	if lock != nil {
+	var shards *shard.Set
+	switch {
+	case lock != nil:
 		writer = lock.Client(writer)
 		events = func(name string) recorder.EventRecorder { return lock.Recorder(mgr.GetEventRecorder(name)) }
+	case opts.Shards > 1:
+		if shards, err = newShards(cfg, opts.LeaderElectionNamespace, id, opts.Shards); err != nil {
+			return err
+		}
+		if err := mgr.Add(shards); err != nil {
+			return err
+		}
+		writer = fencedClient{Client: writer, check: shards.Check}
+		events = func(name string) recorder.EventRecorder {
+			return fencedRecorder{EventRecorder: mgr.GetEventRecorder(name), check: shards.CheckObject}
+		}
 	}
 	if err := (&rollout.Reconciler{
 		Client:   writer,
 		Scheme:   mgr.GetScheme(),
 		Recorder: events("ramp-controller"),
+		Shards:   shards,
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("set up Rollout controller: %w", err)
 	}
@@ -141,6 +164,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		Client:      writer,
 		Recorder:    events("ramp-analysis"),
 		Concurrency: cmp.Or(opts.AnalysisConcurrency, 10),
+		Shards:      shards,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up AnalysisRun controller: %w", err)
 	}
@@ -167,6 +191,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		CallbackURL: callbackURL,
 		Allowlist:   allowlist,
 		Concurrency: cmp.Or(opts.HookConcurrency, 10),
+		Shards:      shards,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up HookRun controller: %w", err)
 	}

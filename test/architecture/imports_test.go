@@ -19,7 +19,7 @@ const module = "github.com/rampcd/ramp/"
 var libraries = []string{
 	"api/", "internal/scheme", "internal/outbound", "internal/request", "internal/snapshot", "internal/manifest",
 	"internal/lint", "internal/traffic", "internal/analysis", "internal/hooks", "internal/deployfile", "internal/strategy",
-	"internal/validation", "internal/tlsserve",
+	"internal/validation", "internal/tlsserve", "internal/shard",
 }
 
 // rules say, for each package (the longest prefix of its path wins), the
@@ -36,6 +36,7 @@ var rules = []struct {
 	{"internal/snapshot", []string{"api/"}, "foundations know the API only"},
 	{"internal/manifest", nil, "foundations know the API only"},
 	{"internal/tlsserve", nil, "foundations know the API only"},
+	{"internal/shard", []string{"api/"}, "foundations know the API only"},
 	{"internal/lint", []string{"api/", "config/crd", "internal/manifest"}, "foundations know the API only (lint reads the CRDs it validates against)"},
 	{"internal/traffic", []string{"api/", "internal/traffic"}, "routers know the API and the traffic package, no reconciler"},
 	{"internal/analysis", []string{"api/", "internal/outbound", "internal/analysis"}, "metric providers call out through outbound only"},

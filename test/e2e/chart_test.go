@@ -179,6 +179,32 @@ func TestChart(t *testing.T) {
 		}
 	})
 
+	// shards: 3 renders what the kustomize overlay config/shards builds:
+	// three replicas, all active, and no leader election.
+	t.Run("shards", func(t *testing.T) {
+		overlay := exec.Command(kubectl, "kustomize", "config/shards")
+		overlay.Dir = repo
+		built, err := overlay.Output()
+		if err != nil {
+			t.Fatalf("kubectl kustomize config/shards: %v", err)
+		}
+		want := objects(t, built)
+		got := renderChart(t, map[string]any{"shards": 3})
+		for _, key := range []string{"Deployment ramp-system/ramp-controller", "Role ramp-system/ramp-leader-election"} {
+			if !reflect.DeepEqual(got[key].Object, want[key].Object) {
+				gy, _ := yaml.Marshal(got[key].Object)
+				wy, _ := yaml.Marshal(want[key].Object)
+				t.Errorf("%s differs; chart:\n%s\nkustomize:\n%s", key, gy, wy)
+			}
+		}
+		d := got["Deployment ramp-system/ramp-controller"]
+		containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+		args := fmt.Sprint(containers[0].(map[string]any)["args"])
+		if replicas, _, _ := unstructured.NestedFieldNoCopy(d.Object, "spec", "replicas"); fmt.Sprint(replicas) != "3" || !strings.Contains(args, "--shards=3") || strings.Contains(args, "--leader-elect ") {
+			t.Errorf("shards: 3 renders %v replicas with args %s", replicas, args)
+		}
+	})
+
 	t.Run("dashboard", func(t *testing.T) {
 		got := renderChart(t, map[string]any{"dashboard": map[string]any{
 			"enabled": true, "readOnly": true, "namespace": "shop", "allowedHosts": []any{"ramp.example.com", "ramp.internal"}}})

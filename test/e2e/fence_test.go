@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -108,13 +107,10 @@ func TestDeposedLeaderDoesNotWrite(t *testing.T) {
 		before+inFlight, inFlight, after, len(late))
 }
 
-// recordedBefore reads the time an Event was recorded from its name
-// (client-go names it <object>.<UnixNano in hex>) and says whether that
-// was before t.
+// recordedBefore says whether an Event was recorded before t.
 func recordedBefore(name string, t time.Time) bool {
-	i := strings.LastIndexByte(name, '.')
-	ns, err := strconv.ParseInt(name[i+1:], 16, 64)
-	return i >= 0 && err == nil && time.Unix(0, ns).Before(t)
+	at := eventRecorded(name)
+	return !at.IsZero() && at.Before(t)
 }
 
 // stepAtLeast waits until the Rollout's canary is at step least or later,

@@ -18,3 +18,6 @@ app.kubernetes.io/component: controller
 app.kubernetes.io/name: ramp
 app.kubernetes.io/component: dashboard
 {{- end -}}
+{{- define "ramp.replicas" -}}
+{{- if gt (int .Values.shards) 1 }}{{ .Values.shards }}{{ else }}{{ .Values.replicas }}{{ end }}
+{{- end }}

@@ -24,6 +24,7 @@ import (
 	"github.com/rampcd/ramp/internal/analysis"
 	"github.com/rampcd/ramp/internal/analysis/providers"
 	"github.com/rampcd/ramp/internal/outbound"
+	"github.com/rampcd/ramp/internal/shard"
 )
 
 // Reconciler takes the measurements of AnalysisRuns. Each
@@ -34,6 +35,9 @@ type Reconciler struct {
 	client.Client
 	Recorder recorder.EventRecorder
 	Clock    clock.PassiveClock
+	// Shards, when set, limits the reconciler to the runs of the Rollouts
+	// in this replica's shards.
+	Shards *shard.Set
 	// Concurrency is how many runs measure at once (default 10).
 	Concurrency int
 }
@@ -218,10 +222,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&rampv1.AnalysisRun{}).
 		// The Jobs of job metrics: their end wakes their run.
 		Owns(&batchv1.Job{}).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Concurrency)}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Concurrency)})
+	return r.Shards.Complete(b, r, mgr.GetCache(), func() client.ObjectList { return &rampv1.AnalysisRunList{} },
+		shard.ByRollout(mgr.GetCache(), func() client.Object { return &rampv1.AnalysisRun{} }))
 }

@@ -28,6 +28,7 @@ import (
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/hooks"
 	"github.com/rampcd/ramp/internal/outbound"
+	"github.com/rampcd/ramp/internal/shard"
 )
 
 // keptAttempts bounds the attempts kept in a HookRun's status.
@@ -56,6 +57,9 @@ type Reconciler struct {
 	// CallbackURL is the base URL at which test systems reach the
 	// controller's callback endpoint; empty when it serves none.
 	CallbackURL string
+	// Shards, when set, limits the reconciler to the runs of the Rollouts
+	// in this replica's shards.
+	Shards *shard.Set
 	// Concurrency is how many runs call out at once (default 10).
 	Concurrency int
 	// Allowlist limits the hosts webhooks call; empty, any.
@@ -358,9 +362,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&rampv1.HookRun{}).
 		Owns(&batchv1.Job{}).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Concurrency)}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Concurrency)})
+	return r.Shards.Complete(b, r, mgr.GetCache(), func() client.ObjectList { return &rampv1.HookRunList{} },
+		shard.ByRollout(mgr.GetCache(), func() client.Object { return &rampv1.HookRun{} }))
 }

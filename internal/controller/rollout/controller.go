@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/shard"
 	"github.com/rampcd/ramp/internal/traffic"
 	"github.com/rampcd/ramp/internal/traffic/routers"
 )
@@ -56,6 +57,9 @@ type Reconciler struct {
 	Recorder recorder.EventRecorder
 	// Clock tells the time; tests inject a fake one.
 	Clock clock.PassiveClock
+	// Shards, when set, limits the reconciler to the Rollouts in this
+	// replica's shards.
+	Shards *shard.Set
 }
 
 // +kubebuilder:rbac:groups=ramp.dev,resources=rollouts,verbs=get;list;watch;update;patch
@@ -329,7 +333,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.rolloutsRoutedBy(gvk.Kind)),
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
 	}
-	return b.Complete(r)
+	return r.Shards.Complete(b, r, mgr.GetCache(), func() client.ObjectList { return &rampv1.RolloutList{} }, shard.ByName)
 }
 
 // rolloutsRoutedBy maps a routing object to the Rollouts whose routing
