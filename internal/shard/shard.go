@@ -82,6 +82,7 @@ func New(leases coordinationv1client.LeasesGetter, opts Options, log logr.Logger
 	if opts.RenewDeadline >= opts.LeaseDuration {
 		return nil, fmt.Errorf("the renew deadline (%s) must be shorter than the Lease duration (%s)", opts.RenewDeadline, opts.LeaseDuration)
 	}
+	replica.WithLabelValues(opts.Identity).Set(1)
 	return &Set{opts: opts, leases: leases, log: log, shards: make([]shardState, opts.Shards), observed: map[string]observation{}}, nil
 }
 

@@ -92,6 +92,19 @@ func (m Metrics) Buckets(name string, match ...string) map[float64]float64 {
 	return out
 }
 
+// Label returns the value of label on the family's first series ("" if
+// there is none): an info metric's.
+func (m Metrics) Label(name, label string) string {
+	for _, s := range m.series(name, nil) {
+		for _, l := range s.GetLabel() {
+			if l.GetName() == label {
+				return l.GetValue()
+			}
+		}
+	}
+	return ""
+}
+
 func (m Metrics) series(name string, match []string) []*dto.Metric {
 	f := m[name]
 	if f == nil {
@@ -150,6 +163,7 @@ func Quantile(q float64, before, after map[float64]float64) float64 {
 type Process struct {
 	CPUSeconds float64 // user + system time so far
 	PeakRSSMiB float64 // VmHWM: the most resident memory it ever had
+	RSSMiB     float64 // VmRSS: its resident memory now
 }
 
 // ReadProcess reads /proc/PID/stat and /proc/PID/status.
@@ -172,9 +186,13 @@ func ReadProcess(pid int) (Process, error) {
 		return Process{}, err
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+		name, rest, _ := strings.Cut(line, ":")
+		kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+		switch name {
+		case "VmHWM":
 			p.PeakRSSMiB = kb / 1024
+		case "VmRSS":
+			p.RSSMiB = kb / 1024
 		}
 	}
 	return p, nil

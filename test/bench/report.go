@@ -34,6 +34,9 @@ type Report struct {
 	// seen (SMI).
 	RollbackOnAnalysis *Latency      `json:"rollbackOnAnalysis,omitempty"`
 	Scale              *Scale        `json:"scale,omitempty"`
+	Sharded            *Sharded      `json:"sharded,omitempty"`
+	Hold               *Hold         `json:"hold,omitempty"`
+	Soak               *Soak         `json:"soak,omitempty"`
 	Analysis           *AnalysisLoad `json:"analysis,omitempty"`
 	// Safety is the zero-failed-requests matrix, one row per cell.
 	Safety []SafetyCell `json:"safety,omitempty"`
@@ -96,6 +99,60 @@ type Scale struct {
 	APIServerWriteMs []VerbLatency `json:"apiserverWriteMs"`
 }
 
+// Sharded is the run of many Rollouts on replicas sharing them in shards,
+// one of them killed midway.
+type Sharded struct {
+	Rollouts    int     `json:"rollouts"`
+	Shards      int     `json:"shards"`
+	Concurrency int     `json:"concurrency"`
+	WallSeconds float64 `json:"wallSeconds"`
+	// HandoverSeconds: the kill → the killed replica's shard held by another.
+	HandoverSeconds float64 `json:"handoverSeconds"`
+	// SettledAtKill: the Rollouts promoted when the replica was killed.
+	SettledAtKill int              `json:"settledAtKill"`
+	Replicas      []ShardedReplica `json:"replicas"`
+}
+
+// Hold is the run of many Rollouts held at rest by one controller.
+type Hold struct {
+	Rollouts          int     `json:"rollouts"`
+	CreateWallSeconds float64 `json:"createWallSeconds"`
+	PeakRSSMiB        float64 `json:"peakRSSMiB"`
+	RSSMiB            float64 `json:"rssMiB"`
+	IdleWindowSeconds float64 `json:"idleWindowSeconds"`
+	IdleCores         float64 `json:"idleCores"`
+	FinishedRuns      int     `json:"finishedRuns"`
+	IdleCoresWithRuns float64 `json:"idleCoresWithRuns"`
+	RSSMiBWithRuns    float64 `json:"rssMiBWithRuns"`
+}
+
+// Soak is the run of canaries cycling for a long while.
+type Soak struct {
+	Rollouts        int          `json:"rollouts"`
+	Seconds         float64      `json:"seconds"`
+	Canaries        int          `json:"canaries"`
+	RSSGrowth       float64      `json:"rssGrowth"`
+	GoroutineGrowth float64      `json:"goroutineGrowth"`
+	Samples         []SoakSample `json:"samples"`
+}
+
+// SoakSample is the controller at one moment of the soak.
+type SoakSample struct {
+	Seconds    float64 `json:"s"`
+	RSSMiB     float64 `json:"rssMiB"`
+	Goroutines float64 `json:"goroutines"`
+}
+
+// ShardedReplica is one replica's load in a Sharded run.
+type ShardedReplica struct {
+	Killed        bool    `json:"killed,omitempty"`
+	ShardsAtStart int     `json:"shardsAtStart"`
+	ShardsAtEnd   int     `json:"shardsAtEnd"`
+	WriteShare    float64 `json:"writeShare"`
+	CPUSeconds    float64 `json:"cpuSeconds"`
+	PeakRSSMiB    float64 `json:"peakRSSMiB"`
+}
+
 // VerbLatency is kube-apiserver's time for one verb.
 type VerbLatency struct {
 	Verb  string  `json:"verb"`
@@ -142,6 +199,11 @@ func Update(dir string, machine Machine, change func(*Report)) error {
 	}
 	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
 		return err
+	}
+	if r.Soak != nil {
+		if err := os.WriteFile(filepath.Join(dir, "soak.svg"), []byte(SoakSVG(r.Soak)), 0o644); err != nil {
+			return err
+		}
 	}
 	notes, _ := os.ReadFile(filepath.Join(dir, "NOTES.md"))
 	return os.WriteFile(filepath.Join(dir, "REPORT.md"), []byte(Markdown(r, string(notes))), 0o644)
@@ -260,6 +322,44 @@ func Markdown(r Report, notes string) string {
 			}
 			p("\n")
 		}
+	}
+	if h := r.Hold; h != nil {
+		p("## Holding %d Rollouts\n\n%d Rollouts at rest (pod ratio, no replicas: the controller caches each Rollout\n", h.Rollouts, h.Rollouts)
+		p("and its ReplicaSet, never pods), one controller at its shipped settings; then %d finished\n", h.FinishedRuns)
+		p("AnalysisRuns of them. CPU at rest is the controller's CPU time over %.0f s, once all is settled.\n\n", h.IdleWindowSeconds)
+		p("| measure | value | target |\n| --- | --- | --- |\n")
+		p("| peak RSS | %.0f MiB | < 1 GiB %s |\n", h.PeakRSSMiB, verdict(h.PeakRSSMiB < 1024))
+		p("| RSS at rest | %.0f MiB (%.0f MiB per 1,000 Rollouts) | |\n", h.RSSMiB, 1000*h.RSSMiB/float64(h.Rollouts))
+		p("| CPU at rest | %.4f cores | < 0.05 %s |\n", h.IdleCores, verdict(h.IdleCores < 0.05))
+		p("| CPU at rest with %d finished AnalysisRuns | %.4f cores | within 0.01 cores of that %s |\n", h.FinishedRuns, h.IdleCoresWithRuns, verdict(h.IdleCoresWithRuns < h.IdleCores+0.01))
+		p("| RSS at rest with them | %.0f MiB | |\n", h.RSSMiBWithRuns)
+		p("| (creating the %d Rollouts until all settled) | %.0f s | |\n\n", h.Rollouts, h.CreateWallSeconds)
+	}
+	if s := r.Soak; s != nil {
+		p("## Soak\n\n%d Rollouts of 1 replica (SMI) cycling for %.0f minutes, one controller: each, once its\n", s.Rollouts, s.Seconds/60)
+		p("canary is promoted, gets a new image (%d canaries in all). Growth compares the mean of the last\n", s.Canaries)
+		p("five minutes with that of the first five after a warm-up (the first sixth).\n\n")
+		p("| measure | growth | target |\n| --- | --- | --- |\n")
+		p("| resident memory | %+.1f%% | < 5%% %s |\n", 100*s.RSSGrowth, verdict(s.RSSGrowth < 0.05))
+		p("| goroutines | %+.1f%% | < 5%% %s |\n\n", 100*s.GoroutineGrowth, verdict(s.GoroutineGrowth < 0.05))
+		p("![the controller's resident memory and goroutines over the soak](soak.svg)\n\n")
+	}
+	if s := r.Sharded; s != nil {
+		p("## Shards\n\n%d Rollouts of 1 replica (SMI), all given a new image at once, each going through one\n", s.Rollouts)
+		p("weighted step to promotion, on %d replicas run with `--shards %d` (`--concurrency %d` each). When\n", len(s.Replicas), s.Shards, s.Concurrency)
+		p("%d were promoted, one replica was killed (SIGKILL).\n\n", s.SettledAtKill)
+		p("| measure | value | target |\n| --- | --- | --- |\n")
+		p("| wall time, new image to all promoted | %.1f s | |\n", s.WallSeconds)
+		p("| kill → its shard held by another replica | %.1f s | < 20 s %s |\n\n", s.HandoverSeconds, verdict(s.HandoverSeconds < 20))
+		p("| replica | shards at start → end | share of the writes | CPU | peak RSS |\n| --- | --- | --- | --- | --- |\n")
+		for i, r := range s.Replicas {
+			name := fmt.Sprint(i + 1)
+			if r.Killed {
+				name += " (killed)"
+			}
+			p("| %s | %d → %d | %.0f%% | %.1f s | %.0f MiB |\n", name, r.ShardsAtStart, r.ShardsAtEnd, 100*r.WriteShare, r.CPUSeconds, r.PeakRSSMiB)
+		}
+		p("\n")
 	}
 	if a := r.Analysis; a != nil {
 		p("## Analysis load\n\n%d AnalysisRuns measuring at once on a real Prometheus, one query every %.0f s each,\n", a.Analyses, a.IntervalSeconds)

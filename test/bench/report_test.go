@@ -46,4 +46,41 @@ func TestReportIsCurrent(t *testing.T) {
 	if string(got) != want {
 		t.Error("bench/REPORT.md is not what results.json and NOTES.md make: run go test ./test/bench -run TestReportIsCurrent -update")
 	}
+	if r.Soak != nil {
+		svg := filepath.Join(dir, "soak.svg")
+		if *update {
+			if err := os.WriteFile(svg, []byte(SoakSVG(r.Soak)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := os.ReadFile(svg); err != nil || string(got) != SoakSVG(r.Soak) {
+			t.Errorf("bench/soak.svg is not what results.json makes (%v): run go test ./test/bench -run TestReportIsCurrent -update", err)
+		}
+	}
+}
+
+// TestSoakGrowth: flat after the warm-up is 0%, whatever the warm-up did;
+// a steady climb shows as the climb between the two windows.
+func TestSoakGrowth(t *testing.T) {
+	soak := func(rss func(s float64) float64) *Soak {
+		s := &Soak{Seconds: 1800}
+		for at := 0.0; at < 1800; at += 10 {
+			s.Samples = append(s.Samples, SoakSample{Seconds: at, RSSMiB: rss(at), Goroutines: 100})
+		}
+		return s
+	}
+	for _, c := range []struct {
+		name string
+		rss  func(s float64) float64
+		want float64
+	}{
+		{"flat", func(float64) float64 { return 200 }, 0},
+		{"warm-up, then flat", func(s float64) float64 { return min(200, 100+s) }, 0},
+		{"climbing 1 MiB a minute from 200", func(s float64) float64 { return 200 + s/60 }, 20.0 / 210},
+	} {
+		rss, gor := soak(c.rss).growth()
+		if d := rss - c.want; d > 0.01 || d < -0.01 || gor != 0 {
+			t.Errorf("%s: growth %.3f (want %.3f), goroutines %.3f", c.name, rss, c.want, gor)
+		}
+	}
 }

@@ -38,39 +38,15 @@ func BenchmarkScale(b *testing.B) {
 	cluster, c := fixture.OwnCluster(b, localcluster.Options{PodCIDR: "127.6.0.0/16", AuditWrites: true})
 	e := &fixture.Env{T: b, NS: "default", C: c, Kubeconfig: cluster.KubeconfigPath}
 	ctrl := startController(b, e, "--concurrency", strconv.Itoa(concurrency))
-	ctx := context.Background()
 
 	created := time.Now()
-	for i := range n {
-		ro := e.Rollout(fmt.Sprintf("app-%04d", i), "app:v1", fixture.SetWeight(25), fixture.SetWeight(50), fixture.SetWeight(75))
-		ro.Spec.Replicas = ptr.To[int32](2)
-		e.Route(ro, fixture.SMI)
-		e.Create(ro)
-	}
-	stable := map[string]string{}
-	allSettled(b, e, n, 15*time.Minute, func(ro *rampv1.Rollout) bool {
-		stable[ro.Name] = ro.Status.StableRevision
-		return ro.Status.StableRevision != ""
-	})
+	stable := createSettled(b, e, n, 2, fixture.SetWeight(25), fixture.SetWeight(50), fixture.SetWeight(75))
 	createWall := time.Since(created)
 
 	api := apiserverMetrics(b, cluster.Config())
 	a0, m0, p0, start := api(), ctrl.scrape(b), ctrl.process(b), time.Now()
 	profile := captureProfile(ctrl, 30*time.Second)
-	for i := range n {
-		name := fmt.Sprintf("app-%04d", i)
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			ro := &rampv1.Rollout{}
-			if err := c.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: name}, ro); err != nil {
-				return err
-			}
-			ro.Spec.Template.Spec.Containers[0].Image = "app:v2"
-			return c.Update(ctx, ro)
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
+	newImage(b, e, n, "app:v2")
 	allSettled(b, e, n, 30*time.Minute, func(ro *rampv1.Rollout) bool {
 		return ro.Status.StableRevision != stable[ro.Name]
 	})
@@ -167,6 +143,44 @@ func captureProfile(c controller, d time.Duration) <-chan error {
 		}()
 	}()
 	return done
+}
+
+// createSettled creates n Rollouts app-0000... of the given replicas and
+// steps (SMI), waits until all run their first revision, and returns each
+// one's stable revision.
+func createSettled(b *testing.B, e *fixture.Env, n int, replicas int32, steps ...rampv1.Step) map[string]string {
+	b.Helper()
+	for i := range n {
+		ro := e.Rollout(fmt.Sprintf("app-%04d", i), "app:v1", steps...)
+		ro.Spec.Replicas = ptr.To(replicas)
+		e.Route(ro, fixture.SMI)
+		e.Create(ro)
+	}
+	stable := map[string]string{}
+	allSettled(b, e, n, 15*time.Minute, func(ro *rampv1.Rollout) bool {
+		stable[ro.Name] = ro.Status.StableRevision
+		return ro.Status.StableRevision != ""
+	})
+	return stable
+}
+
+// newImage gives the n Rollouts app-0000... a new image.
+func newImage(b *testing.B, e *fixture.Env, n int, image string) {
+	b.Helper()
+	for i := range n {
+		name := fmt.Sprintf("app-%04d", i)
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			ro := &rampv1.Rollout{}
+			if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: name}, ro); err != nil {
+				return err
+			}
+			ro.Spec.Template.Spec.Containers[0].Image = image
+			return e.C.Update(context.Background(), ro)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // allSettled waits until all n Rollouts are Healthy with no canary, their

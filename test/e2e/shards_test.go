@@ -1,22 +1,16 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
-	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/internal/shard"
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/localcluster"
-	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
 // TestShards runs three `ramp controller --shards 3` processes on a
@@ -37,7 +31,7 @@ func TestShards(t *testing.T) {
 	for range shards {
 		replicas = append(replicas, e.StartControllerProcess(args...))
 	}
-	spread := shardHolders(t, e, shards, shards)
+	spread := fixture.ShardHolders(e, shards, shards)
 	t.Logf("shards spread over the replicas: %v", spread)
 
 	checks := fixture.NewTestSystem(t, nil)
@@ -64,7 +58,7 @@ func TestShards(t *testing.T) {
 
 	killed := time.Now()
 	replicas[0].Kill()
-	after := shardHolders(t, e, shards, shards-1)
+	after := fixture.ShardHolders(e, shards, shards-1)
 	t.Logf("one replica killed; its shard moved in %s: %v", time.Since(killed).Round(100*time.Millisecond), after)
 	for _, name := range names {
 		e.WaitFor(name, fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
@@ -76,28 +70,6 @@ func TestShards(t *testing.T) {
 	}
 	checkOneWriterPerShard(t, writes, e.NS, names, shards)
 }
-
-// shardHolders waits until every shard's Lease is held and the holders
-// are exactly n replicas, and returns the holder of each shard.
-func shardHolders(t *testing.T, e *fixture.Env, shards, n int) []string {
-	t.Helper()
-	holders := make([]string, shards)
-	clustertest.Eventually(t, fixture.Wait, fmt.Sprintf("%d shards held by %d replicas", shards, n), func(ctx context.Context) (bool, string) {
-		distinct := map[string]bool{}
-		for i := range shards {
-			lease := &coordinationv1.Lease{}
-			if err := e.C.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: shardLease(i)}, lease); err != nil {
-				return false, err.Error()
-			}
-			holders[i] = ptr.Deref(lease.Spec.HolderIdentity, "")
-			distinct[holders[i]] = true
-		}
-		return !distinct[""] && len(distinct) == n, fmt.Sprint(holders)
-	})
-	return holders
-}
-
-func shardLease(i int) string { return fmt.Sprintf("%s-shard-%d", leaseName, i) }
 
 // namesPerShard picks Rollout names, perShard in each shard.
 func namesPerShard(ns string, shards, perShard int) []string {
@@ -133,7 +105,7 @@ func checkOneWriterPerShard(t *testing.T, writes []localcluster.AuditedWrite, ns
 			continue
 		}
 		for i := range shards {
-			if w.ObjectRef.Name == shardLease(i) {
+			if w.ObjectRef.Name == fixture.ShardLease(i) {
 				leases[i] = append(leases[i], tenure{w.Received, id})
 			}
 		}

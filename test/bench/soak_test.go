@@ -1,0 +1,107 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/test/fixture"
+	"github.com/rampcd/ramp/test/localcluster"
+)
+
+// BenchmarkSoak keeps a few hundred canaries cycling for 30 minutes with
+// one controller, on a cluster of its own: each Rollout, as soon as its
+// last canary is promoted, gets a new image. Every 10 s it samples the
+// controller's resident memory and goroutines; after a warm-up (the first
+// sixth of the run) both must stay flat: the mean of the last five minutes
+// within 5% of the first five.
+func BenchmarkSoak(b *testing.B) {
+	n := count("RAMP_BENCH_SOAK_ROLLOUTS", 200)
+	length := time.Duration(count("RAMP_BENCH_SOAK_MINUTES", 30)) * time.Minute
+	cluster, c := fixture.OwnCluster(b, localcluster.Options{PodCIDR: "127.11.0.0/16"})
+	e := &fixture.Env{T: b, NS: "default", C: c, Kubeconfig: cluster.KubeconfigPath}
+	ctrl := startController(b, e)
+	createSettled(b, e, n, 1, fixture.SetWeight(50), fixture.Pause(5*time.Second))
+
+	soak := &Soak{Rollouts: n, Seconds: length.Seconds()}
+	version := map[string]int{}
+	start := time.Now()
+	sample := time.NewTicker(10 * time.Second)
+	defer sample.Stop()
+	cycle := time.NewTicker(2 * time.Second)
+	defer cycle.Stop()
+	for time.Since(start) < length {
+		select {
+		case <-sample.C:
+			p := ctrl.process(b)
+			soak.Samples = append(soak.Samples, SoakSample{Seconds: time.Since(start).Seconds(), RSSMiB: p.RSSMiB,
+				Goroutines: ctrl.scrape(b).Sum("go_goroutines")})
+		case <-cycle.C:
+			soak.Canaries += nextCanaries(b, e, version)
+		}
+	}
+	soak.RSSGrowth, soak.GoroutineGrowth = soak.growth()
+	b.ReportMetric(100*soak.RSSGrowth, "rss-growth-%")
+	b.ReportMetric(100*soak.GoroutineGrowth, "goroutine-growth-%")
+	record(b, cluster.Config(), func(r *Report) { r.Soak = soak })
+}
+
+// nextCanaries gives every settled Rollout its next image and returns how
+// many it started.
+func nextCanaries(b *testing.B, e *fixture.Env, version map[string]int) int {
+	b.Helper()
+	ctx := context.Background()
+	var list rampv1.RolloutList
+	if err := e.C.List(ctx, &list, client.InNamespace(e.NS)); err != nil {
+		b.Fatal(err)
+	}
+	started := 0
+	for i := range list.Items {
+		ro := &list.Items[i]
+		if ro.Status.Phase != rampv1.PhaseHealthy || ro.Status.CanaryRevision != "" || ro.Status.ObservedGeneration != ro.Generation {
+			continue
+		}
+		version[ro.Name]++
+		image := fmt.Sprintf("app:v%d", version[ro.Name]+1)
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := e.C.Get(ctx, client.ObjectKeyFromObject(ro), ro); err != nil {
+				return err
+			}
+			ro.Spec.Template.Spec.Containers[0].Image = image
+			return e.C.Update(ctx, ro)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		started++
+	}
+	return started
+}
+
+// growth compares the mean of the last five minutes' samples with that of
+// the first five after the warm-up (the first sixth of the run), for RSS
+// and goroutines.
+func (s *Soak) growth() (rss, goroutines float64) {
+	warm := s.Seconds / 6
+	window := min(300, (s.Seconds-warm)/2)
+	mean := func(from, to float64, v func(SoakSample) float64) float64 {
+		sum, k := 0.0, 0
+		for _, x := range s.Samples {
+			if x.Seconds >= from && x.Seconds < to {
+				sum += v(x)
+				k++
+			}
+		}
+		return sum / float64(max(k, 1))
+	}
+	rate := func(v func(SoakSample) float64) float64 {
+		first, last := mean(warm, warm+window, v), mean(s.Seconds-window, s.Seconds+1, v)
+		return (last - first) / first
+	}
+	return rate(func(x SoakSample) float64 { return x.RSSMiB }), rate(func(x SoakSample) float64 { return x.Goroutines })
+}
