@@ -66,9 +66,18 @@ browser-packages:
 screenshots: browser-packages $(BROWSER_DEPS) ## Retake the dashboard's screenshots in docs/images (its browser test, about a minute).
 	RAMP_SCREENSHOTS=docs/images $(LOCALCLUSTER) exec -- $(GO) test -count=1 -run '^TestDashboard$$' ./test/e2e
 
+# The large runs (shards, holding 10,000 Rollouts, the 30-minute soak) are
+# bench-large, so that each target fits in an hour. One section alone:
+#   $(LOCALCLUSTER) exec -- go test -run '^$$' -bench 'BenchmarkShards$$' -benchtime 1x ./test/bench
+LARGE_BENCH := BenchmarkShards|BenchmarkHold|BenchmarkSoak
+
 .PHONY: bench
 bench: ## Measure shifts, rollbacks, 1,000 Rollouts, analysis load and failed requests on a lagging data plane: bench/REPORT.md (about 50 minutes).
-	$(LOCALCLUSTER) exec -- $(GO) test -count=1 -timeout 120m -run '^$$' -bench . -benchtime 1x ./test/bench
+	$(LOCALCLUSTER) exec -- $(GO) test -count=1 -timeout 120m -run '^$$' -bench . -skip '^($(LARGE_BENCH))$$' -benchtime 1x ./test/bench
+
+.PHONY: bench-large
+bench-large: ## Measure 3,000 Rollouts on three shards, 10,000 held at rest, and a 30-minute soak: bench/REPORT.md (about 70 minutes).
+	$(LOCALCLUSTER) exec -- $(GO) test -count=1 -timeout 150m -run '^$$' -bench '^($(LARGE_BENCH))$$' -benchtime 1x ./test/bench
 
 # Each fuzz target, as package:function. Their seed corpora (f.Add, and
 # testdata/fuzz for inputs that once failed) also run in every go test.

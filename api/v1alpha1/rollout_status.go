@@ -70,6 +70,14 @@ const (
 	// AnnotationTemplateDigest, on a ReplicaSet, is the SHA-256 of the pod
 	// template it was created from; it tells a hash collision from a match.
 	AnnotationTemplateDigest = "ramp.dev/template-digest"
+	// AnnotationEventReasons, on an Event about a Rollout, lists the
+	// reasons of everything the Event tells, in order, comma-separated: a
+	// pass tells all it did in one Event, under the reason of what
+	// matters most.
+	AnnotationEventReasons = "ramp.dev/reasons"
+	// AnnotationEventWrites, on an Event about a Rollout, lists the
+	// objects the pass wrote, as "Kind/name@resourceVersion", comma-separated.
+	AnnotationEventWrites = "ramp.dev/written"
 )
 
 // RolloutStatus is what the controller observed and did.

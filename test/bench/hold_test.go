@@ -93,6 +93,13 @@ func createFinishedRun(ctx context.Context, e *fixture.Env, rollout string) erro
 // benchmark with the first error.
 func inParallel(b *testing.B, n int, create func(ctx context.Context, i int) error) {
 	b.Helper()
+	if err := inParallelErr(n, create); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// inParallelErr is inParallel returning the first error, for a goroutine.
+func inParallelErr(n int, create func(ctx context.Context, i int) error) error {
 	var (
 		wg    sync.WaitGroup
 		once  sync.Once
@@ -113,7 +120,5 @@ func inParallel(b *testing.B, n int, create func(ctx context.Context, i int) err
 	}
 	close(next)
 	wg.Wait()
-	if first != nil {
-		b.Fatal(first)
-	}
+	return first
 }

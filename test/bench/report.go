@@ -270,23 +270,31 @@ func Markdown(r Report, notes string) string {
 		"a histogram keeps none). n counts passes that decided a rollback: one whose status write\n"+
 		"conflicted decides again. Target: p50 under 10 ms.", r.RollbackInController)
 	if len(r.RollbackFloor) > 0 {
-		p("## Rollback against its floor\n\nThe rollback latency above, and the same measured for the least any controller must do: a\n")
-		p("minimal client-go program that watches the Rollouts and, at an abort, writes the weight Ramp\n")
+		p("## Rollback and shift against their floor\n\nThe rollback and shift latencies above, and the same measured for the least any controller must\n")
+		p("do: a minimal client-go program that watches the Rollouts and, at an abort, writes the weight Ramp\n")
 		p("wrote, in one merge patch prepared in advance (no cache, status or event). Same run, same\n")
-		p("cluster. Target: Ramp at most 1.3 times the floor at p50.\n\n")
-		p("| router | Ramp p50 | floor n | floor p50 | floor p99 | Ramp / floor | target ≤ 1.3 |\n| --- | --- | --- | --- | --- | --- | --- |\n")
-		for _, router := range []string{"pod ratio", "SMI", "Gateway API", "Istio"} {
-			f, ok := r.RollbackFloor[router]
-			ramp, measured := r.Rollback[router]
-			if !ok || !measured || f.P50Ms == 0 {
-				continue
+		p("cluster. A shift asks the floor for exactly the same (see a request in a watch event, write one\n")
+		p("prepared patch), so one floor serves both. Target: Ramp at most 1.3 times the floor at p50.\n\n")
+		p("| router | floor n | floor p50 | floor p99 | rollback p50 | rollback / floor | shift p50 | shift / floor |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		against := func(l Latency, ok bool, floor float64) (string, string) {
+			if !ok {
+				return "", ""
 			}
-			ratio := ramp.P50Ms / f.P50Ms
+			ratio := l.P50Ms / floor
 			verdict := "met"
 			if ratio > 1.3 {
 				verdict = "**missed**"
 			}
-			p("| %s | %s | %d | %s | %s | %.2f | %s |\n", router, ms(ramp.P50Ms), f.N, ms(f.P50Ms), ms(f.P99Ms), ratio, verdict)
+			return ms(l.P50Ms), fmt.Sprintf("%.2f (%s)", ratio, verdict)
+		}
+		for _, router := range []string{"pod ratio", "SMI", "Gateway API", "Istio"} {
+			f, ok := r.RollbackFloor[router]
+			if !ok || f.P50Ms == 0 {
+				continue
+			}
+			rollback, rollbackRatio := against(r.Rollback[router], r.Rollback[router].N > 0, f.P50Ms)
+			shift, shiftRatio := against(r.Shift[router], r.Shift[router].N > 0, f.P50Ms)
+			p("| %s | %d | %s | %s | %s | %s | %s | %s |\n", router, f.N, ms(f.P50Ms), ms(f.P99Ms), rollback, rollbackRatio, shift, shiftRatio)
 		}
 		p("\n")
 	}
@@ -345,7 +353,7 @@ func Markdown(r Report, notes string) string {
 		p("![the controller's resident memory and goroutines over the soak](soak.svg)\n\n")
 	}
 	if s := r.Sharded; s != nil {
-		p("## Shards\n\n%d Rollouts of 1 replica (SMI), all given a new image at once, each going through one\n", s.Rollouts)
+		p("## Shards\n\n%d Rollouts of 1 replica (SMI), given a new image eight at a time, each going through one\n", s.Rollouts)
 		p("weighted step to promotion, on %d replicas run with `--shards %d` (`--concurrency %d` each). When\n", len(s.Replicas), s.Shards, s.Concurrency)
 		p("%d were promoted, one replica was killed (SIGKILL).\n\n", s.SettledAtKill)
 		p("| measure | value | target |\n| --- | --- | --- |\n")

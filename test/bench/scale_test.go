@@ -150,12 +150,12 @@ func captureProfile(c controller, d time.Duration) <-chan error {
 // one's stable revision.
 func createSettled(b *testing.B, e *fixture.Env, n int, replicas int32, steps ...rampv1.Step) map[string]string {
 	b.Helper()
-	for i := range n {
+	inParallel(b, n, func(ctx context.Context, i int) error {
 		ro := e.Rollout(fmt.Sprintf("app-%04d", i), "app:v1", steps...)
 		ro.Spec.Replicas = ptr.To(replicas)
 		e.Route(ro, fixture.SMI)
-		e.Create(ro)
-	}
+		return e.C.Create(ctx, ro)
+	})
 	stable := map[string]string{}
 	allSettled(b, e, n, 15*time.Minute, func(ro *rampv1.Rollout) bool {
 		stable[ro.Name] = ro.Status.StableRevision
@@ -164,23 +164,27 @@ func createSettled(b *testing.B, e *fixture.Env, n int, replicas int32, steps ..
 	return stable
 }
 
-// newImage gives the n Rollouts app-0000... a new image.
+// newImage gives the n Rollouts app-0000... a new image, one after the
+// other.
 func newImage(b *testing.B, e *fixture.Env, n int, image string) {
 	b.Helper()
 	for i := range n {
-		name := fmt.Sprintf("app-%04d", i)
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			ro := &rampv1.Rollout{}
-			if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: name}, ro); err != nil {
-				return err
-			}
-			ro.Spec.Template.Spec.Containers[0].Image = image
-			return e.C.Update(context.Background(), ro)
-		})
-		if err != nil {
+		if err := setImage(context.Background(), e, fmt.Sprintf("app-%04d", i), image); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// setImage gives one Rollout a new image.
+func setImage(ctx context.Context, e *fixture.Env, name, image string) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		ro := &rampv1.Rollout{}
+		if err := e.C.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: name}, ro); err != nil {
+			return err
+		}
+		ro.Spec.Template.Spec.Containers[0].Image = image
+		return e.C.Update(ctx, ro)
+	})
 }
 
 // allSettled waits until all n Rollouts are Healthy with no canary, their

@@ -19,7 +19,7 @@ import (
 
 // BenchmarkShards runs 3,000 Rollouts (1 replica each, SMI, one weighted
 // step) on three `ramp controller --shards 3` replicas, on a cluster of
-// its own. All get a new image at once; as the first of them are promoted
+// its own. All get a new image (eight at a time); as the first of them are promoted
 // (a tenth), one replica is killed (SIGKILL). It measures the wall time, the time
 // until the killed replica's shard is held by another, and each replica's
 // share of the writes (from the audit log), CPU time and peak memory; every
@@ -43,7 +43,14 @@ func BenchmarkShards(b *testing.B) {
 
 	stable := createSettled(b, e, n, 1, fixture.SetWeight(50))
 	start := time.Now()
-	newImage(b, e, n, "app:v2")
+	// The new images go out on eight workers while the first canaries
+	// run, so that the kill comes mid-run.
+	updated := make(chan error, 1)
+	go func() {
+		updated <- inParallelErr(n, func(ctx context.Context, i int) error {
+			return setImage(ctx, e, fmt.Sprintf("app-%04d", i), "app:v2")
+		})
+	}()
 	promoted := func(ro *rampv1.Rollout) bool { return ro.Status.StableRevision != stable[ro.Name] }
 	settledAtKill := waitSettled(b, e, max(1, n/10), promoted)
 	killedProcess := replicas[0].process(b)
@@ -53,6 +60,9 @@ func BenchmarkShards(b *testing.B) {
 	handover := time.Since(killed)
 	if slices.Contains(after, identities[0]) {
 		b.Fatalf("the killed replica %s still holds a shard: %v", identities[0], after)
+	}
+	if err := <-updated; err != nil {
+		b.Fatal(err)
 	}
 	allSettled(b, e, n, 30*time.Minute, promoted)
 	wall := time.Since(start)

@@ -192,10 +192,11 @@ func stepEvents(t *testing.T, e *fixture.Env, name string) (completed []string, 
 		if ev.Regarding.Name != name {
 			continue
 		}
-		switch ev.Reason {
-		case "StepCompleted":
+		reasons := fixture.Reasons(&ev)
+		if slices.Contains(reasons, "StepCompleted") {
 			completed = append(completed, ev.Note)
-		case "Promoted":
+		}
+		if slices.Contains(reasons, "Promoted") {
 			promoted++
 		}
 	}

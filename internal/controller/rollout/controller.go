@@ -274,8 +274,8 @@ func (r *Reconciler) patchStatus(ctx context.Context, orig, ro *rampv1.Rollout) 
 
 // event records a transition as a Kubernetes event and a structured log line.
 // The related object, if any, is the one a write was made to.
-func (r *Reconciler) event(ro *rampv1.Rollout, related runtime.Object, typ, reason, action, note string) {
-	r.Recorder.Eventf(ro, related, typ, reason, action, "%s", note)
+func (r *Reconciler) event(ro *rampv1.Rollout, related runtime.Object, annotations map[string]string, typ, reason, action, note string) {
+	r.Recorder.AnnotatedEventf(ro, related, annotations, typ, reason, action, "%s", note)
 	ctrl.Log.WithName("rollout").Info(note, "rollout", klog.KObj(ro), "reason", reason, "type", typ)
 }
 

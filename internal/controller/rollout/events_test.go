@@ -231,11 +231,11 @@ type toldRecorder struct {
 	notes []string
 }
 
-func (r *toldRecorder) Eventf(regarding, related runtime.Object, typ, reason, action, note string, args ...any) {
+func (r *toldRecorder) AnnotatedEventf(regarding, related runtime.Object, annotations map[string]string, typ, reason, action, note string, args ...any) {
 	r.mu.Lock()
 	r.notes = append(r.notes, fmt.Sprintf(note, args...))
 	r.mu.Unlock()
-	r.EventRecorder.Eventf(regarding, related, typ, reason, action, note, args...)
+	r.EventRecorder.AnnotatedEventf(regarding, related, annotations, typ, reason, action, note, args...)
 }
 
 func (r *toldRecorder) count(note string) int {

@@ -3,6 +3,7 @@ package rollout_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -153,8 +154,13 @@ func routeEvents(e *fixture.Env, kind, name string) map[string]string {
 	}
 	told := map[string]string{}
 	for _, ev := range list.Items {
-		if r := ev.Related; r != nil && r.Kind == kind && r.Name == name && ev.Regarding.Kind == "Rollout" {
-			told[r.ResourceVersion] = ev.Reason + ": " + ev.Note
+		if ev.Regarding.Kind != "Rollout" {
+			continue
+		}
+		for _, w := range fixture.Written(&ev) {
+			if rv, ok := strings.CutPrefix(w, kind+"/"+name+"@"); ok {
+				told[rv] = strings.Join(fixture.Reasons(&ev), ",") + ": " + ev.Note
+			}
 		}
 	}
 	return told

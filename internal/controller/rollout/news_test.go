@@ -14,18 +14,20 @@ import (
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 )
 
-// notesRecorder keeps "reason (related object): note" of each Event.
+// notesRecorder keeps "type reason (related object) [reasons] [written]:
+// note" of each Event.
 type notesRecorder struct {
 	recorder.EventRecorder
 	got []string
 }
 
-func (r *notesRecorder) Eventf(_, related runtime.Object, _, reason, _, note string, args ...any) {
+func (r *notesRecorder) AnnotatedEventf(_, related runtime.Object, annotations map[string]string, typ, reason, _, note string, args ...any) {
 	about := ""
 	if o, ok := related.(metav1.Object); ok {
 		about = " (" + o.GetName() + " at " + o.GetResourceVersion() + ")"
 	}
-	r.got = append(r.got, reason+about+": "+fmt.Sprintf(note, args...))
+	r.got = append(r.got, fmt.Sprintf("%s %s%s [%s] [%s]: %s", typ, reason, about,
+		annotations[rampv1.AnnotationEventReasons], annotations[rampv1.AnnotationEventWrites], fmt.Sprintf(note, args...)))
 }
 
 func TestTell(t *testing.T) {
@@ -47,13 +49,24 @@ func TestTell(t *testing.T) {
 		written bool
 		want    []string
 	}{
-		{"written: each write about its object as written, the decisions of a reason as one", pass(), true, []string{
-			"ScalingReplicaSet (web-b at 7): Scaled web-b from 1 to 2",
-			"StepCompleted: Step 2/4 done; Step 3/4 done",
-			"ScalingReplicaSet (web-a at 8): Scaled web-a from 3 to 2"}},
+		{"written: one Event, under the first decision, about the first write as written", pass(), true, []string{
+			"Normal StepCompleted (web-b at 7) [ScalingReplicaSet,StepCompleted,ScalingReplicaSet,StepCompleted] [ReplicaSet/web-b@7,ReplicaSet/web-a@8]: " +
+				"Scaled web-b from 1 to 2; Step 2/4 done; Scaled web-a from 3 to 2; Step 3/4 done"}},
 		{"not written: what was done, not what was decided", pass(), false, []string{
-			"ScalingReplicaSet (web-b at 7): Scaled web-b from 1 to 2",
-			"ScalingReplicaSet (web-a at 8): Scaled web-a from 3 to 2"}},
+			"Normal ScalingReplicaSet (web-b at 7) [ScalingReplicaSet,ScalingReplicaSet] [ReplicaSet/web-b@7,ReplicaSet/web-a@8]: " +
+				"Scaled web-b from 1 to 2; Scaled web-a from 3 to 2"}},
+		{"a warning heads the Event", func() *news {
+			n := pass()
+			n.decided(corev1.EventTypeWarning, "Aborted", "Abort", "Aborted: %s", "analysis failed")
+			return n
+		}(), true, []string{
+			"Warning Aborted (web-b at 7) [ScalingReplicaSet,StepCompleted,ScalingReplicaSet,StepCompleted,Aborted] [ReplicaSet/web-b@7,ReplicaSet/web-a@8]: " +
+				"Scaled web-b from 1 to 2; Step 2/4 done; Scaled web-a from 3 to 2; Step 3/4 done; Aborted: analysis failed"}},
+		{"decisions alone, about no object", func() *news {
+			n := &news{}
+			n.decided(normal, "CanaryStarted", "Start", "Canary %s started", "web-b")
+			return n
+		}(), true, []string{"Normal CanaryStarted [CanaryStarted] []: Canary web-b started"}},
 		{"nothing", &news{}, true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,7 +104,7 @@ func TestTellKeepsNotesWithinTheLimit(t *testing.T) {
 	}
 	rec := &notesRecorder{}
 	(&Reconciler{Recorder: rec}).tell(&rampv1.Rollout{}, n, true)
-	if len(rec.got) != 1 || len(strings.TrimPrefix(rec.got[0], "StepCompleted: ")) > maxNote {
+	if len(rec.got) != 1 || len(rec.got[0][strings.Index(rec.got[0], "]: ")+3:]) > maxNote {
 		t.Errorf("told %d Events, the first %d bytes long", len(rec.got), len(rec.got[0]))
 	}
 }
