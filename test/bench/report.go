@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -244,6 +245,7 @@ func Markdown(r Report, notes string) string {
 	m := r.Machine
 	p("| CPU | cores | memory | kernel | Go | Kubernetes | date |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	p("| %s | %d | %d GiB | %s | %s | %s | %s |\n\n", m.CPU, m.Cores, m.MemoryGiB, m.Kernel, m.Go, m.Kubernetes, m.Date)
+	scaleTable(p, r)
 
 	latencies := func(title, what string, rows map[string]Latency) {
 		if len(rows) == 0 {
@@ -380,6 +382,63 @@ func Markdown(r Report, notes string) string {
 	}
 	b.WriteString(notes)
 	return b.String()
+}
+
+// scaleTable renders the figures that say how Ramp scales, each with its
+// target and, where one exists, the floor it is measured against; the
+// sections below give the detail.
+func scaleTable(p func(string, ...any), r Report) {
+	type row struct{ figure, value, target, floor, verdict string }
+	var rows []row
+	if len(r.RollbackFloor) > 0 {
+		worst, worstShift, floor := 0.0, 0.0, ""
+		for router, f := range r.RollbackFloor {
+			if f.P50Ms == 0 {
+				continue
+			}
+			worst = max(worst, r.Rollback[router].P50Ms/f.P50Ms)
+			worstShift = max(worstShift, r.Shift[router].P50Ms/f.P50Ms)
+		}
+		lo, hi := math.Inf(1), 0.0
+		for _, f := range r.RollbackFloor {
+			lo, hi = min(lo, f.P50Ms), max(hi, f.P50Ms)
+		}
+		floor = fmt.Sprintf("%s–%s p50 (a watch, one patch)", ms(lo), ms(hi))
+		rows = append(rows,
+			row{"abort → weight 0 seen, worst router", fmt.Sprintf("%.2f × floor", worst), "≤ 1.3 × floor", floor, verdict(worst <= 1.3)},
+			row{"promote → next weight seen, worst router", fmt.Sprintf("%.2f × floor", worstShift), "≤ 1.3 × floor", floor, verdict(worstShift <= 1.3)})
+	}
+	if s := r.Scale; s != nil {
+		rows = append(rows,
+			row{fmt.Sprintf("API writes per Rollout per step (%d Rollouts)", s.Rollouts), fmt.Sprintf("%.2f", s.WritesPerStep), "≤ 3", "2 (a weight, the status)", verdict(s.WritesPerStep <= 3)},
+			row{fmt.Sprintf("reconcile p99 (%d Rollouts)", s.Rollouts), ms(s.ReconcileP99Ms), "< 100 ms", "", verdict(s.ReconcileP99Ms < 100)},
+			row{fmt.Sprintf("peak RSS, %d Rollouts progressing", s.Rollouts), fmt.Sprintf("%.0f MiB", s.PeakRSSMiB), "< 300 MiB", "", verdict(s.PeakRSSMiB < 300)})
+	}
+	if h := r.Hold; h != nil {
+		rows = append(rows,
+			row{fmt.Sprintf("peak RSS, %d Rollouts held", h.Rollouts), fmt.Sprintf("%.0f MiB", h.PeakRSSMiB), "< 1 GiB", "", verdict(h.PeakRSSMiB < 1024)},
+			row{fmt.Sprintf("CPU at rest, %d Rollouts held", h.Rollouts), fmt.Sprintf("%.4f cores", h.IdleCores), "< 0.05 cores", "", verdict(h.IdleCores < 0.05)},
+			row{fmt.Sprintf("… and %d finished AnalysisRuns", h.FinishedRuns), fmt.Sprintf("%+.4f cores", h.IdleCoresWithRuns-h.IdleCores), "none measurable (< 0.01)", "", verdict(h.IdleCoresWithRuns < h.IdleCores+0.01)})
+	}
+	if s := r.Soak; s != nil {
+		rows = append(rows,
+			row{fmt.Sprintf("RSS growth over a %.0f-minute soak", s.Seconds/60), fmt.Sprintf("%+.1f%%", 100*s.RSSGrowth), "< 5%", "", verdict(s.RSSGrowth < 0.05)},
+			row{"goroutine growth over the soak", fmt.Sprintf("%+.1f%%", 100*s.GoroutineGrowth), "< 5%", "", verdict(s.GoroutineGrowth < 0.05)})
+	}
+	if s := r.Sharded; s != nil {
+		rows = append(rows, row{fmt.Sprintf("a killed replica's shard taken over (%d shards, %d Rollouts)", s.Shards, s.Rollouts),
+			fmt.Sprintf("%.1f s", s.HandoverSeconds), "< 20 s", "15–17 s (Lease duration + a retry)", verdict(s.HandoverSeconds < 20)})
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p("## At scale\n\nEach figure, its target and, where there is one, the floor it stands on; the sections below\n")
+	p("give the detail and bench/NOTES.md (at the end) the reasons.\n\n")
+	p("| figure | measured | target | floor | |\n| --- | --- | --- | --- | --- |\n")
+	for _, x := range rows {
+		p("| %s | %s | %s | %s | %s |\n", x.figure, x.value, x.target, x.floor, x.verdict)
+	}
+	p("\n")
 }
 
 // safetyTable renders the zero-failed-requests matrix.
