@@ -31,6 +31,8 @@ type fence struct {
 	resourcelock.Interface
 	window  time.Duration
 	renewed atomic.Pointer[time.Time]
+	// also, when set, must allow a write too (shards still held).
+	also func() error
 }
 
 func newFence(lock resourcelock.Interface, window time.Duration) *fence {
@@ -74,6 +76,9 @@ func (f *fence) Check() error {
 	if age := time.Since(*renewed); age > f.window {
 		return fmt.Errorf("not writing: replica %s last renewed the leader Lease %s ago (limit %s); another replica may lead now",
 			f.Identity(), age.Round(time.Second), f.window)
+	}
+	if f.also != nil {
+		return f.also()
 	}
 	return nil
 }

@@ -111,21 +111,26 @@ func newShards(cfg *rest.Config, namespace, id string, n int) (*shard.Set, error
 }
 
 // leaderFence builds the Lease lock the manager elects a leader with,
-// wrapped in the fence that keeps a deposed leader from writing. The
-// lock records no "became leader" Events: the Lease's holder says it.
-func leaderFence(cfg *rest.Config, namespace, id string) (*fence, error) {
-	namespace, err := leaseNamespace(namespace, "leader election")
+// wrapped in the fence that keeps a deposed leader from writing, and
+// from writing while replicas run with --shards still hold shards (quiet,
+// to be run by the manager). The lock records no "became leader" Events:
+// the Lease's holder says it.
+func leaderFence(cfg *rest.Config, namespace, id string) (lock *fence, quiet *shard.Quiet, err error) {
+	namespace, err = leaseNamespace(namespace, "leader election")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cs, err := leaseClient(cfg, "leader-election")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, namespace, leaseName,
+	rl, err := resourcelock.New(resourcelock.LeasesResourceLock, namespace, leaseName,
 		cs.CoreV1(), cs.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: id})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return newFence(lock, renewDeadline), nil
+	quiet = shard.NewQuiet(cs.CoordinationV1(), namespace, retryPeriod, ctrl.Log.WithName("leader"))
+	lock = newFence(rl, renewDeadline)
+	lock.also = quiet.Check
+	return lock, quiet, nil
 }

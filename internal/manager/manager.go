@@ -122,8 +122,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 		return fmt.Errorf("--shards %d and --leader-elect both set: shards keep every replica active, each on its share of the Rollouts; leader election keeps one active. Choose one", opts.Shards)
 	}
 	var lock *fence
+	var quiet *shard.Quiet
 	if opts.LeaderElect {
-		if lock, err = leaderFence(cfg, opts.LeaderElectionNamespace, id); err != nil {
+		if lock, quiet, err = leaderFence(cfg, opts.LeaderElectionNamespace, id); err != nil {
 			return err
 		}
 		mgrOpts.LeaderElectionResourceLockInterface = lock
@@ -138,6 +139,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	var shards *shard.Set
 	switch {
 	case lock != nil:
+		if err := mgr.Add(quiet); err != nil {
+			return err
+		}
 		writer = lock.Client(writer)
 		events = func(name string) recorder.EventRecorder { return lock.Recorder(mgr.GetEventRecorder(name)) }
 	case opts.Shards > 1:

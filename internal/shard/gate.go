@@ -43,11 +43,18 @@ func (s *Set) Gate(r reconcile.Reconciler, key KeyFunc) reconcile.Reconciler {
 	}
 	return reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 		i := Of(key(ctx, req), s.opts.Shards)
-		if !s.enter(i) {
+		switch a, tenure := s.enter(i); a {
+		case drop:
 			return reconcile.Result{}, nil
+		case later:
+			return reconcile.Result{RequeueAfter: s.opts.RetryPeriod}, nil
+		default:
+			defer s.exit(i)
+			ctx, cancel := context.WithCancel(context.WithValue(ctx, shardKey{}, i))
+			defer cancel()
+			defer context.AfterFunc(tenure, cancel)()
+			return r.Reconcile(ctx, req)
 		}
-		defer s.exit(i)
-		return r.Reconcile(context.WithValue(ctx, shardKey{}, i), req)
 	})
 }
 

@@ -25,15 +25,6 @@ const (
 	kindReplica = "replica"
 )
 
-// An observation is when this replica last saw a Lease change. As in
-// client-go's leader election, a Lease expires a Lease duration after it
-// was last seen to change, on this replica's clock: no two clocks are
-// compared.
-type observation struct {
-	version string
-	at      time.Time
-}
-
 // NeedLeaderElection is false: every replica runs its Set.
 func (s *Set) NeedLeaderElection() bool { return false }
 
@@ -61,12 +52,13 @@ func (s *Set) replicaLease() string {
 	return s.opts.Prefix + "-replica-" + hex.EncodeToString(sum[:5])
 }
 
-// tick is one round: read every Lease, renew this replica's own and its
-// shards', then release shards over its fair share or take free ones up
-// to it.
+// tick is one round: read every Lease, renew this replica's shards and
+// its own Lease, then release shards over its fair share or take free
+// ones up to it. Replicas of another mode or shard count hold it back.
 func (s *Set) tick(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.RenewDeadline)
 	defer cancel()
+	defer func() { shardsHeld.Set(float64(len(s.Held()))) }()
 	list, err := s.leases.Leases(s.opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labelLease})
 	if err != nil {
 		s.log.Error(err, "list shard Leases")
@@ -76,51 +68,60 @@ func (s *Set) tick(ctx context.Context) {
 	now := time.Now()
 	byName := map[string]*coordinationv1.Lease{}
 	for i := range list.Items {
-		l := &list.Items[i]
-		byName[l.Name] = l
-		if o, ok := s.observed[l.Name]; !ok || o.version != l.ResourceVersion {
-			s.observed[l.Name] = observation{version: l.ResourceVersion, at: now}
-		}
+		byName[list.Items[i].Name] = &list.Items[i]
+		s.observed.see(&list.Items[i], now)
 	}
 
-	s.renewReplica(ctx, byName[s.replicaLease()])
-	replicas, foreign := 1, []string{}
-	for _, l := range list.Items {
-		if l.Labels[labelLease] != kindReplica || l.Name == s.replicaLease() {
-			continue
-		}
-		if s.expiredLong(&l, now) {
-			// A replica gone for good: its Lease is of no more use.
-			_ = s.leases.Leases(s.opts.Namespace).Delete(ctx, l.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &l.ResourceVersion}})
-		}
-		if s.expired(&l, now) {
-			continue
-		}
-		replicas++
-		if l.Labels[labelShards] != strconv.Itoa(s.opts.Shards) {
-			foreign = append(foreign, fmt.Sprintf("%s (%s shards)", ptr.Deref(l.Spec.HolderIdentity, ""), l.Labels[labelShards]))
-		}
-	}
-
+	// The shards first: their renewal is what the write fence counts on.
 	s.dropStale()
 	for _, i := range s.Held() {
 		name := s.shardLease(i)
 		byName[name] = s.renewShard(ctx, i, byName[name])
 	}
-	share := (s.opts.Shards + replicas - 1) / replicas
+	visible := s.renewReplica(ctx, byName[s.replicaLease()])
+	replicas, foreign := 1, s.foreign(ctx, list.Items, now)
+	for _, l := range list.Items {
+		if l.Labels[labelLease] != kindReplica || l.Name == s.replicaLease() {
+			continue
+		}
+		if s.observed.lapsedFor(&l, now) > 10*s.opts.LeaseDuration {
+			// A replica gone for good: its Lease is of no more use.
+			_ = s.leases.Leases(s.opts.Namespace).Delete(ctx, l.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &l.ResourceVersion}})
+		}
+		if !s.observed.expired(&l, now) && l.Labels[labelShards] == strconv.Itoa(s.opts.Shards) {
+			replicas++
+		}
+	}
+
 	active, leaving := s.holding()
+	if len(foreign) > 0 {
+		// Another mode or shard count would reconcile the same Rollouts
+		// under other Leases: take nothing new until it is gone. A
+		// leader yields nothing to shards, so shards yield to it.
+		s.log.Info("other controllers run in another mode or with another shard count; taking no more shards until they are gone", "shards", s.opts.Shards, "others", foreign)
+		if s.leaderLive(ctx, now) {
+			for _, i := range active {
+				s.leave(i, "a leader-elected replica is running")
+			}
+			leaving = append(leaving, active...)
+		}
+		for _, i := range leaving {
+			s.release(ctx, i, byName[s.shardLease(i)])
+		}
+		return
+	}
+	share := (s.opts.Shards + replicas - 1) / replicas
 	for len(active) > share {
-		s.leave(active[len(active)-1])
-		leaving = append(leaving, active[len(active)-1])
+		last := active[len(active)-1]
+		s.leave(last, "evening out the replicas' shares")
+		leaving = append(leaving, last)
 		active = active[:len(active)-1]
 	}
 	for _, i := range leaving {
 		s.release(ctx, i, byName[s.shardLease(i)])
 	}
-	defer func() { shardsHeld.Set(float64(len(s.Held()))) }()
-	if len(foreign) > 0 {
-		s.log.Info("other replicas run with another shard count; taking no more shards until they are gone", "shards", s.opts.Shards, "replicas", foreign)
-		return
+	if !visible {
+		return // the others cannot count this replica: it takes nothing
 	}
 	for i := 0; i < s.opts.Shards && len(active) < share; i++ {
 		if slices.Contains(active, i) || slices.Contains(leaving, i) {
@@ -133,6 +134,35 @@ func (s *Set) tick(ctx context.Context) {
 			active = append(active, i)
 		}
 	}
+}
+
+// foreign lists what runs in another mode or with another shard count: a
+// live leader-election Lease, live replica Leases and held shard Leases
+// labelled with another count.
+func (s *Set) foreign(ctx context.Context, leases []coordinationv1.Lease, now time.Time) []string {
+	var others []string
+	if s.leaderLive(ctx, now) {
+		others = append(others, "a leader-elected replica")
+	}
+	for _, l := range leases {
+		count := l.Labels[labelShards]
+		if count == strconv.Itoa(s.opts.Shards) || s.observed.expired(&l, now) || ptr.Deref(l.Spec.HolderIdentity, "") == "" {
+			continue
+		}
+		others = append(others, fmt.Sprintf("%s of %s (%s shards)", l.Labels[labelLease], ptr.Deref(l.Spec.HolderIdentity, ""), count))
+	}
+	return others
+}
+
+// leaderLive says whether the leader-election Lease (named as the prefix)
+// is held and renewed, as last read.
+func (s *Set) leaderLive(ctx context.Context, now time.Time) bool {
+	l, err := s.leases.Leases(s.opts.Namespace).Get(ctx, s.opts.Prefix, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	s.observed.see(l, now)
+	return ptr.Deref(l.Spec.HolderIdentity, "") != "" && !s.observed.expired(l, now)
 }
 
 // holding lists the shards held: those reconciled, and those being let go.
@@ -151,46 +181,37 @@ func (s *Set) holding() (active, leaving []int) {
 }
 
 // leave starts letting go of shard i: no new reconcile of it starts.
-func (s *Set) leave(i int) {
+func (s *Set) leave(i int, why string) {
 	s.mu.Lock()
 	s.shards[i].leaving = true
 	s.mu.Unlock()
-	s.log.Info("letting go of a shard to even out the replicas' shares", "shard", i)
-}
-
-// expired says whether the holder of l has let it lapse.
-func (s *Set) expired(l *coordinationv1.Lease, now time.Time) bool {
-	d := time.Duration(ptr.Deref(l.Spec.LeaseDurationSeconds, 0)) * time.Second
-	return now.Sub(s.observed[l.Name].at) > d
-}
-
-// expiredLong says whether l lapsed long ago (ten Lease durations).
-func (s *Set) expiredLong(l *coordinationv1.Lease, now time.Time) bool {
-	return now.Sub(s.observed[l.Name].at) > 10*s.opts.LeaseDuration
+	s.log.Info("letting go of a shard: "+why, "shard", i)
 }
 
 // free says whether this replica may take shard Lease l: nobody holds it,
 // its holder let it lapse, or it is this replica's own record.
 func (s *Set) free(l *coordinationv1.Lease, now time.Time) bool {
 	holder := ptr.Deref(l.Spec.HolderIdentity, "")
-	return holder == "" || holder == s.opts.Identity || s.expired(l, now)
+	return holder == "" || holder == s.opts.Identity || s.observed.expired(l, now)
 }
 
 // dropStale gives up the shards whose renewal is older than the renew
-// deadline: their reconciles are already refused, and taking them again
+// deadline: their writes are already refused, and taking them again
 // (below, if nobody else has) enqueues their Rollouts anew.
 func (s *Set) dropStale() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := range s.shards {
-		if sh := &s.shards[i]; sh.held && time.Since(sh.renewed) > s.opts.RenewDeadline {
-			sh.held = false
-			s.log.Info("lost a shard: its Lease was not renewed in time", "shard", i)
+	for _, i := range s.Held() {
+		s.mu.Lock()
+		stale := time.Since(s.shards[i].renewed) > s.opts.RenewDeadline
+		s.mu.Unlock()
+		if stale {
+			s.lose(i, "its Lease was not renewed in time")
 		}
 	}
 }
 
-func (s *Set) renewReplica(ctx context.Context, l *coordinationv1.Lease) {
+// renewReplica renews (or creates) this replica's own Lease, and says
+// whether that worked: a replica the others cannot see must take nothing.
+func (s *Set) renewReplica(ctx context.Context, l *coordinationv1.Lease) bool {
 	now := metav1.NewMicroTime(time.Now())
 	if l == nil {
 		l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: s.replicaLease(), Namespace: s.opts.Namespace}}
@@ -198,21 +219,28 @@ func (s *Set) renewReplica(ctx context.Context, l *coordinationv1.Lease) {
 		l.Labels = s.labels(kindReplica)
 		if _, err := s.leases.Leases(s.opts.Namespace).Create(ctx, l, metav1.CreateOptions{}); err != nil {
 			s.log.Error(err, "create the replica's Lease")
+			return false
 		}
-		return
+		return true
 	}
 	l = l.DeepCopy()
 	l.Spec.RenewTime = &now
 	if _, err := s.leases.Leases(s.opts.Namespace).Update(ctx, l, metav1.UpdateOptions{}); err != nil {
 		s.log.Error(err, "renew the replica's Lease")
+		return false
 	}
+	return true
 }
 
 // renewShard renews a held shard's Lease and returns it as written.
 // Another's write since this replica's last (a conflict) means the shard
 // is lost.
 func (s *Set) renewShard(ctx context.Context, i int, l *coordinationv1.Lease) *coordinationv1.Lease {
-	if l == nil || ptr.Deref(l.Spec.HolderIdentity, "") != s.opts.Identity {
+	if l == nil {
+		s.lose(i, "its Lease is gone")
+		return l
+	}
+	if ptr.Deref(l.Spec.HolderIdentity, "") != s.opts.Identity {
 		s.lose(i, "its Lease names another holder")
 		return l
 	}
@@ -234,10 +262,20 @@ func (s *Set) renewShard(ctx context.Context, i int, l *coordinationv1.Lease) *c
 	return l
 }
 
+// lose marks shard i lost: its reconciles under way are cancelled, and
+// those who asked (OnLose) told.
 func (s *Set) lose(i int, why string) {
 	s.mu.Lock()
-	s.shards[i].held = false
+	sh := &s.shards[i]
+	sh.held, sh.leaving = false, false
+	if sh.end != nil {
+		sh.end()
+	}
+	lost := slices.Clone(s.lost)
 	s.mu.Unlock()
+	for _, f := range lost {
+		f(i)
+	}
 	s.log.Info("lost a shard: "+why, "shard", i)
 }
 
@@ -269,7 +307,11 @@ func (s *Set) acquire(ctx context.Context, i int, l *coordinationv1.Lease) bool 
 		return false
 	}
 	s.mu.Lock()
-	s.shards[i] = shardState{held: true, renewed: sent}
+	sh := &s.shards[i]
+	// Reconciles of an earlier tenure may still be ending: their count
+	// stays, or a release could come before they end.
+	sh.held, sh.leaving, sh.renewed = true, false, sent
+	sh.tenure, sh.end = context.WithCancel(context.Background())
 	for _, sub := range s.subs {
 		sub.add(i)
 	}
@@ -282,17 +324,10 @@ func (s *Set) acquire(ctx context.Context, i int, l *coordinationv1.Lease) bool 
 // it have ended (else it waits for the next round), so another replica
 // takes it on its own next round.
 func (s *Set) release(ctx context.Context, i int, l *coordinationv1.Lease) {
-	s.mu.Lock()
-	sh := &s.shards[i]
-	busy := sh.inflight > 0
-	if !busy {
-		sh.held, sh.leaving = false, false
-	}
-	s.mu.Unlock()
-	if busy {
+	if s.busy(i) {
 		return
 	}
-	s.log.Info("let go of a shard", "shard", i)
+	s.lose(i, "released")
 	if l == nil || ptr.Deref(l.Spec.HolderIdentity, "") != s.opts.Identity {
 		return
 	}
@@ -305,9 +340,20 @@ func (s *Set) release(ctx context.Context, i int, l *coordinationv1.Lease) {
 	}
 }
 
-// shutdown releases every shard and deletes the replica's Lease.
+// shutdown releases every shard once its reconciles have ended (they
+// end with the manager's own shutdown), and deletes the replica's Lease;
+// what is not done within the renew deadline lapses on its own.
 func (s *Set) shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.RenewDeadline)
+	deadline := time.Now().Add(s.opts.RenewDeadline)
+	for _, i := range s.Held() {
+		s.leave(i, "shutting down")
+	}
+	for _, i := range s.Held() {
+		for s.busy(i) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	list, err := s.leases.Leases(s.opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labelLease})
 	if err != nil {
@@ -319,16 +365,9 @@ func (s *Set) shutdown() {
 		byName[list.Items[i].Name] = &list.Items[i]
 	}
 	for _, i := range s.Held() {
-		s.leave(i)
-	}
-	for _, i := range s.Held() {
-		for s.busy(i) && ctx.Err() == nil {
-			time.Sleep(10 * time.Millisecond) // reconciles end within the shutdown's timeout
-		}
 		s.release(ctx, i, byName[s.shardLease(i)])
 	}
 	_ = s.leases.Leases(s.opts.Namespace).Delete(ctx, s.replicaLease(), metav1.DeleteOptions{})
-	shardsHeld.Set(0)
 }
 
 func (s *Set) record(acquired, renewed metav1.MicroTime, transitions int32) coordinationv1.LeaseSpec {

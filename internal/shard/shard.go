@@ -59,9 +59,9 @@ type Set struct {
 	mu     sync.Mutex
 	shards []shardState
 	subs   []*subscriber
-	// observed is the Lease loop's own (no lock): when it last saw each
-	// Lease change, by name.
-	observed map[string]observation
+	lost   []func(shard int)
+	// observed is the Lease loop's own (no lock).
+	observed observer
 }
 
 type shardState struct {
@@ -69,6 +69,10 @@ type shardState struct {
 	renewed  time.Time // when the last renewal that succeeded was sent
 	leaving  bool      // being released: no new reconcile starts
 	inflight int       // reconciles under way
+	// tenure is done when the shard is lost: the reconciles under way
+	// stop (their calls out too), not only their writes.
+	tenure context.Context
+	end    context.CancelFunc
 }
 
 // New returns the Set of a replica; Start runs its Lease loop.
@@ -83,7 +87,7 @@ func New(leases coordinationv1client.LeasesGetter, opts Options, log logr.Logger
 		return nil, fmt.Errorf("the renew deadline (%s) must be shorter than the Lease duration (%s)", opts.RenewDeadline, opts.LeaseDuration)
 	}
 	replica.WithLabelValues(opts.Identity).Set(1)
-	return &Set{opts: opts, leases: leases, log: log, shards: make([]shardState, opts.Shards), observed: map[string]observation{}}, nil
+	return &Set{opts: opts, leases: leases, log: log, shards: make([]shardState, opts.Shards), observed: observer{}}, nil
 }
 
 // Of returns the shard of a key ("namespace/name") among n.
@@ -109,6 +113,14 @@ func KeyOf(obj runtime.Object) string {
 	return m.GetNamespace() + "/" + m.GetName()
 }
 
+// OnLose has f called with each shard this replica loses or lets go (from
+// the Lease loop: f must not block).
+func (s *Set) OnLose(f func(shard int)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lost = append(s.lost, f)
+}
+
 // Shards is the number of shards.
 func (s *Set) Shards() int { return s.opts.Shards }
 
@@ -125,17 +137,33 @@ func (s *Set) Held() []int {
 	return held
 }
 
+// admission is what the Gate does with a request.
+type admission int
+
+const (
+	admit admission = iota // this replica reconciles it
+	drop                   // another replica holds the shard, or will
+	later                  // held, but the renewal is late: ask again
+)
+
 // enter admits one reconcile in shard i, if this replica holds it, its
-// renewal is fresh and it is not being released.
-func (s *Set) enter(i int) bool {
+// renewal is fresh and it is not being released; it returns the tenure
+// the reconcile runs within.
+func (s *Set) enter(i int) (admission, context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sh := &s.shards[i]
-	if !sh.held || sh.leaving || time.Since(sh.renewed) > s.opts.RenewDeadline {
-		return false
+	switch {
+	case !sh.held || sh.leaving:
+		return drop, nil
+	case time.Since(sh.renewed) > s.opts.RenewDeadline:
+		// If the renewal comes through, the shard stays, and nothing
+		// would enqueue this request again; if not, another replica
+		// takes the shard and enqueues it there.
+		return later, nil
 	}
 	sh.inflight++
-	return true
+	return admit, sh.tenure
 }
 
 // exit ends a reconcile enter admitted.

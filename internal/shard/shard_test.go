@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
@@ -52,21 +53,27 @@ func TestKeyOf(t *testing.T) {
 
 // TestGate: requests of a shard this replica holds, freshly renewed and
 // not being let go, are reconciled, with the shard in their context for
-// the write fence; the others are dropped, and their writes refused.
+// the write fence; those of a shard held but renewed late are asked
+// again later; the others are dropped, and their writes refused.
 func TestGate(t *testing.T) {
 	const n = 4
 	opts := Options{Shards: n, Namespace: "ramp-system", Identity: "a", Prefix: "ramp", LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}
 	req := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "shop", Name: "web"}}
 	i := Of("shop/web", n)
+	held := func(renewed time.Time, leaving bool) shardState {
+		tenure, end := context.WithCancel(context.Background())
+		return shardState{held: true, renewed: renewed, leaving: leaving, tenure: tenure, end: end}
+	}
 	for _, c := range []struct {
 		name  string
 		state shardState
 		runs  bool
+		again time.Duration
 	}{
-		{"held, renewed now", shardState{held: true, renewed: time.Now()}, true},
-		{"not held", shardState{}, false},
-		{"held, renewed past the deadline", shardState{held: true, renewed: time.Now().Add(-11 * time.Second)}, false},
-		{"being let go", shardState{held: true, renewed: time.Now(), leaving: true}, false},
+		{"held, renewed now", held(time.Now(), false), true, 0},
+		{"not held", shardState{}, false, 0},
+		{"held, renewed past the deadline", held(time.Now().Add(-11*time.Second), false), false, 2 * time.Second},
+		{"being let go", held(time.Now(), true), false, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := New(nil, opts, logr.Discard())
@@ -82,11 +89,12 @@ func TestGate(t *testing.T) {
 				}
 				return reconcile.Result{}, nil
 			}), ByName)
-			if _, err := gated.Reconcile(context.Background(), req); err != nil {
+			res, err := gated.Reconcile(context.Background(), req)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if ran != c.runs || wrote != nil {
-				t.Errorf("reconciled %v (want %v); its write allowed: %v", ran, c.runs, wrote)
+			if ran != c.runs || wrote != nil || res.RequeueAfter != c.again {
+				t.Errorf("reconciled %v (want %v), asked again after %s (want %s); its write allowed: %v", ran, c.runs, res.RequeueAfter, c.again, wrote)
 			}
 			if s.busy(i) {
 				t.Error("a reconcile that ended is still counted")
@@ -107,5 +115,65 @@ func TestGate(t *testing.T) {
 	})
 	if _, err := none.Gate(inner, ByName).Reconcile(context.Background(), req); err != nil || !ran {
 		t.Errorf("without shards a request is not reconciled (%v)", err)
+	}
+}
+
+// TestLosingAShardStopsItsReconciles: a reconcile under way when its shard
+// is lost sees its context cancelled (its calls out stop too, not only its
+// writes); the shard taken back keeps the count of reconciles still
+// ending, so that it cannot be released under them; and whoever asked is
+// told of the loss.
+func TestLosingAShardStopsItsReconciles(t *testing.T) {
+	opts := Options{Shards: 1, Namespace: "ramp-system", Identity: "a", Prefix: "ramp", LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}
+	s, err := New(fake.NewClientset().CoordinationV1(), opts, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.acquire(context.Background(), 0, nil) {
+		t.Fatal("the shard's Lease was not taken")
+	}
+	var told []int
+	s.OnLose(func(i int) { told = append(told, i) })
+	started, cancelled, finish := make(chan struct{}), make(chan error, 1), make(chan struct{})
+	gated := s.Gate(reconcile.Func(func(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+		close(started)
+		<-ctx.Done()
+		cancelled <- ctx.Err()
+		<-finish // still ending, as a write on the wire would be
+		return reconcile.Result{}, nil
+	}), ByName)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = gated.Reconcile(context.Background(), reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "shop", Name: "web"}})
+	}()
+	<-started
+	s.lose(0, "test")
+	select {
+	case err := <-cancelled:
+		if err == nil {
+			t.Error("the reconcile's context ended without an error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reconcile under way was not cancelled when its shard was lost")
+	}
+	if fmt.Sprint(told) != "[0]" {
+		t.Errorf("told of lost shards %v, want [0]", told)
+	}
+	// Taken back while that reconcile ends: it still counts.
+	l, err := s.leases.Leases("ramp-system").Get(context.Background(), s.shardLease(0), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.acquire(context.Background(), 0, l) {
+		t.Fatal("the shard's Lease was not taken back")
+	}
+	if !s.busy(0) {
+		t.Error("taken back, the shard forgot the reconcile still ending: it could be released under it")
+	}
+	close(finish)
+	<-done
+	if s.busy(0) {
+		t.Error("the reconcile ended and still counts")
 	}
 }

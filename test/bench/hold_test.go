@@ -8,7 +8,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
 	"github.com/rampcd/ramp/test/fixture"
@@ -73,20 +75,27 @@ func idleCores(b *testing.B, ctrl controller) (cores, rssMiB float64) {
 }
 
 // createFinishedRun creates an AnalysisRun of the Rollout that has ended
-// (Successful), as a promoted canary leaves its runs.
+// (Successful), as a promoted canary leaves its runs. Its first
+// measurement is an hour away, so the controller, which may see the run
+// before it is marked ended, measures nothing.
 func createFinishedRun(ctx context.Context, e *fixture.Env, rollout string) error {
 	run := &rampv1.AnalysisRun{
 		ObjectMeta: metav1.ObjectMeta{Name: rollout + "-done", Namespace: e.NS, Labels: map[string]string{rampv1.LabelRollout: rollout}},
 		Spec: rampv1.AnalysisRunSpec{Metrics: []rampv1.Metric{{
-			Name: "errors", SuccessCondition: "result == 0",
+			Name: "errors", SuccessCondition: "result == 0", InitialDelay: &metav1.Duration{Duration: time.Hour},
 			Provider: rampv1.MetricProvider{Web: &rampv1.WebMetric{URL: "http://127.0.0.1:1/errors", JSONPath: "{$.errors}"}},
 		}}},
 	}
 	if err := e.C.Create(ctx, run); err != nil {
 		return err
 	}
-	run.Status = rampv1.AnalysisRunStatus{Phase: rampv1.AnalysisSuccessful, StartedAt: &metav1.MicroTime{Time: time.Now()}, Message: "1 of 1 measurements passed"}
-	return e.C.Status().Update(ctx, run)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := e.C.Get(ctx, client.ObjectKeyFromObject(run), run); err != nil {
+			return err
+		}
+		run.Status = rampv1.AnalysisRunStatus{Phase: rampv1.AnalysisSuccessful, StartedAt: &metav1.MicroTime{Time: time.Now()}, Message: "1 of 1 measurements passed"}
+		return e.C.Status().Update(ctx, run)
+	})
 }
 
 // inParallel runs create(i) for i in [0, n) on eight workers, and fails the

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,10 +18,13 @@ import (
 // cluster of its own whose API server records every write with the user
 // agent of the replica that sent it. The replicas spread the shards one
 // each; six Rollouts, two per shard, run canaries with a webhook step (a
-// HookRun, reconciled in its Rollout's shard); mid-canary one replica is
-// killed (SIGKILL: nothing released) and its shard moves to another. Every
-// canary must end promoted, and the audit log must show that no replica
-// wrote for a Rollout while another held its shard.
+// HookRun, reconciled in its Rollout's shard). Mid-canary one replica is
+// killed (SIGKILL: nothing released) and its shard moves to another; then
+// another is frozen (SIGSTOP, as a stalled node: its state and connections
+// kept) until its shards move too, and thawed, with its reconciles half
+// done and its cache stale: it must write nothing for them, and comes back
+// for a share. Every canary must end promoted, and the audit log must show
+// that no replica wrote for a Rollout while another held its shard.
 func TestShards(t *testing.T) {
 	t.Parallel()
 	const shards, perShard = 3, 2
@@ -38,9 +42,11 @@ func TestShards(t *testing.T) {
 	steps := []rampv1.Step{
 		fixture.SetWeight(20),
 		{Webhook: &rampv1.WebhookHook{URL: checks.URL + "/check"}},
-		fixture.Pause(8 * time.Second),
-		fixture.SetWeight(60),
-		fixture.Pause(8 * time.Second),
+		fixture.Pause(10 * time.Second),
+		fixture.SetWeight(50),
+		fixture.Pause(10 * time.Second),
+		fixture.SetWeight(80),
+		fixture.Pause(10 * time.Second),
 	}
 	names := namesPerShard(e.NS, shards, perShard)
 	for _, name := range names {
@@ -60,6 +66,13 @@ func TestShards(t *testing.T) {
 	replicas[0].Kill()
 	after := fixture.ShardHolders(e, shards, shards-1)
 	t.Logf("one replica killed; its shard moved in %s: %v", time.Since(killed).Round(100*time.Millisecond), after)
+	replicas[1].Freeze()
+	frozen := time.Now()
+	after = fixture.ShardHolders(e, shards, 1)
+	t.Logf("another frozen; its shards moved in %s: %v", time.Since(frozen).Round(100*time.Millisecond), after)
+	replicas[1].Thaw()
+	after = fixture.ShardHolders(e, shards, 2)
+	t.Logf("thawed, it holds a share again: %v", after)
 	for _, name := range names {
 		e.WaitFor(name, fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:0 2:4"}, fixture.Wait)
 	}
@@ -86,8 +99,8 @@ func namesPerShard(ns string, shards, perShard int) []string {
 }
 
 // checkOneWriterPerShard reads from the audit log who held each shard
-// when (the last replica to write its Lease, successfully, before an
-// instant holds it then) and checks that every write for a Rollout, or
+// when (the holder named by the last successful write of its Lease before
+// an instant; none after a release) and checks that every write for a Rollout, or
 // for an object named after it, came from its shard's holder at that
 // instant. An Event is timed when it was recorded (its name says), not
 // when the recorder sent it; only its creation counts (a series' later
@@ -101,12 +114,20 @@ func checkOneWriterPerShard(t *testing.T, writes []localcluster.AuditedWrite, ns
 	leases := make([][]tenure, shards)
 	for _, w := range writes {
 		id := replicaOf(w.UserAgent)
-		if id == "" || w.ObjectRef.Resource != "leases" || w.ResponseStatus.Code >= 300 {
+		if id == "" || w.ObjectRef.Resource != "leases" || w.ResponseStatus.Code >= 300 || (w.Verb != "create" && w.Verb != "update") {
 			continue
+		}
+		var written struct {
+			Spec struct {
+				HolderIdentity string `json:"holderIdentity"`
+			} `json:"spec"`
+		}
+		if err := json.Unmarshal(w.Response, &written); err != nil {
+			t.Fatalf("the audit log holds no Lease in %s: %v", w, err)
 		}
 		for i := range shards {
 			if w.ObjectRef.Name == fixture.ShardLease(i) {
-				leases[i] = append(leases[i], tenure{w.Received, id})
+				leases[i] = append(leases[i], tenure{w.Received, written.Spec.HolderIdentity})
 			}
 		}
 	}

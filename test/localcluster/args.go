@@ -56,11 +56,15 @@ func (s *starter) apiserverArgs() []string {
 }
 
 // auditPolicy records each write at Metadata level (no bodies), once its
-// answer is known; reads and watches are left out.
+// answer is known; reads and watches are left out. Lease writes keep the
+// Lease as written, so that who held one when can be read back.
 const auditPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived, ResponseStarted, Panic]
 rules:
+- level: RequestResponse
+  resources: [{group: coordination.k8s.io, resources: [leases]}]
+  verbs: [create, update]
 - level: Metadata
   verbs: [create, update, patch, delete, deletecollection]
 - level: None

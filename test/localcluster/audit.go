@@ -22,6 +22,9 @@ type AuditedWrite struct {
 		Code int `json:"code"`
 	} `json:"responseStatus"`
 	Received time.Time `json:"requestReceivedTimestamp"`
+	// Response is the object as written, for the writes recorded with
+	// their bodies (Leases).
+	Response json.RawMessage `json:"responseObject,omitempty"`
 }
 
 // Resource is the resource written, with its subresource: "rollouts/status".

@@ -1,10 +1,14 @@
 package rollout
 
 import (
+	"strings"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/shard"
 )
 
 // The Rollout reconciler's metrics, served on the controller's metrics
@@ -45,8 +49,13 @@ func init() {
 
 var phases = []rampv1.Phase{rampv1.PhaseProgressing, rampv1.PhasePaused, rampv1.PhaseHealthy, rampv1.PhaseDegraded}
 
+// recorded holds the Rollouts whose gauges this replica sets, by
+// "namespace/name".
+var recorded sync.Map
+
 // recordRollout sets a Rollout's gauges from its status.
 func recordRollout(ro *rampv1.Rollout) {
+	recorded.Store(ro.Namespace+"/"+ro.Name, true)
 	for _, p := range phases {
 		v := 0.0
 		if ro.Status.Phase == p {
@@ -60,9 +69,23 @@ func recordRollout(ro *rampv1.Rollout) {
 
 // forgetRollout drops a deleted Rollout's gauges.
 func forgetRollout(namespace, name string) {
+	recorded.Delete(namespace + "/" + name)
 	labels := prometheus.Labels{"namespace": namespace, "rollout": name}
 	rolloutPhase.DeletePartialMatch(labels)
 	canaryWeight.DeletePartialMatch(labels)
+}
+
+// forgetShard drops the gauges of the Rollouts in a shard this replica no
+// longer holds (of n): their new holder reports them, and two replicas
+// reporting one Rollout would count it twice, the old one stale.
+func forgetShard(i, n int) {
+	recorded.Range(func(key, _ any) bool {
+		if shard.Of(key.(string), n) == i {
+			namespace, name, _ := strings.Cut(key.(string), "/")
+			forgetRollout(namespace, name)
+		}
+		return true
+	})
 }
 
 // stepKind names a step's kind for metrics.
