@@ -86,6 +86,19 @@ func objects(t *testing.T, data []byte) map[string]*unstructured.Unstructured {
 	}
 }
 
+// kustomized builds a kustomization of the repository with kubectl, by
+// "Kind namespace/name".
+func kustomized(t *testing.T, kubectl, repo, dir string) map[string]*unstructured.Unstructured {
+	t.Helper()
+	cmd := exec.Command(kubectl, "kustomize", dir)
+	cmd.Dir = repo
+	built, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize %s: %v", dir, err)
+	}
+	return objects(t, built)
+}
+
 // TestChart: the Helm chart with its defaults renders the objects of the
 // kustomize base, but the Namespace (helm install --create-namespace), and
 // its values do what they say.
@@ -96,13 +109,7 @@ func TestChart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kustomize := exec.Command(kubectl, "kustomize", "config/default")
-	kustomize.Dir = repo
-	built, err := kustomize.Output()
-	if err != nil {
-		t.Fatalf("kubectl kustomize config/default: %v", err)
-	}
-	want := objects(t, built)
+	want := kustomized(t, kubectl, repo, "config/default")
 	delete(want, "Namespace /ramp-system")
 	got := renderChart(t, nil)
 	for key, w := range want {
@@ -182,13 +189,7 @@ func TestChart(t *testing.T) {
 	// shards: 3 renders what the kustomize overlay config/shards builds:
 	// three replicas, all active, and no leader election.
 	t.Run("shards", func(t *testing.T) {
-		overlay := exec.Command(kubectl, "kustomize", "config/shards")
-		overlay.Dir = repo
-		built, err := overlay.Output()
-		if err != nil {
-			t.Fatalf("kubectl kustomize config/shards: %v", err)
-		}
-		want := objects(t, built)
+		want := kustomized(t, kubectl, repo, "config/shards")
 		got := renderChart(t, map[string]any{"shards": 3})
 		for _, key := range []string{"Deployment ramp-system/ramp-controller", "Role ramp-system/ramp-leader-election"} {
 			if !reflect.DeepEqual(got[key].Object, want[key].Object) {
