@@ -124,11 +124,17 @@ func Markdown(r Report, notes string) string {
 	if s := r.Soak; s != nil {
 		p("## Soak\n\n%d Rollouts of 1 replica (SMI) cycling for %.0f minutes, one controller: each, once its\n", s.Rollouts, s.Seconds/60)
 		p("canary is promoted, gets a new image (%d canaries in all). Growth compares the mean of the last\n", s.Canaries)
-		p("five minutes with that of the first five after a warm-up (the first sixth).\n\n")
+		p("five minutes with that of the first five after a warm-up of %.1f minutes: until every Rollout had run\n", s.warm()/60)
+		p("%d canaries, and so kept its full revision history (10 old ReplicaSets), its caches holding all\n", historyCanaries)
+		p("they ever will; and not less than the first sixth of the run.\n\n")
 		p("| measure | growth | target |\n| --- | --- | --- |\n")
 		p("| resident memory | %+.1f%% | < 5%% %s |\n", 100*s.RSSGrowth, verdict(s.RSSGrowth < 0.05))
-		p("| goroutines | %+.1f%% | < 5%% %s |\n\n", 100*s.GoroutineGrowth, verdict(s.GoroutineGrowth < 0.05))
-		p("![the controller's resident memory and goroutines over the soak](soak.svg)\n\n")
+		p("| goroutines | %+.1f%% | < 5%% %s |\n", 100*s.GoroutineGrowth, verdict(s.GoroutineGrowth < 0.05))
+		if i := slices.IndexFunc(s.Samples, func(x SoakSample) bool { return x.Seconds >= s.warm() }); i >= 0 && s.Samples[i].ReplicaSets > 0 {
+			p("| (ReplicaSets held: at the start, the warm-up's end, the end) | %d, %d, %d | |\n",
+				s.Samples[0].ReplicaSets, s.Samples[i].ReplicaSets, s.Samples[len(s.Samples)-1].ReplicaSets)
+		}
+		p("\n![the controller's resident memory and goroutines over the soak](soak.svg)\n\n")
 	}
 	if s := r.Sharded; s != nil {
 		p("## Shards\n\n%d Rollouts of 1 replica (SMI), given a new image eight at a time, each going through one\n", s.Rollouts)

@@ -30,7 +30,7 @@ func SoakSVG(s *Soak) string {
 	rssTop, gorTop := peak(rss), peak(gor)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, h)
-	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%.1f" fill="#eee"/>`+"\n", left, top, pw/6, ph)
+	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%.1f" fill="#eee"/>`+"\n", left, top, pw*s.warm()/s.Seconds, ph)
 	fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#888">warm-up</text>`+"\n", left+4.0, top+14)
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%.1f" fill="none" stroke="#999"/>`+"\n", left, top, pw, ph)
 	for i := 0; i <= 4; i++ {

@@ -125,9 +125,12 @@ type Hold struct {
 
 // Soak is the run of canaries cycling for a long while.
 type Soak struct {
-	Rollouts        int          `json:"rollouts"`
-	Seconds         float64      `json:"seconds"`
-	Canaries        int          `json:"canaries"`
+	Rollouts int     `json:"rollouts"`
+	Seconds  float64 `json:"seconds"`
+	Canaries int     `json:"canaries"`
+	// WarmSeconds is when every Rollout had run historyCanaries canaries:
+	// from then on each keeps as many ReplicaSets as it ever will.
+	WarmSeconds     float64      `json:"warmSeconds,omitempty"`
 	RSSGrowth       float64      `json:"rssGrowth"`
 	GoroutineGrowth float64      `json:"goroutineGrowth"`
 	Samples         []SoakSample `json:"samples"`
@@ -138,6 +141,9 @@ type SoakSample struct {
 	Seconds    float64 `json:"s"`
 	RSSMiB     float64 `json:"rssMiB"`
 	Goroutines float64 `json:"goroutines"`
+	// ReplicaSets is how many the namespace holds: the bulk of what the
+	// controller's caches hold.
+	ReplicaSets int `json:"replicaSets,omitempty"`
 }
 
 // ShardedReplica is one replica's load in a Sharded run.

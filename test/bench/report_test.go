@@ -77,8 +77,13 @@ func TestSoakGrowth(t *testing.T) {
 		{"flat", func(float64) float64 { return 200 }, 0},
 		{"warm-up, then flat", func(s float64) float64 { return min(200, 100+s) }, 0},
 		{"climbing 1 MiB a minute from 200", func(s float64) float64 { return 200 + s/60 }, 20.0 / 210},
+		{"warm-up longer than a sixth", func(s float64) float64 { return min(200, 100+s/6) }, 0},
 	} {
-		rss, gor := soak(c.rss).growth()
+		s := soak(c.rss)
+		if c.name == "warm-up longer than a sixth" {
+			s.WarmSeconds = 600 // 100 + 600/6 = 200
+		}
+		rss, gor := s.growth()
 		if d := rss - c.want; d > 0.01 || d < -0.01 || gor != 0 {
 			t.Errorf("%s: growth %.3f (want %.3f), goroutines %.3f", c.name, rss, c.want, gor)
 		}

@@ -3,9 +3,13 @@ package bench
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -17,9 +21,12 @@ import (
 // BenchmarkSoak keeps a few hundred canaries cycling for 30 minutes with
 // one controller, on a cluster of its own: each Rollout, as soon as its
 // last canary is promoted, gets a new image. Every 10 s it samples the
-// controller's resident memory and goroutines; after a warm-up (the first
-// sixth of the run) both must stay flat: the mean of the last five minutes
-// within 5% of the first five.
+// controller's resident memory and goroutines, and the ReplicaSets held;
+// after a warm-up both must stay flat: the mean of the last five minutes
+// within 5% of the first five. The warm-up lasts until every Rollout has
+// run historyCanaries canaries (each then keeps its full revision
+// history, and its caches hold all they ever will), or the first sixth of
+// the run if that is longer.
 func BenchmarkSoak(b *testing.B) {
 	n := count("RAMP_BENCH_SOAK_ROLLOUTS", 200)
 	length := time.Duration(count("RAMP_BENCH_SOAK_MINUTES", 30)) * time.Minute
@@ -40,15 +47,34 @@ func BenchmarkSoak(b *testing.B) {
 		case <-sample.C:
 			p := ctrl.process(b)
 			soak.Samples = append(soak.Samples, SoakSample{Seconds: time.Since(start).Seconds(), RSSMiB: p.RSSMiB,
-				Goroutines: ctrl.scrape(b).Sum("go_goroutines")})
+				Goroutines: ctrl.scrape(b).Sum("go_goroutines"), ReplicaSets: replicaSets(b, e)})
 		case <-cycle.C:
 			soak.Canaries += nextCanaries(b, e, version)
+			if soak.WarmSeconds == 0 && len(version) == n && slices.Min(slices.Collect(maps.Values(version))) >= historyCanaries {
+				soak.WarmSeconds = time.Since(start).Seconds()
+			}
 		}
 	}
 	soak.RSSGrowth, soak.GoroutineGrowth = soak.growth()
 	b.ReportMetric(100*soak.RSSGrowth, "rss-growth-%")
 	b.ReportMetric(100*soak.GoroutineGrowth, "goroutine-growth-%")
 	record(b, cluster.Config(), func(r *Report) { r.Soak = soak })
+}
+
+// historyCanaries is how many canaries a Rollout runs before it holds its
+// full revision history: the default revisionHistoryLimit (10) old
+// ReplicaSets, and the stable one.
+const historyCanaries = 11
+
+// replicaSets counts the ReplicaSets of the soak's namespace.
+func replicaSets(b *testing.B, e *fixture.Env) int {
+	b.Helper()
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("ReplicaSetList"))
+	if err := e.C.List(context.Background(), list, client.InNamespace(e.NS)); err != nil {
+		b.Fatal(err)
+	}
+	return len(list.Items)
 }
 
 // nextCanaries gives every settled Rollout its next image and returns how
@@ -83,11 +109,14 @@ func nextCanaries(b *testing.B, e *fixture.Env, version map[string]int) int {
 	return started
 }
 
+// warm is when the warm-up ends: once every Rollout holds its full
+// revision history, and not before the first sixth of the run.
+func (s *Soak) warm() float64 { return max(s.WarmSeconds, s.Seconds/6) }
+
 // growth compares the mean of the last five minutes' samples with that of
-// the first five after the warm-up (the first sixth of the run), for RSS
-// and goroutines.
+// the first five after the warm-up, for RSS and goroutines.
 func (s *Soak) growth() (rss, goroutines float64) {
-	warm := s.Seconds / 6
+	warm := s.warm()
 	window := min(300, (s.Seconds-warm)/2)
 	mean := func(from, to float64, v func(SoakSample) float64) float64 {
 		sum, k := 0.0, 0
