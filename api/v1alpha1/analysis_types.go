@@ -9,7 +9,7 @@ import (
 // result must meet.
 //
 // +kubebuilder:object:root=true
-// +kubebuilder:resource:shortName=at,categories=ramp
+// +kubebuilder:resource:shortName=rat,categories=ramp
 // +kubebuilder:printcolumn:name="Metrics",type=string,JSONPath=`.spec.metrics[*].name`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type AnalysisTemplate struct {
@@ -22,7 +22,7 @@ type AnalysisTemplate struct {
 // ClusterAnalysisTemplate is an AnalysisTemplate every namespace can use.
 //
 // +kubebuilder:object:root=true
-// +kubebuilder:resource:scope=Cluster,shortName=cat,categories=ramp
+// +kubebuilder:resource:scope=Cluster,shortName=rcat,categories=ramp
 // +kubebuilder:printcolumn:name="Metrics",type=string,JSONPath=`.spec.metrics[*].name`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ClusterAnalysisTemplate struct {

@@ -30,7 +30,7 @@ func (p AnalysisPhase) Done() bool {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=ar,categories=ramp
+// +kubebuilder:resource:shortName=rar,categories=ramp
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Rollout",type=string,JSONPath=`.spec.context.rollout`
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.message`,priority=1

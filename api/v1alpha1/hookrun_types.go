@@ -24,7 +24,7 @@ func (p HookPhase) Done() bool { return p == HookSuccessful || p == HookFailed }
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=hr,categories=ramp
+// +kubebuilder:resource:shortName=rhr,categories=ramp
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Target",type=string,JSONPath=`.status.target`
 // +kubebuilder:printcolumn:name="Rollout",type=string,JSONPath=`.spec.context.rollout`

@@ -32,6 +32,16 @@ const (
 	ConditionPaused = "Paused"
 	// ConditionDegraded is True when the current revision was rolled back.
 	ConditionDegraded = "Degraded"
+
+	// ConditionReconciling is True while the Rollout moves towards its
+	// spec: a canary in flight (paused or not), a scale change, the
+	// routing going back to rest. It and ConditionStalled follow the
+	// kstatus conventions that Flux, kstatus and `kubectl wait` read.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when the Rollout cannot reach its spec
+	// without someone: its canary was rolled back, or the spec or what it
+	// names is at fault. The reason and message say what to do.
+	ConditionStalled = "Stalled"
 )
 
 // Control annotations: the requests a user (or `ramp`) makes of a Rollout.
@@ -58,6 +68,13 @@ const (
 	// AnalysisRuns, HookRuns, Services and routing objects, a test Job's
 	// pods), names the Rollout.
 	LabelRollout = "ramp.dev/rollout"
+	// LabelManagedBy, the label Kubernetes recommends, is set to ManagedBy
+	// on every object Ramp creates, beside LabelRollout and an owner
+	// reference, so that GitOps tools and people tell them from what they
+	// apply themselves.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedBy is LabelManagedBy's value.
+	ManagedBy = "ramp"
 	// LabelRunStep, on an AnalysisRun or a HookRun, names what it runs for:
 	// "step-2", "background", a lifecycle event, "Notification".
 	LabelRunStep = "ramp.dev/analysis"
@@ -80,9 +97,19 @@ const (
 	AnnotationEventWrites = "ramp.dev/written"
 )
 
+// CreatedLabels are the labels of an object Ramp creates for the Rollout
+// named rollout: LabelRollout and LabelManagedBy.
+func CreatedLabels(rollout string) map[string]string {
+	return map[string]string{LabelRollout: rollout, LabelManagedBy: ManagedBy}
+}
+
 // RolloutStatus is what the controller observed and did.
 type RolloutStatus struct {
 	// ObservedGeneration is the spec generation this status describes.
+	// It reads 0 until the controller's first pass (a default), so that
+	// tools comparing it with metadata.generation never take a Rollout
+	// nobody has looked at yet for a settled one.
+	// +kubebuilder:default=0
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
@@ -94,7 +121,8 @@ type RolloutStatus struct {
 	// +optional
 	Message string `json:"message,omitempty"`
 
-	// Conditions: Ready, Progressing, Paused, Degraded.
+	// Conditions: Ready, Progressing, Paused, Degraded, Reconciling,
+	// Stalled.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -13,7 +13,7 @@ import (
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
-// +kubebuilder:resource:shortName=ro,categories=ramp
+// +kubebuilder:resource:shortName=rro,categories=ramp
 // +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.spec.replicas`
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
 // +kubebuilder:printcolumn:name="Step",type=string,JSONPath=`.status.stepLabel`
@@ -24,7 +24,10 @@ type Rollout struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   RolloutSpec   `json:"spec"`
+	Spec RolloutSpec `json:"spec"`
+	// Status is what the controller observed and did. It defaults to {}
+	// so that a new Rollout reads status.observedGeneration 0 (see there).
+	// +kubebuilder:default={}
 	Status RolloutStatus `json:"status,omitempty"`
 }
 

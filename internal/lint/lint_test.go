@@ -84,8 +84,8 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// TestDocExamples: the complete examples in docs/examples pass the same
-// checks as `ramp lint`.
+// TestDocExamples: the complete examples in docs/examples (and the GitOps
+// example's application) pass the same checks as `ramp lint`.
 func TestDocExamples(t *testing.T) {
 	s, err := LoadSchemas()
 	if err != nil {
@@ -95,6 +95,7 @@ func TestDocExamples(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples: %v", err)
 	}
+	files = append(files, filepath.Join("..", "..", "docs", "examples", "gitops", "app", "web.yaml"))
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {

@@ -74,6 +74,10 @@ type Options struct {
 	InProcessTest bool
 }
 
+// FieldManager is the field manager of every write the reconcilers make:
+// managedFields name it as the owner of what Ramp writes.
+const FieldManager = "ramp-controller"
+
 // Run runs the controller until ctx is done.
 func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	allowlist, err := outbound.ParseAllowlist(opts.WebhookAllowlist)
@@ -135,7 +139,10 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 	}
 	// The reconcilers write through the fence (when there is a Lease to
 	// lose); the callback server, which runs on every replica, does not.
-	writer, events := mgr.GetClient(), mgr.GetEventRecorder
+	// Every write names Ramp's field manager, whatever the user agent, so
+	// that managedFields say which fields are Ramp's (and GitOps tools can
+	// be told to leave them: docs/gitops.md).
+	writer, events := client.WithFieldOwner(mgr.GetClient(), FieldManager), mgr.GetEventRecorder
 	var shards *shard.Set
 	switch {
 	case lock != nil:

@@ -87,7 +87,7 @@ func ensureService(ctx context.Context, k Kube, ro *rampv1.Rollout, root *corev1
 	err := k.Client.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, svc)
 	if apierrors.IsNotFound(err) {
 		svc = &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ro.Namespace, Labels: map[string]string{LabelRollout: ro.Name}},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ro.Namespace, Labels: rampv1.CreatedLabels(ro.Name)},
 			Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: selector, Ports: ports},
 		}
 		if err := controllerutil.SetControllerReference(ro, svc, k.Scheme); err != nil {

@@ -275,6 +275,8 @@ func buildHint(name string) string {
 		return "about a minute on 2 cores"
 	case "influxdb":
 		return "about a minute on 2 cores"
+	case "argorollouts":
+		return "a download of its source, seconds"
 	}
 	return "a few minutes"
 }
@@ -301,6 +303,12 @@ func EnsureVictoriaMetrics(ctx context.Context, log io.Writer) (string, error) {
 // it on first use.
 func EnsureInfluxDB(ctx context.Context, log io.Writer) (string, error) {
 	return ensureCommand(ctx, influxDBModule, "influxd", log)
+}
+
+// EnsureArgoRolloutsCRDs returns the folder of Argo Rollouts' CRD
+// manifests, at the pinned release, fetching them on first use.
+func EnsureArgoRolloutsCRDs(ctx context.Context, log io.Writer) (string, error) {
+	return ensureCommand(ctx, argoRolloutsModule, "crds", log)
 }
 
 // ensureCommand returns the path of one command of a tools module built

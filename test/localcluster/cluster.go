@@ -61,6 +61,9 @@ type Options struct {
 	// AuditWrites makes kube-apiserver record every write request (who,
 	// what, when, answer; no bodies) in AuditLog, one JSON event a line.
 	AuditWrites bool
+	// ArgoRollouts also installs Argo Rollouts' CRDs (argoproj.io), for
+	// the tests of Ramp beside it and of migrating from it.
+	ArgoRollouts bool
 }
 
 // Ports are the loopback ports of the components.

@@ -25,13 +25,20 @@ import (
 var smiTrafficSplitCRD []byte
 
 // crdSources lists the manifests the cluster installs: the router CRDs
-// from the pinned modules, the SMI fixture, and Ramp's own CRDs when the
-// checkout has them (config/crd/bases).
-func (s *starter) crdSources() (map[string][]byte, error) {
+// from the pinned modules, the SMI fixture, Ramp's own CRDs when the
+// checkout has them (config/crd/bases), and Argo Rollouts' if asked.
+func (s *starter) crdSources(ctx context.Context) (map[string][]byte, error) {
 	sources := map[string][]byte{"smi-trafficsplit.yaml": smiTrafficSplitCRD}
 	dirs := []string{s.bins.CRDs}
 	if repo, err := RepoDir(); err == nil {
 		dirs = append(dirs, filepath.Join(repo, "config", "crd", "bases"))
+	}
+	if s.opts.ArgoRollouts {
+		dir, err := EnsureArgoRolloutsCRDs(ctx, s.opts.Log)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, dir)
 	}
 	for _, dir := range dirs {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -55,7 +62,7 @@ func (s *starter) crdSources() (map[string][]byte, error) {
 // installCRDs server-side applies every CustomResourceDefinition found in
 // the sources; other kinds in those files (policies, examples) are skipped.
 func (s *starter) installCRDs(ctx context.Context) error {
-	sources, err := s.crdSources()
+	sources, err := s.crdSources(ctx)
 	if err != nil {
 		return fmt.Errorf("localcluster: reading CRDs: %w", err)
 	}

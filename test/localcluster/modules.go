@@ -107,6 +107,27 @@ var influxDBModule = toolModule{
 	commands: map[string]string{"influxd": "github.com/influxdata/influxdb/cmd/influxd"},
 }
 
+// argoRolloutsModule keeps Argo Rollouts' CRDs, which the tests of Ramp
+// beside Argo Rollouts and of migrating from it install: nothing is built.
+var argoRolloutsModule = toolModule{
+	name:  "argorollouts",
+	pin:   "github.com/argoproj/argo-rollouts",
+	extra: copyArgoRolloutsCRDs,
+}
+
+// copyArgoRolloutsCRDs keeps the CRDs of the kinds Argo Rollouts serves.
+func copyArgoRolloutsCRDs(ctx context.Context, moduleDir, dest string) error {
+	dir, err := moduleSource(ctx, moduleDir, "github.com/argoproj/argo-rollouts")
+	if err != nil {
+		return err
+	}
+	var files []string
+	for _, kind := range []string{"rollout", "analysis-run", "analysis-template", "cluster-analysis-template", "experiment"} {
+		files = append(files, "manifests/crds/"+kind+"-crd.yaml")
+	}
+	return copyFiles(dir, files, filepath.Join(dest, "crds"))
+}
+
 // prometheusLDFlags stamps the release a module version stands for:
 // module v0.316.0 is Prometheus 3.16.0.
 func prometheusLDFlags(version string) string {

@@ -143,7 +143,7 @@ func (p Provider) newJob(m *rampv1.Metric, vars analysis.Vars, name string) *bat
 		"StableRevision": vars.StableRevision, "CanaryRevision": vars.CanaryRevision,
 		"StableService": vars.StableService, "CanaryService": vars.CanaryService,
 	}
-	labels := map[string]string{}
+	labels := map[string]string{rampv1.LabelManagedBy: rampv1.ManagedBy}
 	if p.Run != nil {
 		labels[LabelRun], labels[LabelMetric] = labelValue(p.Run.Name), m.Name
 		if ro := p.Run.Labels[rampv1.LabelRollout]; ro != "" {

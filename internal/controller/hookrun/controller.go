@@ -245,7 +245,7 @@ func (r *Reconciler) job(ctx context.Context, run *rampv1.HookRun) error {
 		return nil
 	case apierrors.IsNotFound(err):
 		job = hooks.NewJob(run.Namespace, name, run.Spec.Job, hooks.NewValues(run.Namespace, run.Spec.Context, ""),
-			map[string]string{rampv1.LabelRollout: shortName(run.Spec.Context.Rollout, 63), labelHookRun: name})
+			map[string]string{rampv1.LabelRollout: shortName(run.Spec.Context.Rollout, 63), labelHookRun: name, rampv1.LabelManagedBy: rampv1.ManagedBy})
 		if err := controllerutil.SetControllerReference(run, job, r.Scheme()); err != nil {
 			return err
 		}

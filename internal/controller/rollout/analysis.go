@@ -68,6 +68,7 @@ func (r *Reconciler) newRun(ctx context.Context, st *rolloutState, name string, 
 			Name: name, Namespace: st.ro.Namespace,
 			Labels: map[string]string{
 				rampv1.LabelRollout: st.ro.Name, rampv1.LabelRevision: st.canary.hash, rampv1.LabelRunStep: stepLabel,
+				rampv1.LabelManagedBy: rampv1.ManagedBy,
 			},
 		},
 		Spec: spec,

@@ -253,8 +253,14 @@ func (r *Reconciler) specFault(ro *rampv1.Rollout, err *specError, n *news) {
 			Type: typ, Status: metav1.ConditionFalse, Reason: err.reason, Message: err.message, ObservedGeneration: ro.Generation,
 		})
 	}
+	for _, typ := range []string{rampv1.ConditionDegraded, rampv1.ConditionStalled} {
+		meta.SetStatusCondition(&ro.Status.Conditions, metav1.Condition{
+			Type: typ, Status: metav1.ConditionTrue, Reason: err.reason, Message: err.message, ObservedGeneration: ro.Generation,
+		})
+	}
 	meta.SetStatusCondition(&ro.Status.Conditions, metav1.Condition{
-		Type: rampv1.ConditionDegraded, Status: metav1.ConditionTrue, Reason: err.reason, Message: err.message, ObservedGeneration: ro.Generation,
+		Type: rampv1.ConditionReconciling, Status: metav1.ConditionFalse, Reason: err.reason,
+		Message: "waiting for the fix: " + err.message, ObservedGeneration: ro.Generation,
 	})
 	if ro.Status.Phase != rampv1.PhaseDegraded || ro.Status.Message != err.message {
 		n.decided(corev1.EventTypeWarning, err.reason, "Validate", "%s", err.message)

@@ -30,7 +30,8 @@ func (r *Reconciler) ensureHookRun(ctx context.Context, st *rolloutState, name, 
 	run = &rampv1.HookRun{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: st.ro.Namespace,
-			Labels: map[string]string{rampv1.LabelRollout: st.ro.Name, rampv1.LabelRevision: rev, rampv1.LabelRunStep: step},
+			Labels: map[string]string{rampv1.LabelRollout: st.ro.Name, rampv1.LabelRevision: rev, rampv1.LabelRunStep: step,
+				rampv1.LabelManagedBy: rampv1.ManagedBy},
 		},
 		Spec: spec,
 	}

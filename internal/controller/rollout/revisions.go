@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -156,10 +157,13 @@ func newReplicaSet(ro *rampv1.Rollout, tmpl *corev1.PodTemplateSpec, hash string
 		selector.MatchLabels = map[string]string{}
 	}
 	selector.MatchLabels[rampv1.LabelRevision] = hash
-	labels := map[string]string{rampv1.LabelRevision: hash}
-	for k, v := range tmpl.Labels {
-		labels[k] = v
+	labels := maps.Clone(tmpl.Labels)
+	if labels == nil {
+		labels = map[string]string{}
 	}
+	// As a Deployment's: the pods' labels, and what tells Ramp's apart.
+	maps.Copy(labels, rampv1.CreatedLabels(ro.Name))
+	labels[rampv1.LabelRevision] = hash
 	return &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      ro.Name + "-" + hash,

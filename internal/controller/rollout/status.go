@@ -139,6 +139,40 @@ func setConditions(st *rolloutState) {
 	default:
 		set(rampv1.ConditionProgressing, false, "Complete", "nothing to do")
 	}
+	setKstatus(st.ro, st.mode == modeAborted)
+}
+
+// setKstatus sets Reconciling and Stalled, the conditions kstatus, Flux
+// and Argo CD's health read, from the four above. A rolled-back canary is
+// Stalled at once, while its pods still go: the verdict is in, and a
+// GitOps tool waiting on the Rollout should hear it without waiting for
+// the clean-up. A paused canary still reconciles: it waits for a
+// promotion or a clock, not for someone to fix something.
+func setKstatus(ro *rampv1.Rollout, rolledBack bool) {
+	conds := &ro.Status.Conditions
+	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(conds, metav1.Condition{
+			Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: ro.Generation,
+		})
+	}
+	progressing := meta.FindStatusCondition(*conds, rampv1.ConditionProgressing)
+	paused := meta.FindStatusCondition(*conds, rampv1.ConditionPaused)
+	switch {
+	case rolledBack:
+		set(rampv1.ConditionReconciling, metav1.ConditionFalse, "RolledBack",
+			"nothing more is rolled out until the template changes or the canary is retried")
+	case paused != nil && paused.Status == metav1.ConditionTrue:
+		set(rampv1.ConditionReconciling, metav1.ConditionTrue, paused.Reason, paused.Message)
+	case progressing != nil && progressing.Status == metav1.ConditionTrue:
+		set(rampv1.ConditionReconciling, metav1.ConditionTrue, progressing.Reason, progressing.Message)
+	default:
+		set(rampv1.ConditionReconciling, metav1.ConditionFalse, "Reconciled", "the Rollout runs its spec")
+	}
+	if degraded := meta.FindStatusCondition(*conds, rampv1.ConditionDegraded); rolledBack && degraded != nil {
+		set(rampv1.ConditionStalled, metav1.ConditionTrue, degraded.Reason, degraded.Message)
+	} else {
+		set(rampv1.ConditionStalled, metav1.ConditionFalse, "NotStalled", "nothing stops the Rollout")
+	}
 }
 
 // oldPods counts the pods of revisions that are neither stable nor canary.

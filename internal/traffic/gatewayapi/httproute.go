@@ -195,7 +195,7 @@ func (r *Router) newRoute(root *corev1.Service, split traffic.Split) (*unstructu
 	route.SetGroupVersionKind(GVK)
 	route.SetName(Name(r.ro))
 	route.SetNamespace(r.ro.Namespace)
-	route.SetLabels(map[string]string{traffic.LabelRollout: r.ro.Name})
+	route.SetLabels(rampv1.CreatedLabels(r.ro.Name))
 	if err := controllerutil.SetControllerReference(r.ro, route, r.kube.Scheme); err != nil {
 		return nil, err
 	}

@@ -171,7 +171,7 @@ func (r *Router) create(ctx context.Context, name, hash string, mark *traffic.Ta
 		selector[rampv1.LabelRevision] = hash
 	}
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.ro.Namespace, Labels: map[string]string{traffic.LabelRollout: r.ro.Name}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.ro.Namespace, Labels: rampv1.CreatedLabels(r.ro.Name)},
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: selector, Ports: ports},
 	}
 	if mark != nil {

@@ -121,7 +121,7 @@ func (r *Router) writeSplit(ctx context.Context, version string, ts *unstructure
 		ts.SetGroupVersionKind(GroupKind.WithVersion(version))
 		ts.SetName(Name(r.ro))
 		ts.SetNamespace(r.ro.Namespace)
-		ts.SetLabels(map[string]string{traffic.LabelRollout: r.ro.Name})
+		ts.SetLabels(rampv1.CreatedLabels(r.ro.Name))
 		if err := controllerutil.SetControllerReference(r.ro, ts, r.kube.Scheme); err != nil {
 			return nil, err
 		}
