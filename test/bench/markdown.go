@@ -129,6 +129,9 @@ func Markdown(r Report, notes string) string {
 		p("they ever will; and not less than the first sixth of the run.\n\n")
 		p("| measure | growth | target |\n| --- | --- | --- |\n")
 		p("| resident memory | %+.1f%% | < 5%% %s |\n", 100*s.RSSGrowth, verdict(s.RSSGrowth < 0.05))
+		if s.HeapGrowth != 0 {
+			p("| (Go heap in use, of which RSS is the high-water mark) | %+.1f%% | |\n", 100*s.HeapGrowth)
+		}
 		p("| goroutines | %+.1f%% | < 5%% %s |\n", 100*s.GoroutineGrowth, verdict(s.GoroutineGrowth < 0.05))
 		if i := slices.IndexFunc(s.Samples, func(x SoakSample) bool { return x.Seconds >= s.warm() }); i >= 0 && s.Samples[i].ReplicaSets > 0 {
 			p("| (ReplicaSets held: at the start, the warm-up's end, the end) | %d, %d, %d | |\n",

@@ -132,14 +132,18 @@ type Soak struct {
 	// from then on each keeps as many ReplicaSets as it ever will.
 	WarmSeconds     float64      `json:"warmSeconds,omitempty"`
 	RSSGrowth       float64      `json:"rssGrowth"`
+	HeapGrowth      float64      `json:"heapGrowth,omitempty"`
 	GoroutineGrowth float64      `json:"goroutineGrowth"`
 	Samples         []SoakSample `json:"samples"`
 }
 
 // SoakSample is the controller at one moment of the soak.
 type SoakSample struct {
-	Seconds    float64 `json:"s"`
-	RSSMiB     float64 `json:"rssMiB"`
+	Seconds float64 `json:"s"`
+	RSSMiB  float64 `json:"rssMiB"`
+	// HeapMiB is the Go heap in use (go_memstats_heap_inuse_bytes): RSS
+	// without what the runtime has freed but not yet returned.
+	HeapMiB    float64 `json:"heapMiB,omitempty"`
 	Goroutines float64 `json:"goroutines"`
 	// ReplicaSets is how many the namespace holds: the bulk of what the
 	// controller's caches hold.

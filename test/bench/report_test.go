@@ -83,7 +83,8 @@ func TestSoakGrowth(t *testing.T) {
 		if c.name == "warm-up longer than a sixth" {
 			s.WarmSeconds = 600 // 100 + 600/6 = 200
 		}
-		rss, gor := s.growth()
+		rss := s.growth(func(x SoakSample) float64 { return x.RSSMiB })
+		gor := s.growth(func(x SoakSample) float64 { return x.Goroutines })
 		if d := rss - c.want; d > 0.01 || d < -0.01 || gor != 0 {
 			t.Errorf("%s: growth %.3f (want %.3f), goroutines %.3f", c.name, rss, c.want, gor)
 		}

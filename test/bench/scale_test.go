@@ -124,25 +124,27 @@ func apiserverMetrics(b *testing.B, cfg *rest.Config) func() Metrics {
 // pprof port, into bench/scale-cpu.pprof (`go tool pprof -top` reads it).
 func captureProfile(c controller, d time.Duration) <-chan error {
 	done := make(chan error, 1)
-	go func() {
-		done <- func() error {
-			repo, err := localcluster.RepoDir()
-			if err != nil {
-				return err
-			}
-			resp, err := http.Get(fmt.Sprintf("%sprofile?seconds=%d", c.Pprof, int(d.Seconds())))
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			data, err := io.ReadAll(resp.Body)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(repo, "bench", "scale-cpu.pprof"), data, 0o644)
-		}()
-	}()
+	go func() { done <- saveProfile(c, fmt.Sprintf("profile?seconds=%d", int(d.Seconds())), "scale-cpu.pprof") }()
 	return done
+}
+
+// saveProfile saves the controller's profile at path (under its pprof
+// address, e.g. "heap?gc=1") into bench/file, which git ignores.
+func saveProfile(c controller, path, file string) error {
+	repo, err := localcluster.RepoDir()
+	if err != nil {
+		return err
+	}
+	resp, err := http.Get(c.Pprof + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(repo, "bench", file), data, 0o644)
 }
 
 // createSettled creates n Rollouts app-0000... of the given replicas and

@@ -46,17 +46,29 @@ func BenchmarkSoak(b *testing.B) {
 		select {
 		case <-sample.C:
 			p := ctrl.process(b)
+			m := ctrl.scrape(b)
 			soak.Samples = append(soak.Samples, SoakSample{Seconds: time.Since(start).Seconds(), RSSMiB: p.RSSMiB,
-				Goroutines: ctrl.scrape(b).Sum("go_goroutines"), ReplicaSets: replicaSets(b, e)})
+				HeapMiB: m.Sum("go_memstats_heap_inuse_bytes") / (1 << 20), Goroutines: m.Sum("go_goroutines"), ReplicaSets: replicaSets(b, e)})
 		case <-cycle.C:
 			soak.Canaries += nextCanaries(b, e, version)
 			if soak.WarmSeconds == 0 && len(version) == n && slices.Min(slices.Collect(maps.Values(version))) >= historyCanaries {
 				soak.WarmSeconds = time.Since(start).Seconds()
+				// What the heap holds then and at the end tells growth
+				// from the working set (go tool pprof -diff_base).
+				if err := saveProfile(ctrl, "heap?gc=1", "soak-heap-warm.pprof"); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 	}
-	soak.RSSGrowth, soak.GoroutineGrowth = soak.growth()
+	if err := saveProfile(ctrl, "heap?gc=1", "soak-heap-end.pprof"); err != nil {
+		b.Fatal(err)
+	}
+	soak.RSSGrowth = soak.growth(func(x SoakSample) float64 { return x.RSSMiB })
+	soak.HeapGrowth = soak.growth(func(x SoakSample) float64 { return x.HeapMiB })
+	soak.GoroutineGrowth = soak.growth(func(x SoakSample) float64 { return x.Goroutines })
 	b.ReportMetric(100*soak.RSSGrowth, "rss-growth-%")
+	b.ReportMetric(100*soak.HeapGrowth, "heap-growth-%")
 	b.ReportMetric(100*soak.GoroutineGrowth, "goroutine-growth-%")
 	record(b, cluster.Config(), func(r *Report) { r.Soak = soak })
 }
@@ -113,12 +125,12 @@ func nextCanaries(b *testing.B, e *fixture.Env, version map[string]int) int {
 // revision history, and not before the first sixth of the run.
 func (s *Soak) warm() float64 { return max(s.WarmSeconds, s.Seconds/6) }
 
-// growth compares the mean of the last five minutes' samples with that of
-// the first five after the warm-up, for RSS and goroutines.
-func (s *Soak) growth() (rss, goroutines float64) {
+// growth compares the mean of the last five minutes' samples of v with
+// that of the first five after the warm-up.
+func (s *Soak) growth(v func(SoakSample) float64) float64 {
 	warm := s.warm()
 	window := min(300, (s.Seconds-warm)/2)
-	mean := func(from, to float64, v func(SoakSample) float64) float64 {
+	mean := func(from, to float64) float64 {
 		sum, k := 0.0, 0
 		for _, x := range s.Samples {
 			if x.Seconds >= from && x.Seconds < to {
@@ -128,9 +140,9 @@ func (s *Soak) growth() (rss, goroutines float64) {
 		}
 		return sum / float64(max(k, 1))
 	}
-	rate := func(v func(SoakSample) float64) float64 {
-		first, last := mean(warm, warm+window, v), mean(s.Seconds-window, s.Seconds+1, v)
-		return (last - first) / first
+	first, last := mean(warm, warm+window), mean(s.Seconds-window, s.Seconds+1)
+	if first == 0 {
+		return 0
 	}
-	return rate(func(x SoakSample) float64 { return x.RSSMiB }), rate(func(x SoakSample) float64 { return x.Goroutines })
+	return (last - first) / first
 }
