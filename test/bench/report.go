@@ -137,6 +137,15 @@ type Soak struct {
 	Samples         []SoakSample `json:"samples"`
 }
 
+// historyCanaries is how many canaries a Rollout runs before it holds its
+// full revision history: the default revisionHistoryLimit (10) old
+// ReplicaSets, and the stable one.
+const historyCanaries = 11
+
+// warm is when the warm-up ends: once every Rollout holds its full
+// revision history, and not before the first sixth of the run.
+func (s *Soak) warm() float64 { return max(s.WarmSeconds, s.Seconds/6) }
+
 // SoakSample is the controller at one moment of the soak.
 type SoakSample struct {
 	Seconds float64 `json:"s"`

@@ -73,11 +73,6 @@ func BenchmarkSoak(b *testing.B) {
 	record(b, cluster.Config(), func(r *Report) { r.Soak = soak })
 }
 
-// historyCanaries is how many canaries a Rollout runs before it holds its
-// full revision history: the default revisionHistoryLimit (10) old
-// ReplicaSets, and the stable one.
-const historyCanaries = 11
-
 // replicaSets counts the ReplicaSets of the soak's namespace.
 func replicaSets(b *testing.B, e *fixture.Env) int {
 	b.Helper()
@@ -120,10 +115,6 @@ func nextCanaries(b *testing.B, e *fixture.Env, version map[string]int) int {
 	}
 	return started
 }
-
-// warm is when the warm-up ends: once every Rollout holds its full
-// revision history, and not before the first sixth of the run.
-func (s *Soak) warm() float64 { return max(s.WarmSeconds, s.Seconds/6) }
 
 // growth compares the mean of the last five minutes' samples of v with
 // that of the first five after the warm-up.
