@@ -45,7 +45,7 @@ func gitops(t *testing.T, e *fixture.Env, router fixture.Router, v2 bool) {
 			"rules": []any{
 				map[string]any{"name": "main", "backendRefs": []any{map[string]any{"name": "web", "port": int64(80)}}},
 				map[string]any{"name": "health", "matches": []any{map[string]any{"path": map[string]any{"type": "Exact", "value": "/healthz"}}},
-					"timeouts": map[string]any{"request": timeout},
+					"timeouts":    map[string]any{"request": timeout},
 					"backendRefs": []any{map[string]any{"name": "web-health", "port": int64(80)}}},
 			},
 		}
@@ -87,7 +87,7 @@ func owned(u *unstructured.Unstructured) map[string][]string {
 	out := map[string][]string{}
 	for _, m := range u.GetManagedFields() {
 		var fields map[string]any
-		if m.FieldsV1 == nil || json.Unmarshal(m.FieldsV1.Raw, &fields) != nil {
+		if m.FieldsV1 == nil || json.Unmarshal(m.FieldsV1.GetRawBytes(), &fields) != nil {
 			continue
 		}
 		var walk func(prefix string, f map[string]any)
