@@ -19,7 +19,7 @@ const module = "github.com/rampcd/ramp/"
 var libraries = []string{
 	"api/", "internal/scheme", "internal/outbound", "internal/request", "internal/snapshot", "internal/manifest",
 	"internal/lint", "internal/traffic", "internal/analysis", "internal/hooks", "internal/deployfile", "internal/strategy",
-	"internal/validation", "internal/tlsserve", "internal/shard",
+	"internal/validation", "internal/tlsserve", "internal/shard", "internal/convert",
 }
 
 // rules say, for each package (the longest prefix of its path wins), the
@@ -45,6 +45,7 @@ var rules = []struct {
 	{"internal/deployfile", []string{"api/", "internal/analysis", "internal/hooks", "internal/manifest", "internal/outbound"}, "the deploy file turns into API objects"},
 	{"internal/strategy", []string{"api/", "internal/traffic"}, "a strategy is pure: the API and traffic's types in, a plan out, no client"},
 	{"internal/validation", []string{"api/", "internal/analysis", "internal/hooks", "internal/traffic"}, "validation checks objects with the libraries' own code, and runs nothing"},
+	{"internal/convert", []string{"api/"}, "conversion turns Argo Rollouts' manifests into API objects"},
 	{"internal/admission", append([]string{"internal/admission"}, libraries...), "admission serves validation to the API server, and knows no reconciler"},
 	{"internal/controller/", libraries, "a reconciler uses the libraries, and never another reconciler: they meet in the API's objects"},
 	{"internal/manager", append([]string{"internal/controller/", "internal/admission"}, libraries...), "the process wires the reconcilers, and knows no front end"},

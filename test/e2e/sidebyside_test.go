@@ -18,7 +18,8 @@ import (
 // Ramp's, as a team migrating would, creates a Rollout of each, and looks
 // as a user does: every short name of Ramp's is Ramp's alone and lists
 // Ramp's objects, Argo's keep theirs, the ramp category and the ramp CLI
-// show only Ramp's.
+// show only Ramp's. `ramp convert --cluster` reads Argo's Rollout, and
+// what it writes is a Rollout the API server takes.
 func TestSideBySideWithArgoRollouts(t *testing.T) {
 	t.Parallel()
 	cluster, c := fixture.OwnCluster(t, localcluster.Options{ArgoRollouts: true, PodCIDR: "127.12.0.0/16"})
@@ -86,5 +87,29 @@ func TestSideBySideWithArgoRollouts(t *testing.T) {
 	out, err := exec.Command(fixture.RampBinary(t), "get", "--kubeconfig", cluster.KubeconfigPath, "-n", "default").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "ramp-web") || strings.Contains(string(out), "argo-web") {
 		t.Errorf("ramp get: %v\n%s", err, out)
+	}
+
+	convert := exec.Command(fixture.RampBinary(t), "convert", "--cluster", "--kubeconfig", cluster.KubeconfigPath, "-n", "default")
+	var stderr strings.Builder
+	convert.Stderr = &stderr
+	converted, err := convert.Output()
+	if err != nil {
+		t.Fatalf("ramp convert --cluster: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{"apiVersion: ramp.dev/v1alpha1", "name: argo-web"} {
+		if !strings.Contains(string(converted), want) {
+			t.Errorf("ramp convert --cluster wrote no %q:\n%s", want, converted)
+		}
+	}
+	if strings.Contains(string(converted), "ramp-web") || strings.Contains(string(converted), "argoproj.io") || strings.Contains(string(converted), "resourceVersion") {
+		t.Errorf("ramp convert --cluster wrote more than Argo's Rollout as Ramp's:\n%s", converted)
+	}
+	apply := exec.Command(clustertest.Kubectl(t), "--kubeconfig", cluster.KubeconfigPath, "apply", "--server-side", "-f", "-")
+	apply.Stdin = strings.NewReader(string(converted))
+	if out, err := apply.CombinedOutput(); err != nil {
+		t.Errorf("the converted Rollout is refused: %v\n%s", err, out)
+	}
+	if got := kubectl("get", "rro", "-o", "name"); got != "rollout.ramp.dev/argo-web\nrollout.ramp.dev/ramp-web" {
+		t.Errorf("after applying the conversion: kubectl get rro: %q", got)
 	}
 }
