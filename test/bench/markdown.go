@@ -125,12 +125,12 @@ func Markdown(r Report, notes string) string {
 		p("## Soak\n\n%d Rollouts of 1 replica (SMI) cycling for %.0f minutes, one controller: each, once its\n", s.Rollouts, s.Seconds/60)
 		p("canary is promoted, gets a new image (%d canaries in all). Growth compares the mean of the last\n", s.Canaries)
 		p("five minutes with that of the first five after a warm-up of %.1f minutes: until every Rollout had run\n", s.warm()/60)
-		p("%d canaries, and so kept its full revision history (10 old ReplicaSets), its caches holding all\n", historyCanaries)
-		p("they ever will; and not less than the first sixth of the run.\n\n")
+		p("%d canaries, and so kept its full revision history (10 old ReplicaSets: the ReplicaSets held stop\n", historyCanaries)
+		p("growing), and not less than the first sixth of the run. NOTES.md reads the result.\n\n")
 		p("| measure | growth | target |\n| --- | --- | --- |\n")
 		p("| resident memory | %+.1f%% | < 5%% %s |\n", 100*s.RSSGrowth, verdict(s.RSSGrowth < 0.05))
 		if s.HeapGrowth != 0 {
-			p("| (Go heap in use, of which RSS is the high-water mark) | %+.1f%% | |\n", 100*s.HeapGrowth)
+			p("| (Go heap in use, garbage included) | %+.1f%% | |\n", 100*s.HeapGrowth)
 		}
 		p("| goroutines | %+.1f%% | < 5%% %s |\n", 100*s.GoroutineGrowth, verdict(s.GoroutineGrowth < 0.05))
 		if i := slices.IndexFunc(s.Samples, func(x SoakSample) bool { return x.Seconds >= s.warm() }); i >= 0 && s.Samples[i].ReplicaSets > 0 {

@@ -152,8 +152,12 @@ type SoakSample struct {
 	RSSMiB  float64 `json:"rssMiB"`
 	// HeapMiB is the Go heap in use (go_memstats_heap_inuse_bytes): RSS
 	// without what the runtime has freed but not yet returned.
-	HeapMiB    float64 `json:"heapMiB,omitempty"`
-	Goroutines float64 `json:"goroutines"`
+	HeapMiB float64 `json:"heapMiB,omitempty"`
+	// RetainedMiB is heap the runtime has freed but kept from the
+	// operating system (idle, not released): part of RSS, none of the
+	// heap in use.
+	RetainedMiB float64 `json:"retainedMiB,omitempty"`
+	Goroutines  float64 `json:"goroutines"`
 	// ReplicaSets is how many the namespace holds: the bulk of what the
 	// controller's caches hold.
 	ReplicaSets int `json:"replicaSets,omitempty"`

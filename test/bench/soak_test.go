@@ -48,7 +48,10 @@ func BenchmarkSoak(b *testing.B) {
 			p := ctrl.process(b)
 			m := ctrl.scrape(b)
 			soak.Samples = append(soak.Samples, SoakSample{Seconds: time.Since(start).Seconds(), RSSMiB: p.RSSMiB,
-				HeapMiB: m.Sum("go_memstats_heap_inuse_bytes") / (1 << 20), Goroutines: m.Sum("go_goroutines"), ReplicaSets: replicaSets(b, e)})
+				HeapMiB: m.Sum("go_memstats_heap_inuse_bytes") / (1 << 20),
+				// What the runtime holds and has not given back.
+				RetainedMiB: (m.Sum("go_memstats_heap_idle_bytes") - m.Sum("go_memstats_heap_released_bytes")) / (1 << 20),
+				Goroutines:  m.Sum("go_goroutines"), ReplicaSets: replicaSets(b, e)})
 		case <-cycle.C:
 			soak.Canaries += nextCanaries(b, e, version)
 			if soak.WarmSeconds == 0 && len(version) == n && slices.Min(slices.Collect(maps.Values(version))) >= historyCanaries {
