@@ -85,11 +85,11 @@ bench-large: ## Measure 3,000 Rollouts on three shards, 10,000 held at rest, and
 # short run).
 FUZZ_TARGETS := ./internal/traffic:FuzzParseWeight ./internal/traffic:FuzzSplit \
 	./internal/analysis:FuzzConditions ./internal/analysis:FuzzThreshold ./internal/analysis:FuzzRender \
-	./internal/hooks:FuzzJSONBody ./internal/deployfile:FuzzDeployFile
+	./internal/hooks:FuzzJSONBody ./internal/deployfile:FuzzDeployFile ./internal/convert:FuzzCondition
 FUZZTIME ?= 15s
 
 .PHONY: fuzz
-fuzz: ## Fuzz the parsers, weight math, CEL conditions and templating, FUZZTIME each (default 15s).
+fuzz: ## Fuzz the parsers, weight math, CEL conditions, templating and the translation of Argo's conditions, FUZZTIME each (default 15s).
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg || exit 1; \
