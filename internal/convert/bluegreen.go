@@ -28,7 +28,10 @@ func blueGreen(c *converter, n *node, ro *rampv1.Rollout) {
 
 	bg.ScaleDownDelaySeconds, _ = n.int32("scaleDownDelaySeconds", 0)
 	if v, ok := n.int32("abortScaleDownDelaySeconds", 0); ok {
-		if *v > 3600 {
+		switch {
+		case *v == 0:
+			n.problem("abortScaleDownDelaySeconds", "0: to Argo this keeps the aborted preview's pods for ever; Ramp always removes them, and 0 means at once. Give the delay Ramp should wait (up to 3600 seconds)")
+		case *v > 3600:
 			n.problem("abortScaleDownDelaySeconds", "%d: Ramp waits at most 3600 seconds", *v)
 		}
 		bg.AbortScaleDownDelaySeconds = v

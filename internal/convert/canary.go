@@ -78,7 +78,10 @@ func canary(c *converter, n *node, ro *rampv1.Rollout) {
 	}
 	cs.ScaleDownDelaySeconds, _ = n.int32("scaleDownDelaySeconds", 0)
 	if v, ok := n.int32("abortScaleDownDelaySeconds", 0); ok && cs.TrafficRouting != nil {
-		if *v > 3600 {
+		switch {
+		case *v == 0:
+			n.problem("abortScaleDownDelaySeconds", "0: to Argo this keeps the aborted canary's pods for ever; Ramp always removes them, and 0 means at once. Give the delay Ramp should wait (up to 3600 seconds)")
+		case *v > 3600:
 			n.problem("abortScaleDownDelaySeconds", "%d: Ramp waits at most 3600 seconds", *v)
 		}
 		cs.AbortScaleDownDelaySeconds = v

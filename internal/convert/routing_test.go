@@ -38,6 +38,13 @@ spec:
         canaryServiceName: web-canary
         stableServiceName: web-stable
 `),
+	refusedRollout("an abort that keeps the canary for ever", `
+spec:
+  strategy:
+    canary:
+      abortScaleDownDelaySeconds: 0
+      trafficRouting: {smi: {rootService: web}}
+`, map[string]string{"spec.strategy.canary.abortScaleDownDelaySeconds": "for ever"}),
 	refusedRollout("smi without a root Service", `
 spec:
   strategy:

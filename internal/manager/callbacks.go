@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -45,7 +46,7 @@ func listenCallbacks(mgr ctrl.Manager, opts Options) (*callbackServer, string, e
 			"for a callback will fail until --callback-url is set")
 	}
 	recv := &hookrun.CallbackReceiver{
-		Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Recorder: mgr.GetEventRecorder("ramp-hooks"),
+		Reader: mgr.GetAPIReader(), Writer: client.WithFieldOwner(mgr.GetClient(), FieldManager), Recorder: mgr.GetEventRecorder("ramp-hooks"),
 		Clock: clock.RealClock{},
 	}
 	return &callbackServer{

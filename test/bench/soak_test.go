@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -69,7 +70,16 @@ func BenchmarkSoak(b *testing.B) {
 	}
 	soak.RSSGrowth = soak.growth(func(x SoakSample) float64 { return x.RSSMiB })
 	soak.HeapGrowth = soak.growth(func(x SoakSample) float64 { return x.HeapMiB })
+	if math.IsNaN(soak.HeapGrowth) {
+		soak.HeapGrowth = 0 // not sampled (a controller without the Go collector): not reported
+	}
 	soak.GoroutineGrowth = soak.growth(func(x SoakSample) float64 { return x.Goroutines })
+	if soak.WarmSeconds == 0 {
+		b.Fatalf("the warm-up never ended: not every Rollout ran %d canaries in %s; run longer (RAMP_BENCH_SOAK_MINUTES)", historyCanaries, length)
+	}
+	if math.IsNaN(soak.RSSGrowth) || math.IsNaN(soak.GoroutineGrowth) {
+		b.Fatalf("no sample after the warm-up (%.0f s of %s): run longer (RAMP_BENCH_SOAK_MINUTES)", soak.warm(), length)
+	}
 	b.ReportMetric(100*soak.RSSGrowth, "rss-growth-%")
 	b.ReportMetric(100*soak.HeapGrowth, "heap-growth-%")
 	b.ReportMetric(100*soak.GoroutineGrowth, "goroutine-growth-%")
@@ -135,8 +145,8 @@ func (s *Soak) growth(v func(SoakSample) float64) float64 {
 		return sum / float64(max(k, 1))
 	}
 	first, last := mean(warm, warm+window), mean(s.Seconds-window, s.Seconds+1)
-	if first == 0 {
-		return 0
+	if first == 0 || window <= 0 {
+		return math.NaN() // no sample after the warm-up: nothing is shown
 	}
 	return (last - first) / first
 }

@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -140,16 +142,23 @@ func TestHealthAtEveryPhase(t *testing.T) {
 	e.Request("web", rampv1.AnnotationRetry)
 	want("web", health{status.InProgressStatus, "Suspended"})
 
-	// A spec at fault: what it names is missing.
-	orphan := e.Rollout("orphan", "", fixture.SetWeight(50))
+	// A spec at fault: what it names is missing. Once it is there, the
+	// Rollout is no longer Stalled.
+	orphan := e.Rollout("orphan", "orphan:v1", fixture.SetWeight(50))
+	tmpl := *orphan.Spec.Template
 	orphan.Spec.Template = nil
 	orphan.Spec.WorkloadRef = &rampv1.WorkloadRef{Name: "missing"}
 	e.Create(orphan)
 	want("orphan", health{status.FailedStatus, "Degraded"})
+	e.Create(&appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "missing", Namespace: e.NS},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: orphan.Spec.Selector, Template: tmpl},
+	})
+	want("orphan", health{status.CurrentStatus, "Healthy"})
 }
 
 // TestCreatedObjectsAreMarked: everything Ramp creates for a Rollout (its
-// ReplicaSets, Services, TrafficSplit, AnalysisRuns) carries an owner
+// ReplicaSets, Services, TrafficSplit) carries an owner
 // reference to the Rollout and app.kubernetes.io/managed-by: ramp, and
 // none of the labels or annotations by which Argo CD and Flux track what
 // they applied, even when the Rollout has them: a GitOps tool must never

@@ -167,9 +167,19 @@ func TestGitOpsReapplyKeepsBothSides(t *testing.T) {
 				if err := e.C.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: "web"}, u); err != nil {
 					return false, err.Error()
 				}
+				if router == fixture.Istio { // the canary subset must be back too
+					dr := &unstructured.Unstructured{}
+					dr.SetGroupVersionKind(schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"})
+					if err := e.C.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: "web"}, dr); err != nil {
+						return false, err.Error()
+					}
+					if ok, why := canarySubset(dr); !ok {
+						return false, why
+					}
+				}
 				return bothSides(u, router)
 			})
-			t.Logf("%s: weight back at 30%% with the user's changes %s after the re-apply", router, time.Since(applied).Round(time.Millisecond))
+			t.Logf("%s: weight back at 30%% with the user's changes %s after the re-apply (polled every 50 ms)", router, time.Since(applied).Round(time.Millisecond))
 
 			// The promotion leaves the user's changes too.
 			e.Request("web", rampv1.AnnotationPromote)
@@ -188,6 +198,19 @@ func bothSides(u *unstructured.Unstructured, router fixture.Router) (bool, strin
 		return false, fmt.Sprintf("canary weight %v", w)
 	}
 	return userSide(u, router)
+}
+
+// canarySubset: the DestinationRule has a canary subset pinned to a
+// revision, as Ramp keeps it mid-canary.
+func canarySubset(dr *unstructured.Unstructured) (bool, string) {
+	subsets, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
+	for _, s := range subsets {
+		m, _ := s.(map[string]any)
+		if labels, _ := m["labels"].(map[string]any); m["name"] == "canary" && labels[rampv1.LabelRevision] != nil {
+			return true, ""
+		}
+	}
+	return false, fmt.Sprintf("no canary subset pinned to a revision: %v", subsets)
 }
 
 // near30: w is 30% as the router writes it (Gateway API's integer

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -161,8 +162,13 @@ func newReplicaSet(ro *rampv1.Rollout, tmpl *corev1.PodTemplateSpec, hash string
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	// As a Deployment's: the pods' labels, and what tells Ramp's apart.
+	// As a Deployment's: the pods' labels, and what tells Ramp's apart (a
+	// label value holds 63 characters; a longer name is left out, the
+	// owner reference still says whose it is).
 	maps.Copy(labels, rampv1.CreatedLabels(ro.Name))
+	if len(ro.Name) > validation.LabelValueMaxLength {
+		delete(labels, rampv1.LabelRollout)
+	}
 	labels[rampv1.LabelRevision] = hash
 	return &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{
