@@ -79,10 +79,10 @@ bench: ## Measure shifts, rollbacks, 1,000 Rollouts, analysis load and failed re
 bench-large: ## Measure 3,000 Rollouts on three shards, 10,000 held at rest, and a 30-minute soak: bench/REPORT.md (about 70 minutes).
 	$(LOCALCLUSTER) exec -- $(GO) test -count=1 -timeout 150m -run '^$$' -bench '^($(LARGE_BENCH))$$' -benchtime 1x ./test/bench
 
-# Each fuzz target, as package:function. Their seed corpora (f.Add, and
+# Each fuzz target, as package:function. Their starting inputs (f.Add, and
 # testdata/fuzz for inputs that once failed) also run in every go test.
 # New inputs are minimized for 2s at most (the default minute would eat a
-# short run). Each run starts from the seed corpora: the corpus Go caches
+# short run). Each run starts from those starting inputs: the corpus Go caches
 # grows with every run, and gathering its coverage counts against
 # -fuzztime (at about 400 inputs it took 13 of 15 s, and the run failed at
 # its deadline).
