@@ -87,6 +87,9 @@ const (
 	// AnnotationTemplateDigest, on a ReplicaSet, is the SHA-256 of the pod
 	// template it was created from; it tells a hash collision from a match.
 	AnnotationTemplateDigest = "ramp.dev/template-digest"
+	// AnnotationAdoptedAt, on a ReplicaSet a Rollout took over from
+	// another controller, is when it did (RFC 3339).
+	AnnotationAdoptedAt = "ramp.dev/adopted-at"
 	// AnnotationEventReasons, on an Event about a Rollout, lists the
 	// reasons of everything the Event tells, in order, comma-separated: a
 	// pass tells all it did in one Event, under the reason of what

@@ -69,6 +69,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list;patch
 // (Each router's package carries the rights on its routing objects.)
 
 // Reconcile takes one Rollout one pass further.
@@ -163,6 +164,15 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 	revs, err := r.listRevisions(ctx, ro)
 	if err != nil {
 		return 0, err
+	}
+	if len(revs) == 0 {
+		adopted, err := r.adoptOrphans(ctx, ro, n, tmpl)
+		if err != nil || adopted {
+			return endpointPropagation(ro) + time.Second, err
+		}
+	}
+	if wait := adoptionHold(ro, revs, r.Clock.Now()); wait > 0 {
+		return wait, nil // pods taken over: see adopt.go
 	}
 	current, revs, err := r.ensureRevision(ctx, ro, n, tmpl, revs)
 	if err != nil {
