@@ -25,6 +25,16 @@ type Kube struct {
 // LabelRollout marks the objects Ramp creates for a Rollout.
 const LabelRollout = rampv1.LabelRollout
 
+// ForeignRevisionLabels are the labels by which other controllers tell a
+// revision's pods apart: Argo Rollouts' and the Deployment controller's
+// pod-template hashes. Pods Ramp took over carry one; Ramp never selects
+// by it, and drops it where it takes over a selector.
+var ForeignRevisionLabels = []string{"rollouts-pod-template-hash", "pod-template-hash"}
+
+// ArgoManagedByAnnotation is what Argo Rollouts writes on the stable and
+// canary Services it manages: the name of their Rollout.
+const ArgoManagedByAnnotation = "argo-rollouts.argoproj.io/managed-by-rollouts"
+
 // StableServiceName is the Service of the stable revision.
 func StableServiceName(ro *rampv1.Rollout) string {
 	if tr := ro.Spec.Strategy.Canary.TrafficRouting; tr != nil && tr.StableServiceName != "" {
@@ -101,19 +111,46 @@ func ensureService(ctx context.Context, k Kube, ro *rampv1.Rollout, root *corev1
 	if err != nil {
 		return nil, err
 	}
-	if !metav1.IsControlledBy(svc, ro) {
+	orig := svc.DeepCopy()
+	detail := "selects revision " + hash
+	switch {
+	case metav1.IsControlledBy(svc, ro):
+		if equality.Semantic.DeepEqual(svc.Spec.Selector, selector) && samePorts(svc.Spec.Ports, ports) {
+			return nil, nil
+		}
+	case leftFor(svc, ro):
+		if err := controllerutil.SetControllerReference(ro, svc, k.Scheme); err != nil {
+			return nil, err
+		}
+		if svc.Labels == nil {
+			svc.Labels = map[string]string{}
+		}
+		maps.Copy(svc.Labels, rampv1.CreatedLabels(ro.Name))
+		delete(svc.Annotations, ArgoManagedByAnnotation)
+		detail = "taken over; " + detail
+	default:
 		return nil, Configf("ServiceConflict",
 			"Service %s exists and does not belong to Rollout %s; delete it, or name another in spec.strategy.canary.trafficRouting", name, ro.Name)
 	}
-	if equality.Semantic.DeepEqual(svc.Spec.Selector, selector) && samePorts(svc.Spec.Ports, ports) {
-		return nil, nil
-	}
-	orig := svc.DeepCopy()
 	svc.Spec.Selector, svc.Spec.Ports = selector, defaultPorts(ports)
 	if err := k.Client.Patch(ctx, svc, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return nil, fmt.Errorf("update Service %s: %w", name, err)
 	}
-	return &Change{Object: "Service " + name, Written: svc, Detail: "selects revision " + hash}, nil
+	return &Change{Object: "Service " + name, Written: svc, Detail: detail}, nil
+}
+
+// leftFor reports whether svc, which no controller owns, was made for a
+// Rollout of ro's name and left behind: by Argo Rollouts (its stable or
+// canary Service, once its Rollout was deleted), or by Ramp (a Rollout
+// deleted with --cascade=orphan). ro takes it over as it takes over the
+// pods (see the controller's adopt.go): the routes that name it keep
+// their backends.
+func leftFor(svc *corev1.Service, ro *rampv1.Rollout) bool {
+	if metav1.GetControllerOf(svc) != nil {
+		return false
+	}
+	return svc.Annotations[ArgoManagedByAnnotation] == ro.Name ||
+		(svc.Labels[rampv1.LabelManagedBy] == rampv1.ManagedBy && svc.Labels[rampv1.LabelRollout] == ro.Name)
 }
 
 // samePorts compares the fields Ramp sets, ignoring those the API server

@@ -193,7 +193,15 @@ func (r *Router) labelSubsets(dr *unstructured.Unstructured, stable, canary stri
 		if labels == nil {
 			labels = map[string]string{}
 		}
-		if labels[rampv1.LabelRevision] != s.hash {
+		foreign := false
+		for _, l := range traffic.ForeignRevisionLabels {
+			// Argo Rollouts pins its subsets so; Ramp's pods lack the label.
+			if _, ok := labels[l]; ok {
+				delete(labels, l)
+				foreign = true
+			}
+		}
+		if labels[rampv1.LabelRevision] != s.hash || foreign {
 			labels[rampv1.LabelRevision] = s.hash
 			_ = unstructured.SetNestedStringMap(m, labels, "labels")
 			did = append(did, fmt.Sprintf("subset %s selects revision %s", s.name, s.hash))

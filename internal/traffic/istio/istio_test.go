@@ -132,6 +132,24 @@ func TestSubsets(t *testing.T) {
 	}
 }
 
+// TestSubsetsLeftByArgo: subsets Argo Rollouts pinned to its pod-template
+// hash lose the hash (Ramp's new pods do not carry it) when Ramp pins them
+// to its revisions, even to the revision already there.
+func TestSubsetsLeftByArgo(t *testing.T) {
+	r := router("primary")
+	dr := object(t, `{metadata: {name: web}, spec: {host: web, subsets: [
+	  {name: stable, labels: {app: web, rollouts-pod-template-hash: 6f9c, ramp.dev/revision: aaa}},
+	  {name: canary, labels: {app: web, rollouts-pod-template-hash: 6f9c}}]}}`)
+	if did := r.labelSubsets(dr, "aaa", "aaa"); did == "" {
+		t.Error("labelSubsets reports no change")
+	}
+	want := object(t, `{metadata: {name: web}, spec: {host: web, subsets: [
+	  {name: stable, labels: {app: web, ramp.dev/revision: aaa}}, {name: canary, labels: {app: web, ramp.dev/revision: aaa}}]}}`)
+	if !equality.Semantic.DeepEqual(dr.Object, want.Object) {
+		t.Errorf("labelSubsets:\n got %v\nwant %v", dr.Object, want.Object)
+	}
+}
+
 func TestRouteIndex(t *testing.T) {
 	two := object(t, `{metadata: {name: web}, spec: {http: [{name: health, match: [{}]}, {name: primary}]}}`)
 	one := object(t, `{metadata: {name: web}, spec: {http: [{route: []}]}}`)
