@@ -104,7 +104,7 @@ var RolloutRules = merge(objectRules,
 		"spec.strategy.canary.steps[].setMirrorRoute.match[].method":             {Refused: "Ramp's mirror routes match request headers only, not the method"},
 		"spec.strategy.canary.steps[].setMirrorRoute.match[].path":               {Refused: "Ramp's mirror routes match request headers only, not the path; give the managed route (Gateway API rules, Istio httpRouteName) the path match instead"},
 
-		"spec.strategy.canary.canaryService":               {Ramp: "spec.strategy.canary.trafficRouting.canaryServiceName", Note: "with smi or gatewayAPI; refused without trafficRouting (Ramp's pod-ratio canary has no canary Service) and with istio (Ramp routes to subsets)"},
+		"spec.strategy.canary.canaryService":               {Ramp: "spec.strategy.canary.trafficRouting.canaryServiceName", Note: "with smi or gatewayAPI; Ramp takes over Argo's Service of that name with the Rollout's pods; refused without trafficRouting (Ramp's pod-ratio canary has no canary Service) and with istio (Ramp routes to subsets)"},
 		"spec.strategy.canary.stableService":               {Ramp: "spec.strategy.canary.trafficRouting.stableServiceName", Note: "as canaryService"},
 		"spec.strategy.canary.maxSurge":                    {Ramp: "spec.strategy.canary.maxSurge"},
 		"spec.strategy.canary.maxUnavailable":              {Ramp: "spec.strategy.canary.maxUnavailable", Note: "absent, Argo's default 25% is written out (Ramp's is 0); with trafficRouting, where Argo ignores it, left out"},
