@@ -90,6 +90,9 @@ const (
 	// AnnotationAdoptedAt, on a ReplicaSet a Rollout took over from
 	// another controller, is when it did (RFC 3339).
 	AnnotationAdoptedAt = "ramp.dev/adopted-at"
+	// AnnotationReleasedAt, on a Rollout being deleted that adopted a
+	// Deployment, is when its routing was given back (RFC 3339).
+	AnnotationReleasedAt = "ramp.dev/released-at"
 	// AnnotationEventReasons, on an Event about a Rollout, lists the
 	// reasons of everything the Event tells, in order, comma-separated: a
 	// pass tells all it did in one Event, under the reason of what

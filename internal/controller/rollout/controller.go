@@ -87,7 +87,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if ro.DeletionTimestamp != nil {
 		// Owned objects go with it (garbage collection); routing objects
 		// Ramp does not own are given back first.
-		return ctrl.Result{}, r.finalize(ctx, ro)
+		requeue, err := r.finalize(ctx, ro)
+		return ctrl.Result{RequeueAfter: requeue}, err
 	}
 	if err := r.ensureFinalizer(ctx, ro); err != nil {
 		return ctrl.Result{}, err

@@ -15,7 +15,8 @@ import (
 )
 
 // cleanupFinalizer holds a Rollout with a mesh router until the router has
-// taken back what it added to objects Ramp does not own.
+// taken back what it added to objects Ramp does not own, and one that
+// adopted a Deployment until the Deployment serves again (handback.go).
 const cleanupFinalizer = "ramp.dev/cleanup"
 
 // routerFor returns the router the Rollout's spec asks for.
@@ -141,30 +142,67 @@ func (r *Reconciler) keepRouting(ctx context.Context, st *rolloutState) error {
 	return err
 }
 
-// finalize gives back the routing objects Ramp does not own before a
-// Rollout goes, and then lets it go.
-func (r *Reconciler) finalize(ctx context.Context, ro *rampv1.Rollout) error {
+// finalize hands an adopted Deployment back (handBack) and gives back the
+// routing objects Ramp does not own before a Rollout goes, and then lets it
+// go. After a hand back, the release of the routing must reach the
+// proxies first: the Services the routing named go with the Rollout.
+func (r *Reconciler) finalize(ctx context.Context, ro *rampv1.Rollout) (time.Duration, error) {
 	if !controllerutil.ContainsFinalizer(ro, cleanupFinalizer) {
-		return nil
+		return 0, nil
 	}
-	changes, err := r.routerFor(ro).Cleanup(ctx)
 	n := &news{}
+	defer r.tell(ro, n, false)
+	if wait, err := r.handBack(ctx, ro, n); err != nil || wait > 0 {
+		return wait, err
+	}
+	router := r.routerFor(ro)
+	changes, err := router.Cleanup(ctx)
 	for _, c := range changes {
 		n.done(c.Written, corev1.EventTypeNormal, "RouteReleased", "Cleanup", "%s given back: %s", c.Object, c.Detail)
 	}
-	r.tell(ro, n, false)
 	var cfg *traffic.ConfigError
 	if err != nil && !errors.As(err, &cfg) { // a config fault: nothing of ours is there
-		return err
+		return 0, err
+	}
+	if ro.Spec.WorkloadRef != nil && isMesh(ro) && err == nil {
+		if wait, err := r.releaseApplied(ctx, ro, router); err != nil || wait > 0 {
+			return wait, err
+		}
 	}
 	orig := ro.DeepCopy()
 	controllerutil.RemoveFinalizer(ro, cleanupFinalizer)
-	return r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+	return 0, r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
 }
 
-// ensureFinalizer holds a Rollout with a mesh router for finalize.
+// releaseApplied returns how long the proxies may still route by the
+// weights from before the release: until the router reports the release
+// applied, or abortScaleDownDelaySeconds from it (recorded on the Rollout,
+// AnnotationReleasedAt, so that a restarted controller waits no less).
+func (r *Reconciler) releaseApplied(ctx context.Context, ro *rampv1.Rollout, router traffic.Router) (time.Duration, error) {
+	now := r.Clock.Now()
+	at, err := time.Parse(time.RFC3339, ro.Annotations[rampv1.AnnotationReleasedAt])
+	if err != nil {
+		orig := ro.DeepCopy()
+		if ro.Annotations == nil {
+			ro.Annotations = map[string]string{}
+		}
+		ro.Annotations[rampv1.AnnotationReleasedAt] = now.UTC().Format(time.RFC3339)
+		if err := r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			return 0, err
+		}
+		return pollHandBack, nil
+	}
+	if reading, err := router.Verify(ctx); err == nil && reading.Reports && reading.Applied >= reading.Generation {
+		return 0, nil
+	}
+	// RFC 3339 keeps whole seconds: the second begun counts in full.
+	return max(0, at.Add(time.Second+abortScaleDownDelay(ro)).Sub(now)), nil
+}
+
+// ensureFinalizer holds a Rollout with a mesh router, or one that adopted
+// a Deployment, for finalize.
 func (r *Reconciler) ensureFinalizer(ctx context.Context, ro *rampv1.Rollout) error {
-	if !isMesh(ro) || controllerutil.ContainsFinalizer(ro, cleanupFinalizer) {
+	if !(isMesh(ro) || ro.Spec.WorkloadRef != nil) || controllerutil.ContainsFinalizer(ro, cleanupFinalizer) {
 		return nil
 	}
 	orig := ro.DeepCopy()

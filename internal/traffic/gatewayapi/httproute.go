@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -142,12 +141,15 @@ func (r *Router) Verify(ctx context.Context) (traffic.Reading, error) {
 		Generation: route.GetGeneration(), Applied: applied, Reports: reports}, nil
 }
 
-// Cleanup gives a route Ramp does not own back to the root Service: the
-// stable and canary Services go with the Rollout.
+// Cleanup gives the route back to the root Service: the stable and canary
+// Services go with the Rollout. A route Ramp created goes with it too, but
+// is released first all the same, so that the proxies leave those
+// Services before they go (a Rollout that adopted a Deployment waits for
+// that).
 func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 	route, err := r.get(ctx)
-	if apierrors.IsNotFound(err) || (err == nil && isOwnedBy(route, r.ro)) {
-		return nil, nil // ours goes with the Rollout
+	if apierrors.IsNotFound(err) {
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
@@ -345,10 +347,6 @@ func spliceOurs(refs []any, ours func(any) bool, at int, repl ...any) []any {
 
 func copyRef(m map[string]any) map[string]any {
 	return runtime.DeepCopyJSON(m)
-}
-
-func isOwnedBy(obj *unstructured.Unstructured, ro *rampv1.Rollout) bool {
-	return metav1.IsControlledBy(obj, ro)
 }
 
 func describe(s traffic.Split) string {

@@ -10,7 +10,6 @@ import (
 	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -176,16 +175,17 @@ func (r *Router) Verify(ctx context.Context) (traffic.Reading, error) {
 	return traffic.Reading{Weight: share(have, traffic.CanaryServiceName(r.ro)), Written: traffic.ReadWritten(ts), Generation: ts.GetGeneration()}, nil
 }
 
-// Cleanup gives a TrafficSplit Ramp does not own back to the root Service
-// alone: the stable and canary Services go with the Rollout. One Ramp
-// created goes with the Rollout too.
+// Cleanup gives the TrafficSplit back to the root Service alone: the
+// stable and canary Services go with the Rollout. One Ramp created goes
+// with the Rollout too, released first all the same, so that the proxies
+// leave those Services before they go.
 func (r *Router) Cleanup(ctx context.Context) ([]traffic.Change, error) {
 	version, err := r.Version()
 	if err != nil {
 		return nil, err
 	}
 	ts, err := r.get(ctx, version)
-	if apierrors.IsNotFound(err) || (err == nil && metav1.IsControlledBy(ts, r.ro)) {
+	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
