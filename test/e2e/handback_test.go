@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic/gatewayapi"
+	"github.com/rampcd/ramp/test/dataplane"
+	"github.com/rampcd/ramp/test/fixture"
+	"github.com/rampcd/ramp/test/localcluster/clustertest"
+)
+
+// TestDeletingAnAdoptingRolloutKeepsServing deletes a Rollout that
+// adopted a Deployment, as a Helm uninstall or a GitOps prune would, at
+// rest, mid-canary and after an abort (Gateway API; pod ratio
+// mid-canary), under 200 requests/s through three
+// proxies that apply every change a second or more late (the app's pods
+// answer for 2 s after their deletion, the preStop sleep any Deployment's
+// rolling update needs). The Deployment Ramp scaled to zero is scaled
+// back and waited for, the route is given back and waited for, and only
+// then do Ramp's pods go: not one request fails and the ready pods never
+// fall below the Rollout's three. The control deletes the Rollout with
+// nothing to hold it (no controller, no finalizer), as Ramp left it before:
+// requests fail.
+func TestDeletingAnAdoptingRolloutKeepsServing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		router fixture.Router
+		phase  string
+	}{
+		{fixture.GatewayAPI, "healthy"}, {fixture.GatewayAPI, "paused"}, {fixture.GatewayAPI, "aborted"},
+		{fixture.PodRatio, "paused"}, {fixture.GatewayAPI, "control"},
+	} {
+		phase := tc.phase
+		t.Run(string(tc.router)+"/"+phase, func(t *testing.T) {
+			t.Parallel()
+			e := fixture.New(t)
+			ctx := context.Background()
+			plane, err := dataplane.Start(ctx, clustertest.Config(t), e.NS, dataplane.Options{
+				Grace: 2 * time.Second,
+				Mesh:  dataplane.MeshOptions{Proxies: 3, RouteLag: lagged, EndpointLag: lagged, Report: tc.router == fixture.GatewayAPI},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(plane.Close)
+			ctrl := e.StartControllerProcess()
+
+			ro := e.Rollout("web", "", fixture.SetWeight(50), fixture.Pause(0))
+			ro.Spec.Replicas = ptr.To[int32](3)
+			dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
+				Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Selector: ro.Spec.Selector,
+					Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: ro.Spec.Selector.MatchLabels},
+						Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "web:v1",
+							Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
+							Env:   []corev1.EnvVar{{Name: dataplane.EnvVersion, Value: "v1"}}}}}}}}
+			e.Create(dep)
+			ro.Spec.Template = nil
+			ro.Spec.WorkloadRef = &rampv1.WorkloadRef{Name: "web"}
+			e.Route(ro, tc.router)
+			if tc.router == fixture.PodRatio { // the Service clients call, which Route leaves out
+				e.Create(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
+					Spec: corev1.ServiceSpec{Selector: ro.Spec.Selector.MatchLabels, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}})
+			}
+			e.Create(ro)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:3"}, fixture.Wait)
+			waitDeployment(t, e, func(d *appsv1.Deployment) bool { return ptr.Deref(d.Spec.Replicas, 1) == 0 && d.Status.Replicas == 0 })
+
+			if phase == "paused" || phase == "aborted" {
+				setDeploymentVersion(t, e, "v2")
+				e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: fixture.AnyReplicas}, fixture.Wait)
+			}
+			if phase == "aborted" {
+				e.Request("web", rampv1.AnnotationAbort)
+				e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: "1", Replicas: fixture.AnyReplicas}, fixture.Wait)
+			}
+			if tc.router == fixture.GatewayAPI {
+				// The load starts on a mesh at rest: every proxy runs the
+				// route as it is (and load's first requests find each
+				// proxy knowing the pods behind it).
+				clustertest.Eventually(t, fixture.Wait, "the route applied by every proxy", func(ctx context.Context) (bool, string) {
+					route := e.GetObject(fixture.GatewayAPI.GVK(), gatewayapi.Name(e.Get("web")))
+					applied, _ := gatewayapi.Applied(route)
+					return applied == route.GetGeneration(), fmt.Sprintf("generation %d, applied %d", route.GetGeneration(), applied)
+				})
+			}
+			ready := watchReady(t, clustertest.Config(t), e.NS)
+			stop := load(t, plane, "web")
+
+			if phase == "control" {
+				// Nothing holds the Rollout: no controller, no finalizer.
+				ctrl.Kill()
+				patch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))
+				if err := e.C.Patch(ctx, &rampv1.Rollout{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS}}, patch); err != nil {
+					t.Fatal(err)
+				}
+			}
+			deleted := time.Now()
+			if err := e.C.Delete(ctx, e.Get("web")); err != nil {
+				t.Fatal(err)
+			}
+			clustertest.Eventually(t, 2*fixture.Wait, "the Rollout, its ReplicaSets and their pods to be gone", func(ctx context.Context) (bool, string) {
+				err := e.C.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: "web"}, &rampv1.Rollout{})
+				if !apierrors.IsNotFound(err) {
+					return false, fmt.Sprint("Rollout: ", err)
+				}
+				var pods corev1.PodList
+				if err := e.C.List(ctx, &pods, client.InNamespace(e.NS), client.HasLabels{rampv1.LabelRevision}); err != nil {
+					return false, err.Error()
+				}
+				return len(pods.Items) == 0, fmt.Sprint(len(pods.Items), " pods of Ramp's left")
+			})
+			gone := time.Since(deleted)
+			tally := stop()
+			total, codes, versions := tally.Snapshot()
+			failed, _ := tally.Failures()
+			t.Logf("gone %s after the delete; %d requests, codes %v, versions %v; ready pods never below %d",
+				gone.Round(100*time.Millisecond), total, codes, versions, ready.min("web"))
+			if phase == "control" {
+				if len(failed) == 0 && ready.min("web") >= 3 {
+					t.Errorf("without the finalizer no request of %d failed and ready pods stayed at %d or more: the test cannot see an outage", total, ready.min("web"))
+				}
+				return
+			}
+			if len(failed) > 0 {
+				t.Errorf("%d of %d requests failed; first: %+v", len(failed), total, failed[0])
+			}
+			if m := ready.min("web"); m < 3 {
+				t.Errorf("ready pods fell to %d, below the Rollout's 3", m)
+			}
+			waitDeployment(t, e, func(d *appsv1.Deployment) bool {
+				return ptr.Deref(d.Spec.Replicas, 0) == 3 && d.Status.AvailableReplicas == 3
+			})
+		})
+	}
+}
+
+// setDeploymentVersion gives the Deployment's template a new version.
+func setDeploymentVersion(t *testing.T, e *fixture.Env, version string) {
+	t.Helper()
+	dep := &appsv1.Deployment{}
+	if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: "web"}, dep); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(dep.DeepCopy())
+	c := &dep.Spec.Template.Spec.Containers[0]
+	c.Image, c.Env = "web:"+version, []corev1.EnvVar{{Name: dataplane.EnvVersion, Value: version}}
+	if err := e.C.Patch(context.Background(), dep, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitDeployment waits until the Deployment web is as ok says.
+func waitDeployment(t *testing.T, e *fixture.Env, ok func(*appsv1.Deployment) bool) {
+	t.Helper()
+	clustertest.Eventually(t, fixture.Wait, "the Deployment", func(ctx context.Context) (bool, string) {
+		dep := &appsv1.Deployment{}
+		if err := e.C.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: "web"}, dep); err != nil {
+			return false, err.Error()
+		}
+		return ok(dep), fmt.Sprintf("replicas %d, status %+v", ptr.Deref(dep.Spec.Replicas, 1), dep.Status)
+	})
+}
