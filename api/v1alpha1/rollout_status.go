@@ -281,6 +281,13 @@ type RoutingStatus struct {
 	// sends it a request before it knows the pods to send it to.
 	// +optional
 	CanaryServedAt *metav1.MicroTime `json:"canaryServedAt,omitempty"`
+	// StableServedAt is when the stable revision's pods were first seen
+	// available behind the stable Service of a Rollout that takes over a
+	// Deployment's traffic. Its first route waits endpointPropagationSeconds
+	// from then, so that no proxy is sent to a Service whose pods it does
+	// not know yet.
+	// +optional
+	StableServedAt *metav1.MicroTime `json:"stableServedAt,omitempty"`
 	// RestAt is when the routing objects may go back to rest after a
 	// canary: endpointPropagationSeconds after the last pod of another
 	// revision is gone, so that no proxy still lists such a pod when

@@ -1610,6 +1610,10 @@ func (in *RoutingStatus) DeepCopyInto(out *RoutingStatus) {
 		in, out := &in.CanaryServedAt, &out.CanaryServedAt
 		*out = (*in).DeepCopy()
 	}
+	if in.StableServedAt != nil {
+		in, out := &in.StableServedAt, &out.StableServedAt
+		*out = (*in).DeepCopy()
+	}
 	if in.RestAt != nil {
 		in, out := &in.RestAt, &out.RestAt
 		*out = (*in).DeepCopy()

@@ -129,6 +129,9 @@ func (r *Reconciler) keepRouting(ctx context.Context, st *rolloutState) error {
 			RollbackRouteSeconds.Observe(time.Since(st.abortedAt).Seconds())
 		}
 	default:
+		if held, err := r.firstRouteHeld(ctx, st); held || err != nil {
+			return err
+		}
 		// While the old revision scales down it gets no traffic, and
 		// Istio's subsets still tell the revisions apart; after, the
 		// objects rest.

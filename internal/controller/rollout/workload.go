@@ -7,11 +7,14 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic"
+	"github.com/rampcd/ramp/internal/traffic/routers"
 	"github.com/rampcd/ramp/internal/validation"
 )
 
@@ -73,4 +76,34 @@ func (r *Reconciler) scaleDownWorkload(ctx context.Context, st *rolloutState, de
 	st.news.done(dep, corev1.EventTypeNormal, "WorkloadScaledDown", "Adopt",
 		"Deployment %s scaled to 0: revision %d runs its pods now", dep.Name, st.stable.number)
 	return nil
+}
+
+// firstRouteHeld reports whether the first route of a Rollout that takes
+// over a Deployment's traffic must wait. Until Ramp routes, clients reach
+// the Deployment's pods (and the Rollout's, which the root Service selects
+// too) through the root Service. The stable Service is new: a proxy that
+// ran the route before it knew that Service's pods would have nowhere to
+// send a request. So the Services are made first, and the route waits
+// until the stable pods have been available behind them for
+// endpointPropagationSeconds (status.routing.stableServedAt).
+func (r *Reconciler) firstRouteHeld(ctx context.Context, st *rolloutState) (bool, error) {
+	d := routers.For(st.ro)
+	if st.reading.Written != nil || st.ro.Spec.WorkloadRef == nil || !d.Mesh || d.Services != nil {
+		return false, nil // routed before, nothing served before, or no Service of Ramp's
+	}
+	s := &st.ro.Status
+	if s.Routing == nil || s.Routing.StableServedAt == nil {
+		t := traffic.Target{Stable: st.stable.hash, Canary: st.stable.hash}
+		_, changes, err := traffic.PointServices(ctx, traffic.Kube{Client: r.Client, Scheme: r.Scheme}, st.ro, t)
+		r.reportChanges(st, changes)
+		if err != nil || st.stable.available() < st.budget.replicas {
+			return true, err
+		}
+		s.Routing = &rampv1.RoutingStatus{StableServedAt: ptr.To(metav1.NewMicroTime(st.now))}
+	}
+	if wait := s.Routing.StableServedAt.Add(endpointPropagation(st.ro)).Sub(st.now); wait > 0 {
+		st.requeueAfter(wait)
+		return true, nil
+	}
+	return false, nil
 }

@@ -57,22 +57,7 @@ func TestDeletingAnAdoptingRolloutKeepsServing(t *testing.T) {
 			t.Cleanup(plane.Close)
 			ctrl := e.StartControllerProcess()
 
-			ro := e.Rollout("web", "", fixture.SetWeight(50), fixture.Pause(0))
-			ro.Spec.Replicas = ptr.To[int32](3)
-			dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
-				Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Selector: ro.Spec.Selector,
-					Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: ro.Spec.Selector.MatchLabels},
-						Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "web:v1",
-							Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
-							Env:   []corev1.EnvVar{{Name: dataplane.EnvVersion, Value: "v1"}}}}}}}}
-			e.Create(dep)
-			ro.Spec.Template = nil
-			ro.Spec.WorkloadRef = &rampv1.WorkloadRef{Name: "web"}
-			e.Route(ro, tc.router)
-			if tc.router == fixture.PodRatio { // the Service clients call, which Route leaves out
-				e.Create(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
-					Spec: corev1.ServiceSpec{Selector: ro.Spec.Selector.MatchLabels, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}})
-			}
+			ro := adoptingRollout(t, e, tc.router)
 			e.Create(ro)
 			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:3"}, fixture.Wait)
 			waitDeployment(t, e, func(d *appsv1.Deployment) bool { return ptr.Deref(d.Spec.Replicas, 1) == 0 && d.Status.Replicas == 0 })
@@ -86,14 +71,7 @@ func TestDeletingAnAdoptingRolloutKeepsServing(t *testing.T) {
 				e.WaitFor("web", fixture.State{Phase: rampv1.PhaseDegraded, Step: "1", Replicas: fixture.AnyReplicas}, fixture.Wait)
 			}
 			if tc.router == fixture.GatewayAPI {
-				// The load starts on a mesh at rest: every proxy runs the
-				// route as it is (and load's first requests find each
-				// proxy knowing the pods behind it).
-				clustertest.Eventually(t, fixture.Wait, "the route applied by every proxy", func(ctx context.Context) (bool, string) {
-					route := e.GetObject(fixture.GatewayAPI.GVK(), gatewayapi.Name(e.Get("web")))
-					applied, _ := gatewayapi.Applied(route)
-					return applied == route.GetGeneration(), fmt.Sprintf("generation %d, applied %d", route.GetGeneration(), applied)
-				})
+				routeApplied(t, e) // the load starts on a mesh at rest
 			}
 			ready := watchReady(t, clustertest.Config(t), e.NS)
 			stop := load(t, plane, "web")
@@ -170,5 +148,97 @@ func waitDeployment(t *testing.T, e *fixture.Env, ok func(*appsv1.Deployment) bo
 			return false, err.Error()
 		}
 		return ok(dep), fmt.Sprintf("replicas %d, status %+v", ptr.Deref(dep.Spec.Replicas, 1), dep.Status)
+	})
+}
+
+// TestAdoptingAServingDeploymentFailsNoRequest: a Deployment serves 200
+// requests/s through three proxies that run a route 0.5 s after it is
+// written and learn endpoints 1.5 s after they change, the order that
+// hurts (a proxy runs a new route before it knows the pods behind it). A
+// Rollout adopts the Deployment with Gateway API, Ramp creating the route:
+// Ramp's pods come up, the route goes in once every proxy knows them
+// behind the new stable Service (endpointPropagationSeconds 2), the
+// Deployment goes to zero. Not one request fails. The control, with
+// endpointPropagationSeconds 0, writes the route with the Services:
+// requests fail.
+func TestAdoptingAServingDeploymentFailsNoRequest(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		propagation int32
+	}{{"waits", 2}, {"control", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := fixture.New(t)
+			plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{
+				Grace: 2 * time.Second,
+				Mesh: dataplane.MeshOptions{Proxies: 3, Report: true,
+					RouteLag: dataplane.Lag{Base: 500 * time.Millisecond}, EndpointLag: dataplane.Lag{Base: 1500 * time.Millisecond}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(plane.Close)
+			e.StartController()
+			ro := adoptingRollout(t, e, fixture.GatewayAPI)
+			ro.Spec.Strategy.Canary.EndpointPropagationSeconds = ptr.To(tc.propagation)
+			waitDeployment(t, e, func(d *appsv1.Deployment) bool { return d.Status.AvailableReplicas == 3 })
+			ready := watchReady(t, clustertest.Config(t), e.NS)
+			stop := load(t, plane, "web")
+			e.Create(ro)
+			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:3"}, fixture.Wait)
+			waitDeployment(t, e, func(d *appsv1.Deployment) bool { return ptr.Deref(d.Spec.Replicas, 1) == 0 && d.Status.Replicas == 0 })
+			routeApplied(t, e)
+			tally := stop()
+			total, codes, _ := tally.Snapshot()
+			failed, _ := tally.Failures()
+			t.Logf("%d requests, codes %v; ready pods never below %d", total, codes, ready.min("web"))
+			if tc.propagation == 0 {
+				if len(failed) == 0 {
+					t.Errorf("with endpointPropagationSeconds 0 no request of %d failed: the test cannot see the route run before its pods are known", total)
+				}
+				return
+			}
+			if len(failed) > 0 {
+				t.Errorf("%d of %d requests failed; first: %+v", len(failed), total, failed[0])
+			}
+			if m := ready.min("web"); m < 3 {
+				t.Errorf("ready pods fell to %d, below 3", m)
+			}
+		})
+	}
+}
+
+// adoptingRollout creates the Deployment web (3 pods of v1) and the
+// objects router needs, and returns a Rollout adopting it: 3 replicas,
+// steps 50% and a pause.
+func adoptingRollout(t *testing.T, e *fixture.Env, router fixture.Router) *rampv1.Rollout {
+	t.Helper()
+	ro := e.Rollout("web", "", fixture.SetWeight(50), fixture.Pause(0))
+	ro.Spec.Replicas = ptr.To[int32](3)
+	e.Create(&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Selector: ro.Spec.Selector,
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: ro.Spec.Selector.MatchLabels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "web:v1",
+					Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
+					Env:   []corev1.EnvVar{{Name: dataplane.EnvVersion, Value: "v1"}}}}}}}})
+	ro.Spec.Template = nil
+	ro.Spec.WorkloadRef = &rampv1.WorkloadRef{Name: "web"}
+	e.Route(ro, router)
+	if router == fixture.PodRatio { // the Service clients call, which Route leaves out
+		e.Create(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
+			Spec: corev1.ServiceSpec{Selector: ro.Spec.Selector.MatchLabels, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}})
+	}
+	return ro
+}
+
+// routeApplied waits until every proxy runs the Rollout's HTTPRoute as it
+// is (the mesh stand-in reports it in the route's status).
+func routeApplied(t *testing.T, e *fixture.Env) {
+	t.Helper()
+	clustertest.Eventually(t, fixture.Wait, "the route applied by every proxy", func(ctx context.Context) (bool, string) {
+		route := e.GetObject(fixture.GatewayAPI.GVK(), gatewayapi.Name(e.Get("web")))
+		applied, _ := gatewayapi.Applied(route)
+		return applied == route.GetGeneration(), fmt.Sprintf("generation %d, applied %d", route.GetGeneration(), applied)
 	})
 }
