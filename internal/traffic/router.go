@@ -75,6 +75,10 @@ type Reading struct {
 	// the report rather than for a delay.
 	Applied int64
 	Reports bool
+	// Stable: the objects send the stable side's traffic to Ramp's stable
+	// Service already (routers that route through Ramp's Services): Ramp
+	// has routed them before.
+	Stable bool
 }
 
 // Written is Ramp's record of its last weight on a routing object.

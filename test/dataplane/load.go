@@ -191,3 +191,21 @@ func WaitServing(ctx context.Context, urls []string) error {
 		}
 	}
 }
+
+// StartLoad waits (up to wait) until every proxy serves service, then
+// sends it rate requests/s, with header, into t until ctx ends; done
+// closes once the load has ended. It is how a test loads a mesh at rest.
+func (p *Plane) StartLoad(ctx context.Context, wait time.Duration, t *Tally, service string, rate int, header http.Header) (done <-chan struct{}, err error) {
+	urls, err := p.Mesh.URLs(service)
+	if err != nil {
+		return nil, err
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if err := WaitServing(waitCtx, urls); err != nil {
+		return nil, err
+	}
+	ended := make(chan struct{})
+	go func() { LoadWith(ctx, t, urls, rate, 0, header); close(ended) }()
+	return ended, nil
+}

@@ -261,22 +261,13 @@ func TestHeaderRouteUnderLag(t *testing.T) {
 			e.Route(ro, fixture.GatewayAPI)
 			e.Create(ro)
 			e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
-			urls, err := plane.Mesh.URLs("web")
-			if err != nil {
-				t.Fatal(err)
-			}
-			waitCtx, cancel := context.WithTimeout(context.Background(), fixture.Wait)
-			defer cancel()
-			if err := dataplane.WaitServing(waitCtx, urls); err != nil {
-				t.Fatal(err)
-			}
 			tally := dataplane.NewTally()
 			loadCtx, stop := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() {
-				dataplane.LoadWith(loadCtx, tally, urls, 100, 0, http.Header{"X-Canary": {"yes"}})
-				close(done)
-			}()
+			done, err := plane.StartLoad(loadCtx, fixture.Wait, tally, "web", 100, http.Header{"X-Canary": {"yes"}})
+			if err != nil {
+				stop()
+				t.Fatal(err)
+			}
 			defer func() { stop(); <-done }()
 
 			e.SetImage("web", "web:v2")

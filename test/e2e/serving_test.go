@@ -24,22 +24,16 @@ import (
 // goes on for as long as a proxy may act on the last change.
 func load(t *testing.T, plane *dataplane.Plane, app string) (stop func() *dataplane.Tally) {
 	t.Helper()
-	urls, err := plane.Mesh.URLs(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitCtx, cancel := context.WithTimeout(context.Background(), fixture.Wait)
-	defer cancel()
-	if err := dataplane.WaitServing(waitCtx, urls); err != nil {
-		t.Fatal(err)
-	}
 	tally := dataplane.NewTally()
-	ctx, cancelLoad := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { dataplane.LoadInto(ctx, tally, urls, 200, 0); close(done) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := plane.StartLoad(ctx, fixture.Wait, tally, app, 200, nil)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	return func() *dataplane.Tally {
 		time.Sleep(lagged.Max() + time.Second)
-		cancelLoad()
+		cancel()
 		<-done
 		return tally
 	}

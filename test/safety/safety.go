@@ -148,20 +148,13 @@ func Run(t testing.TB, c Cell) *Result {
 	e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: "1:4"}, fixture.Wait)
 	r.routes = e.Record(c.Router.GVK())
 	r.replicaSets = e.Record(fixture.PodRatio.GVK())
-	urls, err := plane.Mesh.URLs("web")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The load starts on a mesh at rest: every proxy knows v1's pods.
-	waitCtx, cancel := context.WithTimeout(ctx, fixture.Wait)
-	defer cancel()
-	if err := dataplane.WaitServing(waitCtx, urls); err != nil {
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	done, err := plane.StartLoad(loadCtx, fixture.Wait, r.tally, "web", c.Rate, nil)
+	if err != nil {
+		stopLoad()
 		t.Fatal(err)
 	}
-
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { dataplane.LoadInto(loadCtx, r.tally, urls, c.Rate, 0); close(done) }()
 	stop := func() { stopLoad(); <-done }
 	defer stop()
 	for _, s := range scenarios {

@@ -88,7 +88,7 @@ func (r *Reconciler) scaleDownWorkload(ctx context.Context, st *rolloutState, de
 // endpointPropagationSeconds (status.routing.stableServedAt).
 func (r *Reconciler) firstRouteHeld(ctx context.Context, st *rolloutState) (bool, error) {
 	d := routers.For(st.ro)
-	if st.reading.Written != nil || st.ro.Spec.WorkloadRef == nil || !d.Mesh || d.Services != nil {
+	if st.reading.Stable || st.ro.Spec.WorkloadRef == nil || !d.Mesh || d.Services != nil {
 		return false, nil // routed before, nothing served before, or no Service of Ramp's
 	}
 	s := &st.ro.Status

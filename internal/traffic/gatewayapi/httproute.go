@@ -138,7 +138,20 @@ func (r *Router) Verify(ctx context.Context) (traffic.Reading, error) {
 	applied, reports := Applied(route)
 	all, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
 	return traffic.Reading{Weight: r.share(rules, managed), Written: traffic.ReadWritten(route), Routes: len(all) - len(rules),
-		Generation: route.GetGeneration(), Applied: applied, Reports: reports}, nil
+		Generation: route.GetGeneration(), Applied: applied, Reports: reports, Stable: r.namesStable(rules, managed)}, nil
+}
+
+// namesStable reports whether the first managed rule sends traffic to the
+// stable Service.
+func (r *Router) namesStable(rules []any, managed []int) bool {
+	if len(managed) == 0 {
+		return false
+	}
+	refs, _, _ := unstructured.NestedSlice(rules[managed[0]].(map[string]any), "backendRefs")
+	return slices.ContainsFunc(refs, func(ref any) bool {
+		m, _ := ref.(map[string]any)
+		return r.ours(ref) && m["name"] == traffic.StableServiceName(r.ro)
+	})
 }
 
 // Cleanup gives the route back to the root Service: the stable and canary

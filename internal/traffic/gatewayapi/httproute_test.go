@@ -128,7 +128,16 @@ func TestManagedRulesAndShare(t *testing.T) {
 			if got := tc.r.share(rules, managed).String(); got != tc.share {
 				t.Errorf("share %s, want %s", got, tc.share)
 			}
+			if !tc.r.namesStable(rules, managed) {
+				t.Error("the managed rule names the stable Service; namesStable says not")
+			}
 		})
+	}
+	// The user's route before Ramp's first write names the root Service.
+	r := router()
+	rules, managed, err := r.managedRules(route(`{spec: {rules: [{backendRefs: [{name: web, port: 80}]}]}}`))
+	if err != nil || r.namesStable(rules, managed) {
+		t.Errorf("a route to the root Service: managed %v (%v), names the stable Service: %v", managed, err, r.namesStable(rules, managed))
 	}
 }
 

@@ -172,7 +172,11 @@ func (r *Router) Verify(ctx context.Context) (traffic.Reading, error) {
 	}
 	have, _, _ := unstructured.NestedSlice(ts.Object, "spec", "backends")
 	// SMI has no status: what the proxies applied is not known.
-	return traffic.Reading{Weight: share(have, traffic.CanaryServiceName(r.ro)), Written: traffic.ReadWritten(ts), Generation: ts.GetGeneration()}, nil
+	return traffic.Reading{Weight: share(have, traffic.CanaryServiceName(r.ro)), Written: traffic.ReadWritten(ts), Generation: ts.GetGeneration(),
+		Stable: slices.ContainsFunc(have, func(b any) bool {
+			m, _ := b.(map[string]any)
+			return m["service"] == traffic.StableServiceName(r.ro)
+		})}, nil
 }
 
 // Cleanup gives the TrafficSplit back to the root Service alone: the
