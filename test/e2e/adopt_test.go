@@ -157,23 +157,22 @@ func waitDeployment(t *testing.T, e *fixture.Env, ok func(*appsv1.Deployment) bo
 // hurts (a proxy runs a new route before it knows the pods behind it). A
 // Rollout adopts the Deployment with Gateway API, Ramp creating the route:
 // Ramp's pods come up, the route goes in once every proxy knows them
-// behind the new stable Service (endpointPropagationSeconds 2), the
-// Deployment goes to zero. Not one request fails. The control, with
-// endpointPropagationSeconds 0, writes the route with the Services:
-// requests fail.
+// behind the new stable Service (endpointPropagationSeconds 2), and the
+// Deployment goes to zero once every proxy runs the route. Not one request
+// fails, though pods stop the instant they are deleted (no preStop
+// sleep). The control, with endpointPropagationSeconds 0, writes the route
+// with the Services: requests fail.
 func TestAdoptingAServingDeploymentFailsNoRequest(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name        string
 		propagation int32
 	}{{"waits", 2}, {"control", 0}} {
-		// One after the other: a pod of one started while the other's
-		// Deployment pods are leaving could take one's address (kwok
-		// gives it out at once) and cut its grace short.
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			e := fixture.New(t)
 			plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{
-				Grace: 2 * time.Second,
+				// Pods that stop at once: no request may reach one that goes.
 				Mesh: dataplane.MeshOptions{Proxies: 3, Report: true,
 					RouteLag: dataplane.Lag{Base: 500 * time.Millisecond}, EndpointLag: dataplane.Lag{Base: 1500 * time.Millisecond}},
 			})

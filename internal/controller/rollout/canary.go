@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,6 +44,8 @@ type rolloutState struct {
 	mode mode
 	// mesh: the router shapes traffic with weights, not pods.
 	mesh bool
+	// workload is the Deployment the Rollout adopted, if any.
+	workload *appsv1.Deployment
 	// weight is the canary weight asked by the current step.
 	weight rampv1.Weight
 	// reached is the weight the canary receives: read from the routing

@@ -179,7 +179,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 	if err != nil {
 		return 0, err
 	}
-	st := &rolloutState{ro: ro, news: n, now: r.Clock.Now(), wall: time.Now(), router: r.routerFor(ro), mesh: isMesh(ro), budget: b, revs: revs, current: current}
+	st := &rolloutState{ro: ro, news: n, now: r.Clock.Now(), wall: time.Now(), router: r.routerFor(ro), mesh: isMesh(ro), budget: b, revs: revs, current: current, workload: workload}
 
 	r.trackRevisions(st)
 	if err := r.observeRouting(ctx, st); err != nil {
@@ -221,7 +221,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 		return 0, err
 	}
 	if st.mode == modeStable {
-		if err := r.scaleDownWorkload(ctx, st, workload); err != nil {
+		if err := r.scaleDownWorkload(ctx, st); err != nil {
 			return 0, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -135,7 +136,10 @@ func (r *Reconciler) keepRouting(ctx context.Context, st *rolloutState) error {
 		// While the old revision scales down it gets no traffic, and
 		// Istio's subsets still tell the revisions apart; after, the
 		// objects rest.
-		rest := oldPods(st) == 0 && st.draining == "" && r.restDue(st)
+		// Not while an adopted Deployment still has pods: routedAway
+		// reads status.routing, which restDue may clear.
+		workloadGone := st.workload == nil || ptr.Deref(st.workload.Spec.Replicas, 1) == 0
+		rest := oldPods(st) == 0 && st.draining == "" && workloadGone && r.restDue(st)
 		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.stable.hash, Rest: rest})
 		st.atRest = err == nil && rest
 		if st.atRest {

@@ -60,12 +60,15 @@ func (r *Reconciler) podTemplate(ctx context.Context, ro *rampv1.Rollout) (*core
 
 // scaleDownWorkload scales an adopted Deployment to zero once the Rollout's
 // stable revision is fully available, so that the two never run the
-// workload short-handed.
-func (r *Reconciler) scaleDownWorkload(ctx context.Context, st *rolloutState, dep *appsv1.Deployment) error {
+// workload short-handed, and, with a router that routes through Ramp's
+// Services, once no proxy sends the Deployment's pods a request
+// (routedAway): they then go with nothing in flight.
+func (r *Reconciler) scaleDownWorkload(ctx context.Context, st *rolloutState) error {
+	dep := st.workload
 	if dep == nil || ptr.Deref(dep.Spec.Replicas, 1) == 0 {
 		return nil
 	}
-	if st.stable.available() < st.budget.replicas {
+	if st.stable.available() < st.budget.replicas || !routedAway(st) {
 		return nil
 	}
 	orig := dep.DeepCopy()
@@ -76,6 +79,36 @@ func (r *Reconciler) scaleDownWorkload(ctx context.Context, st *rolloutState, de
 	st.news.done(dep, corev1.EventTypeNormal, "WorkloadScaledDown", "Adopt",
 		"Deployment %s scaled to 0: revision %d runs its pods now", dep.Name, st.stable.number)
 	return nil
+}
+
+// routedAway reports whether the proxies route the Deployment's traffic to
+// Ramp's stable Service: the route named it when the pass began, and the
+// router reports every proxy runs it, or abortScaleDownDelaySeconds have
+// passed since it was written (endpointPropagationSeconds after
+// status.routing.stableServedAt). Routers without Ramp's Services (pod
+// ratio, Istio's subsets) reach the Deployment's pods through the root
+// Service alone: nothing to wait for.
+func routedAway(st *rolloutState) bool {
+	d := routers.For(st.ro)
+	if !d.Mesh || d.Services != nil {
+		return true
+	}
+	if !st.reading.Stable {
+		return false
+	}
+	if st.reading.Reports && st.reading.Applied >= st.reading.Generation {
+		return true
+	}
+	rt := st.ro.Status.Routing
+	if rt == nil || rt.StableServedAt == nil {
+		return true // routed before this controller recorded when
+	}
+	wait := rt.StableServedAt.Add(endpointPropagation(st.ro) + abortScaleDownDelay(st.ro)).Sub(st.now)
+	if wait > 0 {
+		st.requeueAfter(wait)
+		return false
+	}
+	return true
 }
 
 // firstRouteHeld reports whether the first route of a Rollout that takes
