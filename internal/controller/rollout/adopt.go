@@ -25,7 +25,8 @@ import (
 
 // Taking over running pods.
 //
-// A Rollout that owns no ReplicaSet yet looks for ReplicaSets that nothing
+// A Rollout that owns no ReplicaSet of its own making yet (none, or only
+// ReplicaSets it took over) looks for ReplicaSets that nothing
 // controls and whose pods its selector matches: those that
 // `kubectl delete --cascade=orphan` leaves of an Argo Rollout, of a
 // Deployment, or of a Rollout deleted to be created again. If one of them
@@ -48,8 +49,9 @@ import (
 var revisionAnnotations = []string{"rollout.argoproj.io/revision", "deployment.kubernetes.io/revision"}
 
 // adoptOrphans takes over the orphaned ReplicaSets ro's selector matches,
-// if one runs tmpl. It reports whether it took any.
-func (r *Reconciler) adoptOrphans(ctx context.Context, ro *rampv1.Rollout, n *news, tmpl *corev1.PodTemplateSpec) (bool, error) {
+// if one runs tmpl (or a revision taken over before does: a takeover that
+// a failed write cut short goes on). It reports whether it took any.
+func (r *Reconciler) adoptOrphans(ctx context.Context, ro *rampv1.Rollout, n *news, tmpl *corev1.PodTemplateSpec, revs []*revision) (bool, error) {
 	orphans, err := r.orphans(ctx, ro)
 	if err != nil || len(orphans) == 0 {
 		return false, err
@@ -58,14 +60,15 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, ro *rampv1.Rollout, n *ne
 	if err != nil {
 		return false, err
 	}
+	hash := TemplateHash(tmpl, ro.Status.CollisionCount)
 	var match *appsv1.ReplicaSet
 	var others []*appsv1.ReplicaSet
 	for _, rs := range orphans {
-		if !equality.Semantic.DeepEqual(comparable(&rs.Spec.Template), want) {
-			others = append(others, rs)
-			continue
-		}
-		if match != nil && match.Status.AvailableReplicas >= rs.Status.AvailableReplicas {
+		// A selector pinned to another revision label (Ramp's own, of
+		// another collision count) cannot take this one's.
+		pinned, ok := rs.Spec.Selector.MatchLabels[rampv1.LabelRevision]
+		if !equality.Semantic.DeepEqual(comparable(&rs.Spec.Template), want) || (ok && pinned != hash) ||
+			(match != nil && match.Status.AvailableReplicas >= rs.Status.AvailableReplicas) {
 			others = append(others, rs)
 			continue
 		}
@@ -74,7 +77,7 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, ro *rampv1.Rollout, n *ne
 		}
 		match = rs
 	}
-	if match == nil {
+	if match == nil && findRevision(revs, hash) == nil {
 		var serving []string
 		for _, rs := range others {
 			if ptr.Deref(rs.Spec.Replicas, 0) > 0 || rs.Status.Replicas > 0 {
@@ -92,30 +95,57 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, ro *rampv1.Rollout, n *ne
 	slices.SortFunc(others, func(a, b *appsv1.ReplicaSet) int {
 		return cmp.Or(cmp.Compare(revisionOf(a), revisionOf(b)), a.CreationTimestamp.Compare(b.CreationTimestamp.Time))
 	})
-	hash, number := TemplateHash(tmpl, ro.Status.CollisionCount), int64(len(others)+1)
-	pods, err := r.relabel(ctx, match, hash)
-	if err != nil {
-		return false, err
+	var number int64
+	for _, rev := range revs {
+		number = max(number, rev.number)
 	}
-	if err := r.adopt(ctx, ro, match, hash, rampv1.TemplateDigest(tmpl), number); err != nil {
-		return false, err
+	pods := 0
+	if match != nil {
+		// Its pods first, while it is nobody's: a pass cut short here
+		// finds it an orphan still.
+		if pods, err = r.relabel(ctx, match, hash); err != nil {
+			return false, err
+		}
 	}
-	n.done(match, corev1.EventTypeNormal, "ReplicaSetAdopted", "Adopt",
-		"Took over ReplicaSet %s and its %d pods as revision %d: it runs spec.template; routing waits %s for proxies to learn the pods' new label",
-		match.Name, pods, number, endpointPropagation(ro))
-	for i, rs := range others {
+	// The older ones before it: once it is taken, the Rollout has its
+	// revision, and a pass cut short leaves only old ones to take.
+	for _, rs := range others {
 		old := comparable(&rs.Spec.Template)
 		oldHash := TemplateHash(old, nil)
-		if oldHash == hash {
-			continue // the same template twice: it stays an orphan
+		if pinned, ok := rs.Spec.Selector.MatchLabels[rampv1.LabelRevision]; ok {
+			oldHash = pinned // its template must keep matching its selector
 		}
-		if err := r.adopt(ctx, ro, rs, oldHash, rampv1.TemplateDigest(old), int64(i+1)); err != nil {
+		if oldHash == hash || findRevision(revs, oldHash) != nil {
+			continue // a second copy of a template taken: it stays an orphan
+		}
+		number++
+		if err := r.adopt(ctx, ro, rs, oldHash, rampv1.TemplateDigest(old), number); err != nil {
 			return true, err
 		}
 		n.done(rs, corev1.EventTypeNormal, "ReplicaSetAdopted", "Adopt",
-			"Took over ReplicaSet %s as old revision %d; it retires as old revisions do", rs.Name, i+1)
+			"Took over ReplicaSet %s as old revision %d; it retires as old revisions do", rs.Name, number)
+	}
+	if match != nil {
+		number++
+		if err := r.adopt(ctx, ro, match, hash, rampv1.TemplateDigest(tmpl), number); err != nil {
+			return true, err
+		}
+		n.done(match, corev1.EventTypeNormal, "ReplicaSetAdopted", "Adopt",
+			"Took over ReplicaSet %s and its %d pods as revision %d: it runs spec.template; routing waits %s for proxies to learn the pods' new label",
+			match.Name, pods, number, endpointPropagation(ro))
 	}
 	return true, nil
+}
+
+// adopting reports whether the Rollout may still take over orphans: it
+// has no revision but those it took over.
+func adopting(revs []*revision) bool {
+	for _, rev := range revs {
+		if rev.rs.Annotations[rampv1.AnnotationAdoptedAt] == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // orphans lists the ReplicaSets no controller owns whose pods ro's

@@ -166,8 +166,8 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 	if err != nil {
 		return 0, err
 	}
-	if len(revs) == 0 {
-		adopted, err := r.adoptOrphans(ctx, ro, n, tmpl)
+	if adopting(revs) {
+		adopted, err := r.adoptOrphans(ctx, ro, n, tmpl, revs)
 		if err != nil || adopted {
 			return endpointPropagation(ro) + time.Second, err
 		}

@@ -52,7 +52,11 @@ func (r *Reconciler) handBack(ctx context.Context, ro *rampv1.Rollout, n *news) 
 		return 0, nil // it goes too (a namespace deleted, an uninstall)
 	}
 	want := ptr.Deref(ro.Spec.Replicas, 1)
-	if ptr.Deref(dep.Spec.Replicas, 1) < want {
+	// Before the scale-up too: a write refused each time, or someone
+	// scaling the Deployment back down, must not hold the deletion forever.
+	deadline := ro.DeletionTimestamp.Add(time.Duration(ptr.Deref(ro.Spec.ProgressDeadlineSeconds, 600)) * time.Second)
+	late := !r.Clock.Now().Before(deadline)
+	if ptr.Deref(dep.Spec.Replicas, 1) < want && !late {
 		orig := dep.DeepCopy()
 		dep.Spec.Replicas = ptr.To(want)
 		if err := r.Patch(ctx, dep, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
@@ -73,8 +77,7 @@ func (r *Reconciler) handBack(ctx context.Context, ro *rampv1.Rollout, n *news) 
 	if available(dep, want) {
 		return 0, nil
 	}
-	deadline := ro.DeletionTimestamp.Add(time.Duration(ptr.Deref(ro.Spec.ProgressDeadlineSeconds, 600)) * time.Second)
-	if r.Clock.Now().Before(deadline) {
+	if !late {
 		return pollHandBack, nil
 	}
 	return 0, r.letGo(ctx, ro, n, dep, want)
