@@ -48,23 +48,11 @@ func podUIDs(t *testing.T, e *fixture.Env, app string) []string {
 	}
 	var out []string
 	for i := range pods.Items {
-		if podReady(&pods.Items[i]) {
+		if fixture.PodReady(&pods.Items[i]) {
 			out = append(out, string(pods.Items[i].UID))
 		}
 	}
 	return out
-}
-
-func podReady(pod *corev1.Pod) bool {
-	if pod.DeletionTimestamp != nil {
-		return false
-	}
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func sameSet(a, b []string) bool {
@@ -107,7 +95,7 @@ func watchReady(t *testing.T, cfg *rest.Config, ns string) *readyWatch {
 		if r.ready[app] == nil {
 			r.ready[app] = map[string]bool{}
 		}
-		r.ready[app][pod.Name] = podReady(pod)
+		r.ready[app][pod.Name] = fixture.PodReady(pod)
 	}
 	for app := range r.ready {
 		r.fewest[app] = r.count(app)
@@ -139,7 +127,7 @@ func (r *readyWatch) see(pod *corev1.Pod, deleted bool) {
 	if r.ready[app] == nil {
 		r.ready[app] = map[string]bool{}
 	}
-	r.ready[app][pod.Name] = !deleted && podReady(pod)
+	r.ready[app][pod.Name] = !deleted && fixture.PodReady(pod)
 	if n := r.count(app); n < r.fewest[app] {
 		r.fewest[app] = n
 	}

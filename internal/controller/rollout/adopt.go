@@ -49,8 +49,9 @@ import (
 var revisionAnnotations = []string{"rollout.argoproj.io/revision", "deployment.kubernetes.io/revision"}
 
 // adoptOrphans takes over the orphaned ReplicaSets ro's selector matches,
-// if one runs tmpl (or a revision taken over before does: a takeover that
-// a failed write cut short goes on). It reports whether it took any.
+// if one runs tmpl. It reports whether it took any. The one running tmpl
+// is taken last, so a takeover a failed write cut short goes on in the
+// next pass (see adopting).
 func (r *Reconciler) adoptOrphans(ctx context.Context, ro *rampv1.Rollout, n *news, tmpl *corev1.PodTemplateSpec, revs []*revision) (bool, error) {
 	orphans, err := r.orphans(ctx, ro)
 	if err != nil || len(orphans) == 0 {
@@ -77,7 +78,7 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, ro *rampv1.Rollout, n *ne
 		}
 		match = rs
 	}
-	if match == nil && findRevision(revs, hash) == nil {
+	if match == nil {
 		var serving []string
 		for _, rs := range others {
 			if ptr.Deref(rs.Spec.Replicas, 0) > 0 || rs.Status.Replicas > 0 {
@@ -138,7 +139,9 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, ro *rampv1.Rollout, n *ne
 }
 
 // adopting reports whether the Rollout may still take over orphans: it
-// has no revision but those it took over.
+// has no revision but those it took over (and, the caller checks, none of
+// them runs its template yet: once one does, the takeover is complete and
+// no pass lists orphans again).
 func adopting(revs []*revision) bool {
 	for _, rev := range revs {
 		if rev.rs.Annotations[rampv1.AnnotationAdoptedAt] == "" {

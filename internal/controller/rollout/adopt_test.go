@@ -139,11 +139,9 @@ func readyPods(t *testing.T, e *fixture.Env) []string {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, p := range pods.Items {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue && p.DeletionTimestamp == nil {
-				out = append(out, p.Name)
-			}
+	for i := range pods.Items {
+		if fixture.PodReady(&pods.Items[i]) {
+			out = append(out, pods.Items[i].Name)
 		}
 	}
 	slices.Sort(out)
