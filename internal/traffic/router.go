@@ -37,6 +37,11 @@ type Target struct {
 	// Stable and Canary are the pod-template hashes of the two revisions;
 	// they are equal when no canary is in flight.
 	Stable, Canary string
+	// StableLabels select the stable revision's pods when Ramp does not
+	// run them: a Deployment run in place, whose pods carry its
+	// pod-template-hash and no revision label of Ramp's. Nil: the pods
+	// with Stable as their revision label.
+	StableLabels map[string]string
 	// Weight is the canary's share.
 	Weight rampv1.Weight
 	// Routes send the requests they match to the canary whatever the
@@ -51,6 +56,19 @@ type Target struct {
 	// recorded with the weights (AnnotationWeight), in the same write, so
 	// that a pass that ends before its status write does not forget it.
 	Drain time.Time
+}
+
+// StableSelector is the labels that select the stable revision's pods.
+func (t Target) StableSelector() map[string]string {
+	if t.StableLabels != nil {
+		return t.StableLabels
+	}
+	return map[string]string{rampv1.LabelRevision: t.Stable}
+}
+
+// CanarySelector is the labels that select the canary revision's pods.
+func (t Target) CanarySelector() map[string]string {
+	return map[string]string{rampv1.LabelRevision: t.Canary}
 }
 
 // Reading is what a router reads back.

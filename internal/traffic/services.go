@@ -72,8 +72,11 @@ func EnsureServices(ctx context.Context, k Kube, ro *rampv1.Rollout, root *corev
 			"spec.selector: a mesh router needs matchLabels only (it builds the stable and canary Services' selectors from them)")
 	}
 	var changes []Change
-	for _, s := range []struct{ name, hash string }{{StableServiceName(ro), t.Stable}, {CanaryServiceName(ro), t.Canary}} {
-		c, err := ensureService(ctx, k, ro, root, s.name, s.hash)
+	for _, s := range []struct {
+		name   string
+		labels map[string]string
+	}{{StableServiceName(ro), t.StableSelector()}, {CanaryServiceName(ro), t.CanarySelector()}} {
+		c, err := ensureService(ctx, k, ro, root, s.name, s.labels)
 		if err != nil {
 			return changes, err
 		}
@@ -84,9 +87,9 @@ func EnsureServices(ctx context.Context, k Kube, ro *rampv1.Rollout, root *corev
 	return changes, nil
 }
 
-func ensureService(ctx context.Context, k Kube, ro *rampv1.Rollout, root *corev1.Service, name, hash string) (*Change, error) {
+func ensureService(ctx context.Context, k Kube, ro *rampv1.Rollout, root *corev1.Service, name string, revision map[string]string) (*Change, error) {
 	selector := maps.Clone(ro.Spec.Selector.MatchLabels)
-	selector[rampv1.LabelRevision] = hash
+	maps.Copy(selector, revision)
 	var ports []corev1.ServicePort
 	for _, p := range root.Spec.Ports {
 		ports = append(ports, corev1.ServicePort{
@@ -106,13 +109,13 @@ func ensureService(ctx context.Context, k Kube, ro *rampv1.Rollout, root *corev1
 		if err := k.Client.Create(ctx, svc); err != nil {
 			return nil, fmt.Errorf("create Service %s: %w", name, err)
 		}
-		return &Change{Object: "Service " + name, Written: svc, Created: true, Detail: "selects revision " + hash}, nil
+		return &Change{Object: "Service " + name, Written: svc, Created: true, Detail: "selects " + revisionOf(revision)}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	orig := svc.DeepCopy()
-	detail := "selects revision " + hash
+	detail := "selects " + revisionOf(revision)
 	switch {
 	case metav1.IsControlledBy(svc, ro):
 		if equality.Semantic.DeepEqual(svc.Spec.Selector, selector) && samePorts(svc.Spec.Ports, ports) {
@@ -195,4 +198,15 @@ func PointServices(ctx context.Context, k Kube, ro *rampv1.Rollout, t Target) (*
 	}
 	changes, err := EnsureServices(ctx, k, ro, root, t)
 	return root, changes, err
+}
+
+// revisionOf describes the pods revision labels select, for events.
+func revisionOf(labels map[string]string) string {
+	if hash, ok := labels[rampv1.LabelRevision]; ok && len(labels) == 1 {
+		return "revision " + hash
+	}
+	if hash, ok := labels["pod-template-hash"]; ok && len(labels) == 1 {
+		return "the Deployment's pods " + hash
+	}
+	return fmt.Sprint(labels)
 }

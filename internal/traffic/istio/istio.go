@@ -9,6 +9,7 @@ package istio
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -84,7 +85,7 @@ func (r *Router) SetWeight(ctx context.Context, t traffic.Target) ([]traffic.Cha
 			if t.Rest {
 				return r.releaseSubsets(dr), nil
 			}
-			return r.labelSubsets(dr, t.Stable, t.Canary), nil
+			return r.labelSubsets(dr, t.StableSelector(), t.CanarySelector()), nil
 		})
 		return append(changes, more...), err
 	}
@@ -174,10 +175,13 @@ func (r *Router) split(w rampv1.Weight) (traffic.Split, error) {
 
 // labelSubsets pins the two subsets to their revisions, creating a missing
 // subset (recorded, to be removed at rest).
-func (r *Router) labelSubsets(dr *unstructured.Unstructured, stable, canary string) string {
+func (r *Router) labelSubsets(dr *unstructured.Unstructured, stable, canary map[string]string) string {
 	subsets, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
 	var did []string
-	for _, s := range []struct{ name, hash string }{
+	for _, s := range []struct {
+		name   string
+		labels map[string]string
+	}{
 		{r.cfg.DestinationRule.StableSubsetName, stable}, {r.cfg.DestinationRule.CanarySubsetName, canary},
 	} {
 		i := slices.IndexFunc(subsets, func(x any) bool { return name(x) == s.name })
@@ -193,18 +197,17 @@ func (r *Router) labelSubsets(dr *unstructured.Unstructured, stable, canary stri
 		if labels == nil {
 			labels = map[string]string{}
 		}
-		foreign := false
-		for _, l := range traffic.ForeignRevisionLabels {
-			// Argo Rollouts pins its subsets so; Ramp's pods lack the label.
-			if _, ok := labels[l]; ok {
-				delete(labels, l)
-				foreign = true
-			}
+		// Argo Rollouts pins its subsets by a pod-template hash; Ramp's
+		// pods lack it, and a Deployment's are selected by it only when
+		// it runs in place (s.labels says so).
+		want := maps.Clone(labels)
+		for _, l := range append(slices.Clone(traffic.ForeignRevisionLabels), rampv1.LabelRevision) {
+			delete(want, l)
 		}
-		if labels[rampv1.LabelRevision] != s.hash || foreign {
-			labels[rampv1.LabelRevision] = s.hash
-			_ = unstructured.SetNestedStringMap(m, labels, "labels")
-			did = append(did, fmt.Sprintf("subset %s selects revision %s", s.name, s.hash))
+		maps.Copy(want, s.labels)
+		if !maps.Equal(labels, want) {
+			_ = unstructured.SetNestedStringMap(m, want, "labels")
+			did = append(did, fmt.Sprintf("subset %s selects %v", s.name, s.labels))
 		}
 	}
 	_ = unstructured.SetNestedSlice(dr.Object, subsets, "spec", "subsets")

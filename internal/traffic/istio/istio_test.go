@@ -119,7 +119,7 @@ func TestWeighWithoutStableDestination(t *testing.T) {
 func TestSubsets(t *testing.T) {
 	r := router("primary")
 	dr := object(t, `{metadata: {name: web}, spec: {host: web, subsets: [{name: stable, labels: {app: web}}, {name: other, labels: {v: x}}]}}`)
-	r.labelSubsets(dr, "aaa", "bbb")
+	r.labelSubsets(dr, traffic.Target{Stable: "aaa"}.StableSelector(), traffic.Target{Canary: "bbb"}.CanarySelector())
 	labelled := object(t, `{metadata: {name: web, annotations: {ramp.dev/added-subset: canary}}, spec: {host: web, subsets: [
 	  {name: stable, labels: {app: web, ramp.dev/revision: aaa}}, {name: other, labels: {v: x}}, {name: canary, labels: {ramp.dev/revision: bbb}}]}}`)
 	if !equality.Semantic.DeepEqual(dr.Object, labelled.Object) {
@@ -140,7 +140,7 @@ func TestSubsetsLeftByArgo(t *testing.T) {
 	dr := object(t, `{metadata: {name: web}, spec: {host: web, subsets: [
 	  {name: stable, labels: {app: web, rollouts-pod-template-hash: 6f9c, ramp.dev/revision: aaa}},
 	  {name: canary, labels: {app: web, rollouts-pod-template-hash: 6f9c}}]}}`)
-	if did := r.labelSubsets(dr, "aaa", "aaa"); did == "" {
+	if did := r.labelSubsets(dr, traffic.Target{Stable: "aaa"}.StableSelector(), traffic.Target{Canary: "aaa"}.CanarySelector()); did == "" {
 		t.Error("labelSubsets reports no change")
 	}
 	want := object(t, `{metadata: {name: web}, spec: {host: web, subsets: [
