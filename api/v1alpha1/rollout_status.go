@@ -42,6 +42,10 @@ const (
 	// without someone: its canary was rolled back, or the spec or what it
 	// names is at fault. The reason and message say what to do.
 	ConditionStalled = "Stalled"
+	// ConditionWorkloadPaused is True while Ramp holds the rollout of a
+	// Deployment run in place (spec.workloadRef.mode InPlace) at a template
+	// it has not promoted; after a rollback its message says how to go on.
+	ConditionWorkloadPaused = "WorkloadPaused"
 )
 
 // Control annotations: the requests a user (or `ramp`) makes of a Rollout.
@@ -93,6 +97,13 @@ const (
 	// AnnotationReleasedAt, on a Rollout being deleted that adopted a
 	// Deployment, is when its routing was given back (RFC 3339).
 	AnnotationReleasedAt = "ramp.dev/released-at"
+	// AnnotationReturnedAt, on a Rollout being deleted that runs its
+	// Deployment in place, is when its routing sent all traffic back to
+	// the Deployment's pods (RFC 3339).
+	AnnotationReturnedAt = "ramp.dev/returned-at"
+	// AnnotationRemovedAt, on such a Rollout, is when its pods were
+	// scaled to zero, all traffic being the Deployment's (RFC 3339).
+	AnnotationRemovedAt = "ramp.dev/removed-at"
 	// AnnotationEventReasons, on an Event about a Rollout, lists the
 	// reasons of everything the Event tells, in order, comma-separated: a
 	// pass tells all it did in one Event, under the reason of what
@@ -201,6 +212,10 @@ type RolloutStatus struct {
 	// +optional
 	Routing *RoutingStatus `json:"routing,omitempty"`
 
+	// Workload is what Ramp holds of a Deployment it runs in place.
+	// +optional
+	Workload *WorkloadStatus `json:"workload,omitempty"`
+
 	// StepHistory records the steps of the current canary, or of the last
 	// one once it was promoted or rolled back: when each began and ended,
 	// and how. It starts afresh with each canary (and each retry), so it
@@ -222,6 +237,26 @@ type RolloutStatus struct {
 	// Handled records the control tokens already acted upon.
 	// +optional
 	Handled HandledRequests `json:"handled,omitempty"`
+}
+
+// WorkloadStatus is what Ramp holds of a Deployment run in place.
+type WorkloadStatus struct {
+	// Paused: Ramp paused the Deployment (spec.paused) to hold its own
+	// rollout of a template not promoted yet. Ramp unpauses it once that
+	// template is promoted or reverted; a Deployment someone else paused
+	// is left so.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+	// PromotedAt is when the template the Deployment holds was promoted:
+	// the Deployment's own rollout resumes scaleDownDelaySeconds later,
+	// once the proxies send its old pods nothing.
+	// +optional
+	PromotedAt *metav1.MicroTime `json:"promotedAt,omitempty"`
+	// RolledOutAt is when the Deployment had rolled the promoted template
+	// out: the routing moves to its pods endpointPropagationSeconds later,
+	// once every proxy knows them.
+	// +optional
+	RolledOutAt *metav1.MicroTime `json:"rolledOutAt,omitempty"`
 }
 
 // StepOutcome is how a step ended.

@@ -38,6 +38,7 @@ type Rollout struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.trafficRouting) || (has(self.service) && size(self.service) > 0)",message="spec.service (the root Service clients call) is required with spec.strategy.blueGreen.trafficRouting"
 // +kubebuilder:validation:XValidation:rule="!has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.trafficRouting) || !has(self.service) || [self.strategy.blueGreen.activeService, has(self.strategy.blueGreen.previewService) ? self.strategy.blueGreen.previewService : self.strategy.blueGreen.activeService + '-preview'].all(n, n != self.service)",message="spec.strategy.blueGreen: with trafficRouting, activeService and previewService name the Services Ramp creates for the two versions, and must differ from spec.service (the root Service clients call)"
 // +kubebuilder:validation:XValidation:rule="!has(self.strategy.canary) || !has(self.strategy.canary.trafficRouting) || !has(self.service) || [has(self.strategy.canary.trafficRouting.stableServiceName) ? self.strategy.canary.trafficRouting.stableServiceName : self.service + '-stable', has(self.strategy.canary.trafficRouting.canaryServiceName) ? self.strategy.canary.trafficRouting.canaryServiceName : self.service + '-canary'].all(n, n != self.service) && (has(self.strategy.canary.trafficRouting.stableServiceName) ? self.strategy.canary.trafficRouting.stableServiceName : self.service + '-stable') != (has(self.strategy.canary.trafficRouting.canaryServiceName) ? self.strategy.canary.trafficRouting.canaryServiceName : self.service + '-canary')",message="spec.strategy.canary.trafficRouting: stableServiceName and canaryServiceName must differ from each other and from spec.service (Ramp owns those two Services)"
+// +kubebuilder:validation:XValidation:rule="!has(self.workloadRef) || !has(self.workloadRef.mode) || self.workloadRef.mode != 'InPlace' || (has(self.strategy.canary) && has(self.strategy.canary.trafficRouting))",message="spec.workloadRef.mode InPlace needs spec.strategy.canary.trafficRouting: the Deployment keeps its replicas, so the canary's share must come from a mesh's weights, not from pod counts; use mode Adopt for pod ratio and blue/green"
 type RolloutSpec struct {
 	// Replicas is the number of pods of the stable version. Defaults to 1.
 	// +kubebuilder:default=1
@@ -54,9 +55,10 @@ type RolloutSpec struct {
 	// +optional
 	Template *corev1.PodTemplateSpec `json:"template,omitempty"`
 
-	// WorkloadRef adopts an existing Deployment: Ramp runs its pod template
-	// and scales the Deployment to zero once the Rollout's first revision is
-	// available. Later changes to the Deployment's template start canaries.
+	// WorkloadRef runs an existing Deployment's pod template; changes to
+	// that template start canaries. Its mode says how: Adopt runs the
+	// template in Ramp's ReplicaSets and scales the Deployment to zero;
+	// InPlace leaves the Deployment serving and only holds its rollout.
 	// +optional
 	WorkloadRef *WorkloadRef `json:"workloadRef,omitempty"`
 
@@ -113,6 +115,8 @@ type RolloutSpec struct {
 }
 
 // WorkloadRef names a Deployment in the Rollout's namespace.
+//
+// +kubebuilder:validation:XValidation:rule="self.mode == oldSelf.mode",message="spec.workloadRef.mode cannot change once the Rollout exists: delete the Rollout (Ramp hands the Deployment back) and create it again in the other mode"
 type WorkloadRef struct {
 	// APIVersion of the workload; only apps/v1 is supported.
 	// +kubebuilder:validation:Enum=apps/v1
@@ -129,6 +133,40 @@ type WorkloadRef struct {
 	// Name of the Deployment.
 	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
+
+	// Mode is how Ramp runs the Deployment (docs/workloads.md).
+	//
+	// Adopt (the default): Ramp runs the Deployment's template in its own
+	// ReplicaSets, at spec.replicas, and scales the Deployment to zero once
+	// they serve; deleting the Rollout scales it back first.
+	//
+	// InPlace: the Deployment keeps serving the stable version and its
+	// replicas stay its own (an HPA may scale it). When its template
+	// changes, Ramp pauses it (spec.paused, the only field Ramp writes),
+	// runs the canary beside it, sized from the Deployment's replicas, and
+	// on promotion unpauses it, keeping traffic on the canary until the
+	// Deployment's new pods are available. Needs
+	// spec.strategy.canary.trafficRouting; spec.replicas is not used.
+	// +kubebuilder:validation:Enum=Adopt;InPlace
+	// +kubebuilder:default=Adopt
+	// +optional
+	Mode WorkloadMode `json:"mode,omitempty"`
+}
+
+// WorkloadMode is how a Rollout runs the Deployment its workloadRef names.
+type WorkloadMode string
+
+// Workload modes.
+const (
+	// WorkloadAdopt runs the Deployment's template in Ramp's ReplicaSets.
+	WorkloadAdopt WorkloadMode = "Adopt"
+	// WorkloadInPlace leaves the Deployment serving and holds its rollout.
+	WorkloadInPlace WorkloadMode = "InPlace"
+)
+
+// InPlace reports whether the Rollout runs its Deployment in place.
+func (s *RolloutSpec) InPlace() bool {
+	return s.WorkloadRef != nil && s.WorkloadRef.Mode == WorkloadInPlace
 }
 
 // Strategy is how new versions are rolled out: exactly one of canary and

@@ -170,6 +170,31 @@ func TestAdmission(t *testing.T) {
 			wantErr: []string{"spec.workloadRef.kind", "Unsupported value"},
 		},
 		{
+			name: "in place without a mesh",
+			edit: func(s map[string]any) {
+				delete(s, "template")
+				s["workloadRef"] = map[string]any{"name": "web", "mode": "InPlace"}
+			},
+			wantErr: []string{"spec.workloadRef.mode InPlace needs spec.strategy.canary.trafficRouting"},
+		},
+		{
+			name: "in place with a mesh",
+			edit: func(s map[string]any) {
+				delete(s, "template")
+				s["workloadRef"] = map[string]any{"name": "web", "mode": "InPlace"}
+				s["service"] = "web"
+				canary(s)["trafficRouting"] = map[string]any{"gatewayAPI": map[string]any{}}
+			},
+		},
+		{
+			name: "workloadRef of another mode",
+			edit: func(s map[string]any) {
+				delete(s, "template")
+				s["workloadRef"] = map[string]any{"name": "web", "mode": "Beside"}
+			},
+			wantErr: []string{"spec.workloadRef.mode", "Unsupported value"},
+		},
+		{
 			name:    "negative replicas",
 			edit:    func(s map[string]any) { s["replicas"] = -1 },
 			wantErr: []string{"spec.replicas", "greater than or equal to 0"},
@@ -368,6 +393,38 @@ func TestTrafficRoutingIsImmutable(t *testing.T) {
 	steps(u.Object["spec"].(map[string]any))[0] = map[string]any{"setWeight": 10}
 	if err := c.Update(context.Background(), u); err != nil {
 		t.Errorf("a step change was refused: %v", err)
+	}
+}
+
+// TestWorkloadModeIsImmutable: a Rollout cannot move its Deployment
+// between Adopt and InPlace; one created before the field reads Adopt.
+func TestWorkloadModeIsImmutable(t *testing.T) {
+	ns := clustertest.Namespace(t)
+	c, err := client.New(clustertest.Config(t), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(valid), &obj.Object); err != nil {
+		t.Fatal(err)
+	}
+	obj.SetNamespace(ns)
+	spec := obj.Object["spec"].(map[string]any)
+	delete(spec, "template")
+	spec["workloadRef"] = map[string]any{"name": "web"}
+	spec["service"] = "web"
+	canary(spec)["trafficRouting"] = map[string]any{"gatewayAPI": map[string]any{}}
+	if err := c.Create(context.Background(), obj); err != nil {
+		t.Fatal(err)
+	}
+	if mode, _, _ := unstructured.NestedString(obj.Object, "spec", "workloadRef", "mode"); mode != "Adopt" {
+		t.Errorf("mode defaults to %q; want Adopt", mode)
+	}
+	u := obj.DeepCopy()
+	_ = unstructured.SetNestedField(u.Object, "InPlace", "spec", "workloadRef", "mode")
+	err = c.Update(context.Background(), u)
+	if err == nil || !strings.Contains(err.Error(), "spec.workloadRef.mode cannot change") {
+		t.Errorf("Adopt to InPlace: got %v, want a refusal naming spec.workloadRef.mode", err)
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -263,26 +262,57 @@ func (c *Certs) newCA(now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, erro
 	return ca, key, err
 }
 
-// inject gives every webhook of the configuration the CA bundle.
+// inject gives every webhook of the configuration the CA bundle: the
+// ValidatingWebhookConfiguration, and the MutatingWebhookConfiguration of
+// the same name where one is installed (it holds Deployments run in
+// place; an install without it serves validation alone).
 func (c *Certs) inject(ctx context.Context, bundle []byte) error {
-	cfg := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	if err := c.Reader.Get(ctx, client.ObjectKey{Name: c.Configuration}, cfg); err != nil {
+	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	if err := c.Reader.Get(ctx, client.ObjectKey{Name: c.Configuration}, validating); err != nil {
 		return fmt.Errorf("read ValidatingWebhookConfiguration %s (install it, or run without admission): %w", c.Configuration, err)
 	}
-	if !slices.ContainsFunc(cfg.Webhooks, func(w admissionregistrationv1.ValidatingWebhook) bool {
-		return !bytes.Equal(w.ClientConfig.CABundle, bundle)
+	var given []string
+	orig := validating.DeepCopy()
+	if giveCA(bundle, validating.Webhooks, func(w *admissionregistrationv1.ValidatingWebhook) *admissionregistrationv1.WebhookClientConfig {
+		return &w.ClientConfig
 	}) {
-		return nil
+		if err := c.Client.Patch(ctx, validating, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			return fmt.Errorf("give ValidatingWebhookConfiguration %s the CA: %w", c.Configuration, err)
+		}
+		given = append(given, "ValidatingWebhookConfiguration")
 	}
-	orig := cfg.DeepCopy()
-	for i := range cfg.Webhooks {
-		cfg.Webhooks[i].ClientConfig.CABundle = bundle
+	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	err := c.Reader.Get(ctx, client.ObjectKey{Name: c.Configuration}, mutating)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("read MutatingWebhookConfiguration %s: %w", c.Configuration, err)
+	default:
+		orig := mutating.DeepCopy()
+		if giveCA(bundle, mutating.Webhooks, func(w *admissionregistrationv1.MutatingWebhook) *admissionregistrationv1.WebhookClientConfig {
+			return &w.ClientConfig
+		}) {
+			if err := c.Client.Patch(ctx, mutating, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+				return fmt.Errorf("give MutatingWebhookConfiguration %s the CA: %w", c.Configuration, err)
+			}
+			given = append(given, "MutatingWebhookConfiguration")
+		}
 	}
-	if err := c.Client.Patch(ctx, cfg, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("give ValidatingWebhookConfiguration %s the CA: %w", c.Configuration, err)
+	if len(given) > 0 {
+		log.FromContext(ctx).Info("admission CA given to the API server", "configuration", c.Configuration, "kinds", given)
 	}
-	log.FromContext(ctx).Info("admission CA given to the API server", "configuration", c.Configuration)
 	return nil
+}
+
+// giveCA sets the bundle on every webhook, and reports whether any lacked it.
+func giveCA[W any](bundle []byte, webhooks []W, config func(*W) *admissionregistrationv1.WebhookClientConfig) bool {
+	changed := false
+	for i := range webhooks {
+		if cc := config(&webhooks[i]); !bytes.Equal(cc.CABundle, bundle) {
+			cc.CABundle, changed = bundle, true
+		}
+	}
+	return changed
 }
 
 func parseCert(data []byte) (*x509.Certificate, error) {

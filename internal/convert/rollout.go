@@ -123,7 +123,9 @@ func rollout(c *converter, n *node) runtime.Object {
 }
 
 func workloadRef(c *converter, w *node, s *rampv1.RolloutSpec) {
-	ref := &rampv1.WorkloadRef{}
+	// Argo's workloadRef is Ramp's Adopt mode: its Rollout runs the
+	// Deployment's template and scales the Deployment down.
+	ref := &rampv1.WorkloadRef{Mode: rampv1.WorkloadAdopt}
 	if v, ok := w.str("apiVersion"); ok && v != "apps/v1" {
 		w.problem("apiVersion", "%s: Ramp adopts apps/v1 Deployments only", v)
 	}
@@ -132,7 +134,7 @@ func workloadRef(c *converter, w *node, s *rampv1.RolloutSpec) {
 	}
 	ref.Name, _ = w.str("name")
 	if v, ok := w.str("scaleDown"); ok && !strings.EqualFold(v, "onsuccess") {
-		w.problem("scaleDown", "%s: Ramp scales the adopted Deployment to zero once the Rollout's first revision is available (Argo's onsuccess) and cannot keep it running or scale it progressively; set scaleDown: onsuccess to accept that", v)
+		w.problem("scaleDown", "%s: Ramp's Adopt mode scales the Deployment to zero once the Rollout's first revision is available (Argo's onsuccess) and cannot keep it running beside the Rollout's pods or scale it progressively; set scaleDown: onsuccess to accept that, or run the Deployment in place (workloadRef.mode: InPlace, with a mesh router: the Deployment keeps serving and Ramp runs only the canary; docs/workloads.md)", v)
 	}
 	w.done()
 	s.WorkloadRef = ref

@@ -85,7 +85,7 @@ var RolloutRules = merge(objectRules,
 		"spec.workloadRef.apiVersion":               {Ramp: "spec.workloadRef.apiVersion", Note: "refused unless apps/v1"},
 		"spec.workloadRef.kind":                     {Ramp: "spec.workloadRef.kind", Note: "refused unless Deployment: Ramp adopts Deployments only"},
 		"spec.workloadRef.name":                     {Ramp: "spec.workloadRef.name"},
-		"spec.workloadRef.scaleDown":                {Ramp: "(Ramp's behaviour)", Note: "`onsuccess` is what Ramp does (the Deployment goes to zero once the Rollout's first revision is available); `never` and `progressively` are refused"},
+		"spec.workloadRef.scaleDown":                {Ramp: "spec.workloadRef.mode", Note: "written as `mode: Adopt`: `onsuccess` is what it does (the Deployment goes to zero once the Rollout's first revision is available); `never` and `progressively` are refused, and the message points to `mode: InPlace`, where the Deployment keeps serving"},
 
 		// Canary.
 		"spec.strategy.canary.steps[].setWeight":                                 {Ramp: "spec.strategy.canary.steps[].setWeight"},

@@ -267,30 +267,52 @@ func installAdmission(t *testing.T, e *fixture.Env, name, addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, _, _ := strings.Cut(string(data), "\n---\n")
-	cfg := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	if err := yaml.Unmarshal([]byte(first), cfg); err != nil {
+	docs := strings.Split(string(data), "\n---\n")
+	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	if err := yaml.Unmarshal([]byte(docs[0]), validating); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Name = name
-	for i := range cfg.Webhooks {
-		w := &cfg.Webhooks[i]
-		w.ClientConfig.URL = ptr.To("https://" + addr + ptr.Deref(w.ClientConfig.Service.Path, ""))
-		w.ClientConfig.Service = nil
-		w.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": e.NS}}
-		if w.Rules[0].Scope != nil && *w.Rules[0].Scope == admissionregistrationv1.ClusterScope {
-			w.NamespaceSelector = nil
-			w.ObjectSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"ramp.dev/test-namespace": e.NS}}
-		}
+	if err := yaml.Unmarshal([]byte(docs[1]), mutating); err != nil || mutating.Kind != "MutatingWebhookConfiguration" {
+		t.Fatalf("config/admission/webhook.yaml: want the MutatingWebhookConfiguration second: %v", err)
 	}
-	e.Create(cfg)
-	t.Cleanup(func() { _ = e.C.Delete(context.Background(), cfg) })
+	validating.Name, mutating.Name = name, name
+	local := func(c *admissionregistrationv1.WebhookClientConfig, scope *admissionregistrationv1.ScopeType) (*metav1.LabelSelector, *metav1.LabelSelector) {
+		c.URL = ptr.To("https://" + addr + ptr.Deref(c.Service.Path, ""))
+		c.Service = nil
+		if scope != nil && *scope == admissionregistrationv1.ClusterScope {
+			return nil, &metav1.LabelSelector{MatchLabels: map[string]string{"ramp.dev/test-namespace": e.NS}}
+		}
+		return &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": e.NS}}, nil
+	}
+	for i := range validating.Webhooks {
+		w := &validating.Webhooks[i]
+		w.NamespaceSelector, w.ObjectSelector = local(&w.ClientConfig, w.Rules[0].Scope)
+	}
+	for i := range mutating.Webhooks {
+		w := &mutating.Webhooks[i]
+		w.NamespaceSelector, w.ObjectSelector = local(&w.ClientConfig, w.Rules[0].Scope)
+	}
+	e.Create(validating)
+	e.Create(mutating)
+	t.Cleanup(func() {
+		_ = e.C.Delete(context.Background(), validating)
+		_ = e.C.Delete(context.Background(), mutating)
+	})
 	clustertest.Eventually(t, fixture.Wait, "the controller to give the webhooks its CA", func(ctx context.Context) (bool, string) {
-		got := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-		if err := e.C.Get(ctx, client.ObjectKey{Name: name}, got); err != nil {
+		v, m := &admissionregistrationv1.ValidatingWebhookConfiguration{}, &admissionregistrationv1.MutatingWebhookConfiguration{}
+		if err := e.C.Get(ctx, client.ObjectKey{Name: name}, v); err != nil {
 			return false, err.Error()
 		}
-		for _, w := range got.Webhooks {
+		if err := e.C.Get(ctx, client.ObjectKey{Name: name}, m); err != nil {
+			return false, err.Error()
+		}
+		for _, w := range v.Webhooks {
+			if len(w.ClientConfig.CABundle) == 0 {
+				return false, w.Name + " has no caBundle"
+			}
+		}
+		for _, w := range m.Webhooks {
 			if len(w.ClientConfig.CABundle) == 0 {
 				return false, w.Name + " has no caBundle"
 			}

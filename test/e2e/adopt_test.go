@@ -124,8 +124,9 @@ func TestDeletingAnAdoptingRolloutKeepsServing(t *testing.T) {
 	}
 }
 
-// setDeploymentVersion gives the Deployment's template a new version.
-func setDeploymentVersion(t *testing.T, e *fixture.Env, version string) {
+// setDeploymentVersion gives the Deployment's template a new version, and
+// returns the Deployment as that write left it.
+func setDeploymentVersion(t *testing.T, e *fixture.Env, version string) *appsv1.Deployment {
 	t.Helper()
 	dep := &appsv1.Deployment{}
 	if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: "web"}, dep); err != nil {
@@ -137,6 +138,7 @@ func setDeploymentVersion(t *testing.T, e *fixture.Env, version string) {
 	if err := e.C.Patch(context.Background(), dep, patch); err != nil {
 		t.Fatal(err)
 	}
+	return dep
 }
 
 // waitDeployment waits until the Deployment web is as ok says.

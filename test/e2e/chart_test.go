@@ -163,12 +163,19 @@ func TestChart(t *testing.T) {
 		}
 		// Cluster-scoped rights come through a ClusterRoleBinding: the
 		// admission configuration's too, or its CA is never given.
-		if rules := fmt.Sprint(got["ClusterRole /ramp-controller-cluster-templates"].Object["rules"]); !strings.Contains(rules, "validatingwebhookconfigurations") {
-			t.Errorf("watching some namespaces, the controller may not give the webhook its CA: %s", rules)
+		if rules := fmt.Sprint(got["ClusterRole /ramp-controller-cluster-templates"].Object["rules"]); !strings.Contains(rules, "validatingwebhookconfigurations") ||
+			!strings.Contains(rules, "mutatingwebhookconfigurations") {
+			t.Errorf("watching some namespaces, the controller may not give the webhooks its CA: %s", rules)
 		}
-		webhooks, _, _ := unstructured.NestedSlice(got["ValidatingWebhookConfiguration /ramp-admission"].Object, "webhooks")
-		if sel := fmt.Sprint(webhooks[0].(map[string]any)["namespaceSelector"]); !strings.Contains(sel, "shop payments") {
-			t.Errorf("watching some namespaces, the webhook checks others' Rollouts: namespaceSelector %s", sel)
+		for _, kind := range []string{"Validating", "Mutating"} {
+			webhooks, _, _ := unstructured.NestedSlice(got[kind+"WebhookConfiguration /ramp-admission"].Object, "webhooks")
+			if len(webhooks) == 0 {
+				t.Errorf("no %sWebhookConfiguration", kind)
+				continue
+			}
+			if sel := fmt.Sprint(webhooks[0].(map[string]any)["namespaceSelector"]); !strings.Contains(sel, "shop payments") {
+				t.Errorf("watching some namespaces, the %s webhook sees others' objects: namespaceSelector %s", kind, sel)
+			}
 		}
 		for _, key := range []string{"ClusterRoleBinding /ramp-controller", "Role ramp-system/ramp-leader-election"} {
 			if got[key] != nil {
@@ -265,8 +272,10 @@ func TestChart(t *testing.T) {
 		if got["Role ramp-system/ramp-admission"] != nil {
 			t.Error("with cert-manager, the controller may still write the certificate Secret")
 		}
-		if ann := got["ValidatingWebhookConfiguration /ramp-admission"].GetAnnotations(); ann["cert-manager.io/inject-ca-from"] != "ramp-system/ramp-admission" {
-			t.Errorf("with cert-manager, annotations %v", ann)
+		for _, kind := range []string{"Validating", "Mutating"} {
+			if ann := got[kind+"WebhookConfiguration /ramp-admission"].GetAnnotations(); ann["cert-manager.io/inject-ca-from"] != "ramp-system/ramp-admission" {
+				t.Errorf("with cert-manager, %sWebhookConfiguration annotations %v", kind, ann)
+			}
 		}
 
 		got = renderChart(t, map[string]any{"admission": map[string]any{"enabled": false}})

@@ -61,7 +61,7 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, ro *rampv1.Rollout, n *ne
 	if err != nil {
 		return false, err
 	}
-	hash := TemplateHash(tmpl, ro.Status.CollisionCount)
+	hash := rampv1.TemplateHash(tmpl, ro.Status.CollisionCount)
 	var match *appsv1.ReplicaSet
 	var others []*appsv1.ReplicaSet
 	for _, rs := range orphans {
@@ -112,7 +112,7 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, ro *rampv1.Rollout, n *ne
 	// revision, and a pass cut short leaves only old ones to take.
 	for _, rs := range others {
 		old := comparable(&rs.Spec.Template)
-		oldHash := TemplateHash(old, nil)
+		oldHash := rampv1.TemplateHash(old, nil)
 		if pinned, ok := rs.Spec.Selector.MatchLabels[rampv1.LabelRevision]; ok {
 			oldHash = pinned // its template must keep matching its selector
 		}

@@ -44,8 +44,9 @@ type rolloutState struct {
 	mode mode
 	// mesh: the router shapes traffic with weights, not pods.
 	mesh bool
-	// workload is the Deployment the Rollout adopted, if any.
-	workload *appsv1.Deployment
+	// workload is the Deployment the Rollout adopted, if any; inPlace the
+	// one it runs in place (inplace.go).
+	workload, inPlace *appsv1.Deployment
 	// weight is the canary weight asked by the current step.
 	weight rampv1.Weight
 	// reached is the weight the canary receives: read from the routing
@@ -105,7 +106,9 @@ func (st *rolloutState) steps() []rampv1.Step { return st.ro.Spec.Strategy.Canar
 // and starts a new canary when the template changed.
 func (r *Reconciler) trackRevisions(st *rolloutState) {
 	s := &st.ro.Status
-	st.stable = findRevision(st.revs, s.StableRevision)
+	if st.stable == nil { // else run in place: see workloadRevision
+		st.stable = findRevision(st.revs, s.StableRevision)
+	}
 	if st.stable == nil {
 		// The first revision (or a stable ReplicaSet deleted by hand):
 		// there is nothing to compare with, so it is stable at once.
@@ -230,6 +233,11 @@ func (r *Reconciler) promote(st *rolloutState) {
 	clearCanary(s)
 	st.stable, st.canary = st.current, nil
 	st.mode = modeStable
+	if st.inPlace != nil {
+		// The Deployment rolls the template out once the proxies have
+		// left its old pods (holdWorkload).
+		s.Workload.PromotedAt = ptr.To(metav1.NewMicroTime(st.now))
+	}
 	st.weight, st.reached, st.plan.Promoting = 0, 0, false
 	st.news.decided(corev1.EventTypeNormal, "Promoted", "Promote",
 		"Revision %d promoted to stable; revision %d scales down after %ds", st.stable.number, old.number,

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -153,7 +154,14 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 	if err != nil {
 		return 0, err
 	}
-	b, err := newBudget(ro)
+	replicas := ptr.Deref(ro.Spec.Replicas, 1)
+	var inPlace *appsv1.Deployment
+	if ro.Spec.InPlace() {
+		// The Deployment's replicas are the Rollout's (an HPA may move
+		// them); Ramp never changes them.
+		inPlace, workload, replicas = workload, nil, ptr.Deref(workload.Spec.Replicas, 1)
+	}
+	b, err := newBudget(ro, replicas)
 	if err != nil {
 		return 0, &specError{reason: "InvalidSpec", message: err.Error()}
 	}
@@ -166,7 +174,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 	if err != nil {
 		return 0, err
 	}
-	if adopting(revs) && findRevision(revs, TemplateHash(tmpl, ro.Status.CollisionCount)) == nil {
+	if inPlace == nil && adopting(revs) && findRevision(revs, rampv1.TemplateHash(tmpl, ro.Status.CollisionCount)) == nil {
 		adopted, err := r.adoptOrphans(ctx, ro, n, tmpl, revs)
 		if err != nil || adopted {
 			return endpointPropagation(ro) + time.Second, err
@@ -175,13 +183,31 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 	if wait := adoptionHold(ro, revs, r.Clock.Now()); wait > 0 {
 		return wait, nil // pods taken over: see adopt.go
 	}
-	current, revs, err := r.ensureRevision(ctx, ro, n, tmpl, revs)
-	if err != nil {
+	var stable, current *revision
+	var handOver time.Duration
+	if inPlace != nil {
+		if stable, handOver, err = r.workloadRevision(ctx, ro, n, inPlace, revs); err != nil {
+			return 0, err
+		}
+		if rampv1.TemplateHash(tmpl, ro.Status.CollisionCount) == stable.hash {
+			current = stable
+		}
+	}
+	if current == nil {
+		if current, revs, err = r.ensureRevision(ctx, ro, n, tmpl, revs); err != nil {
+			return 0, err
+		}
+	}
+	st := &rolloutState{ro: ro, news: n, now: r.Clock.Now(), wall: time.Now(), router: r.routerFor(ro), mesh: isMesh(ro), budget: b,
+		revs: revs, stable: stable, current: current, workload: workload, inPlace: inPlace}
+
+	if handOver > 0 {
+		st.requeueAfter(handOver)
+	}
+	r.trackRevisions(st)
+	if err := r.holdWorkload(ctx, st); err != nil {
 		return 0, err
 	}
-	st := &rolloutState{ro: ro, news: n, now: r.Clock.Now(), wall: time.Now(), router: r.routerFor(ro), mesh: isMesh(ro), budget: b, revs: revs, current: current, workload: workload}
-
-	r.trackRevisions(st)
 	if err := r.observeRouting(ctx, st); err != nil {
 		return 0, err
 	}
@@ -337,8 +363,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		Owns(&corev1.Service{}).
 		Owns(&rampv1.AnalysisRun{}).
 		Owns(&rampv1.HookRun{}).
-		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfWorkload),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Every change: a Deployment run in place is read for its status
+		// too (the hand over of a promotion waits for its rollout).
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfWorkload)).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRoutedBy("Service"))).
 		Watches(&rampv1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsNaming("AnalysisTemplate")),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).

@@ -41,8 +41,8 @@ const pollHandBack = time.Second
 // Deployment (0 once it serves, or if there is none to wait for).
 func (r *Reconciler) handBack(ctx context.Context, ro *rampv1.Rollout, n *news) (time.Duration, error) {
 	ref := ro.Spec.WorkloadRef
-	if ref == nil {
-		return 0, nil
+	if ref == nil || ro.Spec.InPlace() {
+		return 0, nil // in place: returnInPlace
 	}
 	dep := &appsv1.Deployment{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, dep); err != nil {

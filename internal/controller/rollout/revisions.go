@@ -2,9 +2,7 @@ package rollout
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"slices"
 	"strconv"
@@ -13,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,6 +24,18 @@ type revision struct {
 	rs     *appsv1.ReplicaSet
 	hash   string
 	number int64
+	// external: the ReplicaSet is a Deployment's that the Rollout runs in
+	// place (inplace.go); Ramp reads it and never writes it.
+	external bool
+}
+
+// selector is the labels that select the revision's pods, when they are
+// not the revision label Ramp gives its own (traffic.Target.StableLabels).
+func (r *revision) selector() map[string]string {
+	if !r.external {
+		return nil
+	}
+	return map[string]string{podTemplateHashLabel: r.rs.Labels[podTemplateHashLabel]}
 }
 
 func (r *revision) replicas() int32  { return ptr.Deref(r.rs.Spec.Replicas, 0) }
@@ -38,22 +47,6 @@ func (r *revision) available() int32 { return r.rs.Status.AvailableReplicas }
 // controller saw the last change and the pods it asked for exist.
 func (r *revision) settled() bool {
 	return r.rs.Status.ObservedGeneration >= r.rs.Generation && r.pods() == r.replicas()
-}
-
-// TemplateHash names a pod template: a short, stable, DNS-safe hash of the
-// template, mixed with the collision count so that a collision can be
-// escaped by bumping the count. A revision's ReplicaSet is named
-// <rollout>-<hash>.
-func TemplateHash(tmpl *corev1.PodTemplateSpec, collisionCount *int32) string {
-	h := fnv.New32a()
-	// encoding/json writes struct fields in order and map keys sorted, so
-	// equal templates always hash alike.
-	data, _ := json.Marshal(tmpl)
-	h.Write(data)
-	if collisionCount != nil {
-		h.Write([]byte(strconv.Itoa(int(*collisionCount))))
-	}
-	return rand.SafeEncodeString(fmt.Sprint(h.Sum32()))
 }
 
 // listRevisions returns the ReplicaSets the Rollout owns, oldest first.
@@ -89,7 +82,7 @@ func findRevision(revs []*revision, hash string) *revision {
 // hash's name, it bumps status.collisionCount and reports errCollision so
 // the next pass hashes again.
 func (r *Reconciler) ensureRevision(ctx context.Context, ro *rampv1.Rollout, n *news, tmpl *corev1.PodTemplateSpec, revs []*revision) (*revision, []*revision, error) {
-	hash := TemplateHash(tmpl, ro.Status.CollisionCount)
+	hash := rampv1.TemplateHash(tmpl, ro.Status.CollisionCount)
 	if rev := findRevision(revs, hash); rev != nil {
 		if !sameTemplate(rev.rs, tmpl) {
 			return nil, revs, r.collision(ro, n, rev.rs.Name)

@@ -78,6 +78,9 @@ func (st *rolloutState) promotionWritten() bool {
 // take an older weight for the truth.
 func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Target) (held bool, err error) {
 	held = st.hold(&t)
+	if st.stable != nil && t.Stable == st.stable.hash {
+		t.StableLabels = st.stable.selector()
+	}
 	changes, err := st.router.SetWeight(ctx, t)
 	r.reportChanges(st, changes)
 	if err != nil {
@@ -162,6 +165,9 @@ func (r *Reconciler) finalize(ctx context.Context, ro *rampv1.Rollout) (time.Dur
 	if wait, err := r.handBack(ctx, ro, n); err != nil || wait > 0 {
 		return wait, err
 	}
+	if wait, err := r.returnInPlace(ctx, ro, n); err != nil || wait > 0 {
+		return wait, err
+	}
 	router := r.routerFor(ro)
 	changes, err := router.Cleanup(ctx)
 	for _, c := range changes {
@@ -172,38 +178,49 @@ func (r *Reconciler) finalize(ctx context.Context, ro *rampv1.Rollout) (time.Dur
 		return 0, err
 	}
 	if ro.Spec.WorkloadRef != nil && isMesh(ro) && err == nil {
-		if wait, err := r.releaseApplied(ctx, ro, router); err != nil || wait > 0 {
+		if wait, err := r.applied(ctx, ro, router, rampv1.AnnotationReleasedAt); err != nil || wait > 0 {
 			return wait, err
 		}
+	}
+	if err := r.resumeOnDelete(ctx, ro, n); err != nil {
+		return 0, err
 	}
 	orig := ro.DeepCopy()
 	controllerutil.RemoveFinalizer(ro, cleanupFinalizer)
 	return 0, r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
 }
 
-// releaseApplied returns how long the proxies may still route by the
-// weights from before the release: until the router reports the release
-// applied, or abortScaleDownDelaySeconds from it (recorded on the Rollout,
-// AnnotationReleasedAt, so that a restarted controller waits no less).
-func (r *Reconciler) releaseApplied(ctx context.Context, ro *rampv1.Rollout, router traffic.Router) (time.Duration, error) {
-	now := r.Clock.Now()
-	at, err := time.Parse(time.RFC3339, ro.Annotations[rampv1.AnnotationReleasedAt])
-	if err != nil {
-		orig := ro.DeepCopy()
-		if ro.Annotations == nil {
-			ro.Annotations = map[string]string{}
-		}
-		ro.Annotations[rampv1.AnnotationReleasedAt] = now.UTC().Format(time.RFC3339)
-		if err := r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-			return 0, err
-		}
-		return pollHandBack, nil
+// applied returns how long the proxies may still route by the weights
+// from before a write the deletion made (the release, or in place the
+// return to the Deployment's pods): until the router reports it applied,
+// or abortScaleDownDelaySeconds from it (recorded on the Rollout under
+// annotation, so that a restarted controller waits no less).
+func (r *Reconciler) applied(ctx context.Context, ro *rampv1.Rollout, router traffic.Router, annotation string) (time.Duration, error) {
+	at, fresh, err := r.stamp(ctx, ro, annotation)
+	if err != nil || fresh {
+		return pollHandBack, err
 	}
 	if reading, err := router.Verify(ctx); err == nil && reading.Reports && reading.Applied >= reading.Generation {
 		return 0, nil
 	}
 	// RFC 3339 keeps whole seconds: the second begun counts in full.
-	return max(0, at.Add(time.Second+abortScaleDownDelay(ro)).Sub(now)), nil
+	return max(0, at.Add(time.Second+abortScaleDownDelay(ro)).Sub(r.Clock.Now())), nil
+}
+
+// stamp returns when a step of a deletion was taken, recorded on the
+// Rollout under annotation by the first call (fresh), so that a restarted
+// controller waits no less.
+func (r *Reconciler) stamp(ctx context.Context, ro *rampv1.Rollout, annotation string) (at time.Time, fresh bool, err error) {
+	if at, err := time.Parse(time.RFC3339, ro.Annotations[annotation]); err == nil {
+		return at, false, nil
+	}
+	now := r.Clock.Now()
+	orig := ro.DeepCopy()
+	if ro.Annotations == nil {
+		ro.Annotations = map[string]string{}
+	}
+	ro.Annotations[annotation] = now.UTC().Format(time.RFC3339)
+	return now, true, r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
 }
 
 // ensureFinalizer holds a Rollout with a mesh router, or one that adopted

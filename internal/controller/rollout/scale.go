@@ -31,10 +31,9 @@ type budget struct {
 	replicas, maxSurge, maxUnavailable int32
 }
 
-// newBudget resolves maxSurge (percentages round up) and maxUnavailable
+// newBudget resolves, for n replicas, maxSurge (percentages round up) and maxUnavailable
 // (percentages round down) against the replica count, as Deployments do.
-func newBudget(ro *rampv1.Rollout) (budget, error) {
-	n := ptr.Deref(ro.Spec.Replicas, 1)
+func newBudget(ro *rampv1.Rollout, n int32) (budget, error) {
 	canary := ro.Spec.Strategy.Canary
 	surge, err := intstr.GetScaledValueFromIntOrPercent(ptr.To(ptr.Deref(canary.MaxSurge, intstr.FromString("25%"))), int(n), true)
 	if err != nil {
@@ -97,6 +96,9 @@ func planReplicas(b budget, targets []scaleTarget) []int32 {
 func (r *Reconciler) scale(ctx context.Context, st *rolloutState) error {
 	next := planReplicas(st.budget, st.targets)
 	for i, t := range st.targets {
+		if t.rev.external {
+			continue // the Deployment's, run in place: never Ramp's to scale
+		}
 		rs := t.rev.rs
 		orig := rs.DeepCopy()
 		rs.Spec.Replicas = ptr.To(next[i])

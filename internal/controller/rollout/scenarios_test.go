@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
-	"github.com/rampcd/ramp/internal/controller/rollout"
 	"github.com/rampcd/ramp/test/fixture"
 	"github.com/rampcd/ramp/test/localcluster"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
@@ -275,7 +274,7 @@ func TestHashCollisionIsEscaped(t *testing.T) {
 	e := fixture.New(t)
 	e.Create(e.Rollout("web", "web:v1", fixture.SetWeight(50)))
 	ro := e.Get("web") // as stored, with the API server's defaults
-	taken := "web-" + rollout.TemplateHash(ro.Spec.Template, nil)
+	taken := "web-" + rampv1.TemplateHash(ro.Spec.Template, nil)
 	other := &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{Name: taken, Namespace: e.NS},
 		Spec: appsv1.ReplicaSetSpec{

@@ -26,6 +26,13 @@ func (r *Reconciler) summarize(ctx context.Context, st *rolloutState) error {
 		s.ReadyReplicas += rev.ready()
 		s.AvailableReplicas += rev.available()
 	}
+	if st.stable.external {
+		// Run in place: the Deployment's pods of the stable revision
+		// count; its other pods are its own rollout's, held or underway.
+		s.Replicas += st.stable.pods()
+		s.ReadyReplicas += st.stable.ready()
+		s.AvailableReplicas += st.stable.available()
+	}
 	s.UpdatedReplicas, s.UpdatedAvailableReplicas = st.current.pods(), st.current.available()
 
 	s.Weight = rampv1.WeightStatus{}
@@ -45,6 +52,7 @@ func (r *Reconciler) summarize(ctx context.Context, st *rolloutState) error {
 	// as the last pass recorded them.
 	from, fromMessage, key := s.Phase, s.Message, conditionsKey(s.Conditions)
 	setConditions(st)
+	workloadCondition(st)
 	s.Phase, s.Message = phase(st)
 	if err := r.notify(ctx, st, from, key); err != nil {
 		// Not notified: leave the phase as it was, so that the next pass

@@ -126,7 +126,7 @@ func (r *Reconciler) firstRouteHeld(ctx context.Context, st *rolloutState) (bool
 	}
 	s := &st.ro.Status
 	if s.Routing == nil || s.Routing.StableServedAt == nil {
-		t := traffic.Target{Stable: st.stable.hash, Canary: st.stable.hash}
+		t := traffic.Target{Stable: st.stable.hash, Canary: st.stable.hash, StableLabels: st.stable.selector()}
 		_, changes, err := traffic.PointServices(ctx, traffic.Kube{Client: r.Client, Scheme: r.Scheme}, st.ro, t)
 		r.reportChanges(st, changes)
 		if err != nil || st.stable.available() < st.budget.replicas {

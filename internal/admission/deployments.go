@@ -1,0 +1,92 @@
+package admission
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+)
+
+// PathDeployment is where the mutating webhook on Deployments is served.
+const PathDeployment = "/mutate-deployment"
+
+// deployments holds the rollout of a Deployment that a Rollout runs in
+// place (spec.workloadRef.mode InPlace): an update that leaves it unpaused
+// with a template other than the Rollout's stable revision gets
+// spec.paused in the same write, before the Deployment controller sees it,
+// and the Rollout runs the new template as a canary first. That covers a
+// new template, and a write that would unpause one not promoted yet: a
+// GitOps tool applying its manifest again (with server-side apply, the
+// field the webhook set in its last write counts as its own, and goes
+// when the manifest lacks it), or `kubectl rollout resume`. Ramp's own
+// unpause comes once the template is the stable one, and passes. Nothing
+// else of the Deployment is touched. With the webhook not answering
+// (failurePolicy Ignore), the controller pauses it as soon as it sees the
+// change, and says so in an event.
+type deployments struct {
+	// reader lists Rollouts directly, as rollouts reads (see there).
+	reader  client.Reader
+	decoder admission.Decoder
+}
+
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=get;patch,resourceNames=ramp-admission
+
+func (m deployments) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if req.Operation != admissionv1.Update {
+		return admission.Allowed("")
+	}
+	dep, old := &appsv1.Deployment{}, &appsv1.Deployment{}
+	if err := m.decoder.Decode(req, dep); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if err := m.decoder.DecodeRaw(req.OldObject, old); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if dep.Spec.Paused || (!old.Spec.Paused && equality.Semantic.DeepEqual(dep.Spec.Template, old.Spec.Template)) {
+		return admission.Allowed("")
+	}
+	ro, err := m.runInPlace(ctx, dep)
+	if err != nil {
+		// Not held here; the controller holds it when it sees the change.
+		return admission.Allowed("").WithWarnings(fmt.Sprintf("ramp: could not tell whether a Rollout runs Deployment %s in place: %v", dep.Name, err))
+	}
+	if ro == nil {
+		return admission.Allowed("")
+	}
+	if s := ro.Status.StableRevision; s != "" && rampv1.TemplateHash(&dep.Spec.Template, ro.Status.CollisionCount) == s {
+		return admission.Allowed("") // the stable template: nothing to check
+	}
+	dep.Spec.Paused = true
+	raw, err := json.Marshal(dep)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	resp := admission.PatchResponseFromRaw(req.Object.Raw, raw)
+	resp.Warnings = append(resp.Warnings, fmt.Sprintf(
+		"ramp: Deployment %s paused: Rollout %s runs its new template as a canary first, and resumes it once promoted", dep.Name, ro.Name))
+	return resp
+}
+
+// runInPlace returns the Rollout that runs dep in place, if any. One being
+// deleted no longer holds it: its deletion unpauses the Deployment.
+func (m deployments) runInPlace(ctx context.Context, dep *appsv1.Deployment) (*rampv1.Rollout, error) {
+	var list rampv1.RolloutList
+	if err := m.reader.List(ctx, &list, client.InNamespace(dep.Namespace)); err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		ro := &list.Items[i]
+		if ro.Spec.InPlace() && ro.Spec.WorkloadRef.Name == dep.Name && ro.DeletionTimestamp == nil {
+			return ro, nil
+		}
+	}
+	return nil, nil
+}

@@ -1,0 +1,150 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic"
+)
+
+// Deleting a Rollout that runs its Deployment in place.
+//
+// The Deployment's pods serve the stable version all along, so the
+// deletion sends all traffic back to them, removes the canary once no
+// proxy sends it a request, waits endpointPropagationSeconds for the
+// proxies to drop its pods from the root Service's endpoints too, gives
+// the routing back to the root Service (finalize), and only then unpauses
+// the Deployment: it then rolls out the template it holds on its own, as
+// it would have without Ramp (a warning says so when that template was
+// not promoted).
+//
+// Mid hand over (a promotion whose pods are Ramp's until the Deployment
+// has rolled it out), the Deployment is unpaused when due and waited for,
+// up to progressDeadlineSeconds from the deletion; past that, Ramp's
+// ReplicaSets are let go of and keep running, as in Adopt mode.
+
+// returnInPlace returns how long the deletion must still wait before the
+// routing may be given back.
+func (r *Reconciler) returnInPlace(ctx context.Context, ro *rampv1.Rollout, n *news) (time.Duration, error) {
+	dep, err := r.inPlaceDeployment(ctx, ro)
+	if dep == nil || err != nil {
+		return 0, err
+	}
+	revs, err := r.listRevisions(ctx, ro)
+	if err != nil {
+		return 0, err
+	}
+	busy := false
+	for _, rev := range revs {
+		busy = busy || rev.replicas() > 0 || rev.pods() > 0
+	}
+	if !busy {
+		// Nothing of Ramp's runs: the routing may go back to the root
+		// Service, once no proxy lists Ramp's pods behind it any more.
+		at, err := time.Parse(time.RFC3339, ro.Annotations[rampv1.AnnotationRemovedAt])
+		if err != nil {
+			return 0, nil // none ran
+		}
+		return max(0, at.Add(time.Second+endpointPropagation(ro)).Sub(r.Clock.Now())), nil
+	}
+	stable, wait, err := r.workloadRevision(ctx, ro, n, dep, revs)
+	if err != nil || wait > 0 {
+		return wait, err
+	}
+	now := r.Clock.Now()
+	if !stable.external {
+		// Handing a promotion over: the Deployment must serve it first.
+		if dep.Spec.Paused {
+			if wait := resumeDue(ro, stable, now); wait > 0 {
+				return wait, nil
+			}
+			if err := r.setPaused(ctx, dep, false); err != nil {
+				return 0, err
+			}
+		}
+		deadline := ro.DeletionTimestamp.Add(time.Duration(ptr.Deref(ro.Spec.ProgressDeadlineSeconds, 600)) * time.Second)
+		if now.Before(deadline) {
+			return pollHandBack, nil
+		}
+		return 0, r.letGo(ctx, ro, n, dep, ptr.Deref(dep.Spec.Replicas, 1))
+	}
+	// The canary side keeps the pods it selects: proxies that do not run
+	// the weight 0 yet still send them requests.
+	canary := ro.Status.CanaryRevision
+	if canary == "" {
+		canary = stable.hash
+	}
+	router := r.routerFor(ro)
+	changes, err := router.SetWeight(ctx, traffic.Target{Stable: stable.hash, Canary: canary, StableLabels: stable.selector()})
+	for _, c := range changes {
+		n.done(c.Written, corev1.EventTypeNormal, "RouteUpdated", "Cleanup", "%s: %s", c.Object, c.Detail)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if wait, err := r.applied(ctx, ro, router, rampv1.AnnotationReturnedAt); err != nil || wait > 0 {
+		return wait, err
+	}
+	if _, _, err := r.stamp(ctx, ro, rampv1.AnnotationRemovedAt); err != nil {
+		return 0, err
+	}
+	for _, rev := range revs {
+		if rev.replicas() == 0 {
+			continue
+		}
+		orig := rev.rs.DeepCopy()
+		rev.rs.Spec.Replicas = ptr.To[int32](0)
+		if err := r.Patch(ctx, rev.rs, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			return 0, fmt.Errorf("scale ReplicaSet %s: %w", rev.rs.Name, err)
+		}
+		n.done(rev.rs, corev1.EventTypeNormal, "ScalingReplicaSet", "Cleanup",
+			"Rollout deleted: scaled ReplicaSet %s (revision %d) to 0; Deployment %s serves all traffic", rev.rs.Name, rev.number, dep.Name)
+	}
+	return pollHandBack, nil // until their pods are gone
+}
+
+// resumeOnDelete unpauses a Deployment Ramp held, as the deletion's last
+// step: it rolls out its template on its own from then on.
+func (r *Reconciler) resumeOnDelete(ctx context.Context, ro *rampv1.Rollout, n *news) error {
+	dep, err := r.inPlaceDeployment(ctx, ro)
+	if dep == nil || err != nil || !dep.Spec.Paused {
+		return err
+	}
+	held := rampv1.TemplateHash(&dep.Spec.Template, ro.Status.CollisionCount) != ro.Status.StableRevision
+	if !held && (ro.Status.Workload == nil || !ro.Status.Workload.Paused) {
+		return nil // paused by someone else
+	}
+	if err := r.setPaused(ctx, dep, false); err != nil {
+		return err
+	}
+	if held {
+		n.done(dep, corev1.EventTypeWarning, "WorkloadResumed", "Cleanup",
+			"Rollout deleted: Deployment %s unpaused; it now rolls out its template, which Ramp had not promoted, on its own; revert the template to stay on the stable version", dep.Name)
+	} else {
+		n.done(dep, corev1.EventTypeNormal, "WorkloadResumed", "Cleanup", "Rollout deleted: Deployment %s unpaused", dep.Name)
+	}
+	return nil
+}
+
+// inPlaceDeployment reads the Deployment a Rollout runs in place; nil if
+// it runs none, or the Deployment is gone or going.
+func (r *Reconciler) inPlaceDeployment(ctx context.Context, ro *rampv1.Rollout) (*appsv1.Deployment, error) {
+	if !ro.Spec.InPlace() {
+		return nil, nil
+	}
+	dep := &appsv1.Deployment{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ro.Spec.WorkloadRef.Name}, dep); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	if dep.DeletionTimestamp != nil {
+		return nil, nil
+	}
+	return dep, nil
+}
