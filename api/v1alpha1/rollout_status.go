@@ -48,6 +48,10 @@ const (
 	ConditionWorkloadPaused = "WorkloadPaused"
 )
 
+// FinalizerCleanup holds a deleted Rollout until Ramp has handed its
+// workload and routing back (docs/workloads.md).
+const FinalizerCleanup = "ramp.dev/cleanup"
+
 // Control annotations: the requests a user (or `ramp`) makes of a Rollout.
 // Each holds a token, any string unique per request (the CLI writes a
 // timestamp); the controller acts once per new token and records it in

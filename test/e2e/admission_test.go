@@ -10,12 +10,10 @@ import (
 	"sync"
 	"testing"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -25,7 +23,6 @@ import (
 	"github.com/rampcd/ramp/internal/scheme"
 	"github.com/rampcd/ramp/test/clirun"
 	"github.com/rampcd/ramp/test/fixture"
-	"github.com/rampcd/ramp/test/localcluster"
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
@@ -136,7 +133,7 @@ func TestBadInputRefused(t *testing.T) {
 			o.Admission = &admission.Options{Addr: addr, Secret: types.NamespacedName{Namespace: e.NS, Name: "ramp-admission-tls"},
 				Names: []string{"127.0.0.1"}, Configuration: cfgName}
 		})
-		installAdmission(t, e, cfgName, addr)
+		e.InstallAdmission(cfgName, addr)
 		warnings := &warningLog{}
 		cfg := clustertest.Config(t)
 		cfg.WarningHandlerWithContext = warnings
@@ -251,73 +248,6 @@ func TestBadInputRefused(t *testing.T) {
 				return held, fmt.Sprintf("%s: %s", state, ro.Status.Message)
 			})
 		}
-	})
-}
-
-// installAdmission installs the shipped webhooks, called at addr and
-// limited to the test's namespace (and its cluster-scoped objects), and
-// waits for the controller to give them its CA.
-func installAdmission(t *testing.T, e *fixture.Env, name, addr string) {
-	t.Helper()
-	repo, err := localcluster.RepoDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(repo, "config/admission/webhook.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	docs := strings.Split(string(data), "\n---\n")
-	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{}
-	if err := yaml.Unmarshal([]byte(docs[0]), validating); err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal([]byte(docs[1]), mutating); err != nil || mutating.Kind != "MutatingWebhookConfiguration" {
-		t.Fatalf("config/admission/webhook.yaml: want the MutatingWebhookConfiguration second: %v", err)
-	}
-	validating.Name, mutating.Name = name, name
-	local := func(c *admissionregistrationv1.WebhookClientConfig, scope *admissionregistrationv1.ScopeType) (*metav1.LabelSelector, *metav1.LabelSelector) {
-		c.URL = ptr.To("https://" + addr + ptr.Deref(c.Service.Path, ""))
-		c.Service = nil
-		if scope != nil && *scope == admissionregistrationv1.ClusterScope {
-			return nil, &metav1.LabelSelector{MatchLabels: map[string]string{"ramp.dev/test-namespace": e.NS}}
-		}
-		return &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": e.NS}}, nil
-	}
-	for i := range validating.Webhooks {
-		w := &validating.Webhooks[i]
-		w.NamespaceSelector, w.ObjectSelector = local(&w.ClientConfig, w.Rules[0].Scope)
-	}
-	for i := range mutating.Webhooks {
-		w := &mutating.Webhooks[i]
-		w.NamespaceSelector, w.ObjectSelector = local(&w.ClientConfig, w.Rules[0].Scope)
-	}
-	e.Create(validating)
-	e.Create(mutating)
-	t.Cleanup(func() {
-		_ = e.C.Delete(context.Background(), validating)
-		_ = e.C.Delete(context.Background(), mutating)
-	})
-	clustertest.Eventually(t, fixture.Wait, "the controller to give the webhooks its CA", func(ctx context.Context) (bool, string) {
-		v, m := &admissionregistrationv1.ValidatingWebhookConfiguration{}, &admissionregistrationv1.MutatingWebhookConfiguration{}
-		if err := e.C.Get(ctx, client.ObjectKey{Name: name}, v); err != nil {
-			return false, err.Error()
-		}
-		if err := e.C.Get(ctx, client.ObjectKey{Name: name}, m); err != nil {
-			return false, err.Error()
-		}
-		for _, w := range v.Webhooks {
-			if len(w.ClientConfig.CABundle) == 0 {
-				return false, w.Name + " has no caBundle"
-			}
-		}
-		for _, w := range m.Webhooks {
-			if len(w.ClientConfig.CABundle) == 0 {
-				return false, w.Name + " has no caBundle"
-			}
-		}
-		return true, ""
 	})
 }
 

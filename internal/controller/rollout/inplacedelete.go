@@ -18,7 +18,8 @@ import (
 //
 // The Deployment's pods serve the stable version all along, so the
 // deletion sends all traffic back to them, removes the canary once no
-// proxy sends it a request, waits endpointPropagationSeconds for the
+// proxy sends it a request (the route applied, and the Services' endpoints
+// propagated), waits endpointPropagationSeconds for the
 // proxies to drop its pods from the root Service's endpoints too, gives
 // the routing back to the root Service (finalize), and only then unpauses
 // the Deployment: it then rolls out the template it holds on its own, as
@@ -46,15 +47,25 @@ func (r *Reconciler) returnInPlace(ctx context.Context, ro *rampv1.Rollout, n *n
 		busy = busy || rev.replicas() > 0 || rev.pods() > 0
 	}
 	if !busy {
-		// Nothing of Ramp's runs: the routing may go back to the root
-		// Service, once no proxy lists Ramp's pods behind it any more.
-		at, err := time.Parse(time.RFC3339, ro.Annotations[rampv1.AnnotationRemovedAt])
+		if len(revs) == 0 {
+			return 0, nil // no canary ever ran
+		}
+		// Nothing of Ramp's runs now: the routing may go back to the root
+		// Service once no proxy lists Ramp's pods behind it any more.
+		// Those may have gone just before the deletion (an abort's).
+		at, _, err := r.stamp(ctx, ro, rampv1.AnnotationRemovedAt)
 		if err != nil {
-			return 0, nil // none ran
+			return 0, err
 		}
 		return max(0, at.Add(time.Second+endpointPropagation(ro)).Sub(r.Clock.Now())), nil
 	}
+	orig := ro.DeepCopy()
 	stable, wait, err := r.workloadRevision(ctx, ro, n, dep, revs)
+	if err == nil {
+		// The hand over's clock (status.workload.rolledOutAt) survives
+		// the passes.
+		err = r.patchStatus(ctx, orig, ro)
+	}
 	if err != nil || wait > 0 {
 		return wait, err
 	}
@@ -91,6 +102,13 @@ func (r *Reconciler) returnInPlace(ctx context.Context, ro *rampv1.Rollout, n *n
 	}
 	if wait, err := r.applied(ctx, ro, router, rampv1.AnnotationReturnedAt); err != nil || wait > 0 {
 		return wait, err
+	}
+	// The write may have moved the stable Service (mid hand over, from
+	// Ramp's pods to the Deployment's): the proxies learn its endpoints
+	// endpointPropagationSeconds later, whatever the route reports.
+	at, _ := time.Parse(time.RFC3339, ro.Annotations[rampv1.AnnotationReturnedAt])
+	if wait := at.Add(time.Second + endpointPropagation(ro)).Sub(r.Clock.Now()); wait > 0 {
+		return wait, nil
 	}
 	if _, _, err := r.stamp(ctx, ro, rampv1.AnnotationRemovedAt); err != nil {
 		return 0, err

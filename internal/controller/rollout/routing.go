@@ -17,8 +17,9 @@ import (
 
 // cleanupFinalizer holds a Rollout with a mesh router until the router has
 // taken back what it added to objects Ramp does not own, and one that
-// adopted a Deployment until the Deployment serves again (handback.go).
-const cleanupFinalizer = "ramp.dev/cleanup"
+// adopted a Deployment until the Deployment serves again (handback.go,
+// inplacedelete.go).
+const cleanupFinalizer = rampv1.FinalizerCleanup
 
 // routerFor returns the router the Rollout's spec asks for.
 func (r *Reconciler) routerFor(ro *rampv1.Rollout) traffic.Router {
