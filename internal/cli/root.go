@@ -25,7 +25,7 @@ immediate rollback.`,
 	// kubectl's connection flags: --kubeconfig, --context, -n, --server, ...
 	o.Flags.AddFlags(root.PersistentFlags())
 	root.AddGroup(&cobra.Group{ID: "rollouts", Title: "Rollouts:"}, &cobra.Group{ID: "other", Title: "Other:"})
-	for _, cmd := range []*cobra.Command{newCmdGet(o), newCmdStatus(o), newCmdSet(o), newCmdUndo(o), newCmdLint(o), newCmdConvert(o), newCmdAnalysis(o), newCmdDeploy(o), newCmdDashboard(o)} {
+	for _, cmd := range []*cobra.Command{newCmdGet(o), newCmdStatus(o), newCmdSet(o), newCmdUndo(o), newCmdLint(o), newCmdConvert(o), newCmdAnalysis(o), newCmdDeploy(o), newCmdDashboard(o), newCmdUninstall(o)} {
 		cmd.GroupID = "rollouts"
 		root.AddCommand(cmd)
 	}

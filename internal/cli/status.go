@@ -230,6 +230,11 @@ func (s *statusView) currentRevision(ctx context.Context, ro *rampv1.Rollout) (s
 	if tmpl == nil {
 		return "", nil
 	}
+	if ro.Spec.InPlace() {
+		// Its stable revision is the Deployment's: no ReplicaSet of the
+		// Rollout's need run the template.
+		return rampv1.TemplateHash(tmpl, ro.Status.CollisionCount), nil
+	}
 	digest := rampv1.TemplateDigest(tmpl)
 	var rss appsv1.ReplicaSetList
 	if err := s.c.List(ctx, &rss, client.InNamespace(ro.Namespace)); err != nil {

@@ -33,6 +33,9 @@ type Row struct {
 	Ready  int32 `json:"ready"`
 	Pods   int32 `json:"pods"`
 	Paused bool  `json:"paused"`
+	// Workload is the Deployment the Rollout adopted or runs in place,
+	// and how; empty with its own template.
+	Workload string `json:"workload,omitempty"`
 }
 
 // List is the list page.
@@ -143,7 +146,7 @@ func rowOf(ro *rampv1.Rollout) Row {
 	r := Row{
 		Namespace: ro.Namespace, Name: ro.Name, Phase: s.Phase, Message: s.Message,
 		Router: router(ro), Weight: s.Weight.Reached.Float(), Asked: s.Weight.Asked.Float(),
-		Ready: s.ReadyReplicas, Pods: s.Replicas, Paused: ro.Spec.Paused,
+		Ready: s.ReadyReplicas, Pods: s.Replicas, Paused: ro.Spec.Paused, Workload: snapshot.Workload(ro),
 	}
 	if s.CanaryRevision != "" {
 		r.Step = s.StepLabel

@@ -146,3 +146,19 @@ func EventTime(ev *eventsv1.Event) time.Time {
 func SortEvents(evs []eventsv1.Event) {
 	slices.SortStableFunc(evs, func(a, b eventsv1.Event) int { return EventTime(&a).Compare(EventTime(&b)) })
 }
+
+// Workload says how a Rollout runs its pods, for people: "" with its own
+// template, else the Deployment it adopted or runs in place.
+func Workload(ro *rampv1.Rollout) string {
+	ref := ro.Spec.WorkloadRef
+	switch {
+	case ref == nil:
+		return ""
+	case ro.Spec.InPlace() && ro.Status.Workload != nil && ro.Status.Workload.Paused:
+		return "Deployment " + ref.Name + ", in place (paused by Ramp)"
+	case ro.Spec.InPlace():
+		return "Deployment " + ref.Name + ", in place"
+	default:
+		return "Deployment " + ref.Name + ", adopted"
+	}
+}

@@ -60,3 +60,27 @@ func TestSortEvents(t *testing.T) {
 		t.Errorf("SortEvents: %s, want %s", strings.Join(got, " "), want)
 	}
 }
+
+func TestWorkload(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ref  *rampv1.WorkloadRef
+		held bool
+		want string
+	}{
+		{"own template", nil, false, ""},
+		{"adopted", &rampv1.WorkloadRef{Name: "web", Mode: rampv1.WorkloadAdopt}, false, "Deployment web, adopted"},
+		{"in place", &rampv1.WorkloadRef{Name: "web", Mode: rampv1.WorkloadInPlace}, false, "Deployment web, in place"},
+		{"in place, held", &rampv1.WorkloadRef{Name: "web", Mode: rampv1.WorkloadInPlace}, true, "Deployment web, in place (paused by Ramp)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ro := &rampv1.Rollout{Spec: rampv1.RolloutSpec{WorkloadRef: tc.ref}}
+			if tc.held {
+				ro.Status.Workload = &rampv1.WorkloadStatus{Paused: true}
+			}
+			if got := Workload(ro); got != tc.want {
+				t.Errorf("Workload = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

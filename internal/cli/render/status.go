@@ -28,6 +28,9 @@ func Status(w io.Writer, snap *snapshot.Snapshot, st Style) {
 		p.wrap(1, fmt.Sprintf("Rolled back (%s): %s", a.Reason, a.Message))
 	}
 
+	if w := snapshot.Workload(ro); w != "" {
+		p.line(0, "Workload  %s", w)
+	}
 	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
 		p.line(0, "Blue/green  active Service %s, preview Service %s", bg.ActiveService, bg.PreviewServiceName())
 	}

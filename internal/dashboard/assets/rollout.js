@@ -69,14 +69,15 @@ export function rolloutPage(main, ns, name) {
   }
 
   function drawTraffic(v) {
+    const workload = v.workload ? `<div class="figure">Workload <b>${esc(v.workload)}</b></div>` : "";
     const figures = v.step
       ? `<div class="figures">
           <div class="figure canary">Canary <b id="weight">${percent(v.weight)}</b>${v.asked !== v.weight ? `<span class="muted">asked ${percent(v.asked)}</span>` : ""}</div>
           <div class="figure stable">Stable <b>${percent(100 - v.weight)}</b></div>
           <div class="figure">Step <b id="step">${esc(v.step)}</b></div>
-          <div class="figure">Traffic <b>${esc(v.router)}</b></div>
+          <div class="figure">Traffic <b>${esc(v.router)}</b></div>${workload}
         </div>`
-      : `<div class="figures"><div class="figure stable">Stable <b id="weight">100%</b></div><div class="figure">Traffic <b>${esc(v.router)}</b></div></div>`;
+      : `<div class="figures"><div class="figure stable">Stable <b id="weight">100%</b></div><div class="figure">Traffic <b>${esc(v.router)}</b></div>${workload}</div>`;
     setHTML($("traffic"), figures);
     drawChart();
     setHTML($("traffic-table"), weightTable(v.weightPlot));
