@@ -43,6 +43,19 @@ func Markdown(r Report, notes string) string {
 		"watch, over consecutive steps of 10% (pod ratio: the canary ReplicaSet's next replica count).", r.Shift)
 	latencies("Rollback latency", "From `ramp abort` (the annotation written) to the canary's weight 0 seen by a watch (pod\n"+
 		"ratio: the canary ReplicaSet's 0 replicas).", r.Rollback)
+	if len(r.Workloads) > 0 {
+		p("## A Deployment run in place, beside a Rollout's own template\n\n")
+		p("The shift (`ramp promote` at 30%% to the 60%% weight seen) and the rollback (`ramp abort` to the\n")
+		p("weight 0 seen) of a Deployment run in place (`workloadRef.mode: InPlace`) and of a Rollout\n")
+		p("with its own template: Gateway API, ten replicas, one controller, same run.\n\n")
+		p("| workload | n | shift p50 | shift p99 | rollback p50 | rollback p99 |\n| --- | --- | --- | --- | --- | --- |\n")
+		for _, mode := range []string{"template", "in place"} {
+			if l, ok := r.Workloads[mode]; ok {
+				p("| %s | %d | %s | %s | %s | %s |\n", mode, l.Shift.N, ms(l.Shift.P50Ms), ms(l.Shift.P99Ms), ms(l.Rollback.P50Ms), ms(l.Rollback.P99Ms))
+			}
+		}
+		p("\n")
+	}
 	latencies("Rollback inside the controller", "From the pass's rollback decision to the canary's weight 0 written (the write answered),\n"+
 		"from the controller's `ramp_rollback_route_seconds` histogram, interpolated in its buckets (no max:\n"+
 		"a histogram keeps none). n counts passes that decided a rollback: one whose status write\n"+

@@ -35,8 +35,17 @@ type Report struct {
 	Hold               *Hold         `json:"hold,omitempty"`
 	Soak               *Soak         `json:"soak,omitempty"`
 	Analysis           *AnalysisLoad `json:"analysis,omitempty"`
+	// Workloads: shift and rollback of a Deployment run in place beside a
+	// Rollout's own template, by mode (BenchmarkWorkloads).
+	Workloads map[string]WorkloadLatency `json:"workloads,omitempty"`
 	// Safety is the zero-failed-requests matrix, one row per cell.
 	Safety []SafetyCell `json:"safety,omitempty"`
+}
+
+// WorkloadLatency is one way of running a workload, timed.
+type WorkloadLatency struct {
+	Shift    Latency `json:"shift"`
+	Rollback Latency `json:"rollback"`
 }
 
 // SafetyCell is one run of safety.Run.
