@@ -78,6 +78,11 @@ type AnalysisContext struct {
 	StableService string `json:"stableService,omitempty"`
 	// +optional
 	CanaryService string `json:"canaryService,omitempty"`
+	// StableReplicaSet names the ReplicaSet of the stable revision's pods
+	// when it is not <rollout>-<stableRevision>: a Deployment's, run in
+	// place. Its pods are named after it.
+	// +optional
+	StableReplicaSet string `json:"stableReplicaSet,omitempty"`
 }
 
 // AnalysisRunStatus records the run's measurements and verdict.

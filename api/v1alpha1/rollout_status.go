@@ -108,6 +108,10 @@ const (
 	// AnnotationRemovedAt, on such a Rollout, is when its pods were
 	// scaled to zero, all traffic being the Deployment's (RFC 3339).
 	AnnotationRemovedAt = "ramp.dev/removed-at"
+	// AnnotationResumedAt, on such a Rollout, is when its deletion let the
+	// Deployment go (unpaused it, or found it unpaused): from then on the
+	// admission webhook no longer holds it (RFC 3339).
+	AnnotationResumedAt = "ramp.dev/resumed-at"
 	// AnnotationEventReasons, on an Event about a Rollout, lists the
 	// reasons of everything the Event tells, in order, comma-separated: a
 	// pass tells all it did in one Event, under the reason of what

@@ -2,9 +2,10 @@ package admission
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"gomodules.xyz/jsonpatch/v2"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -58,25 +59,27 @@ func (m deployments) Handle(ctx context.Context, req admission.Request) admissio
 		// Not held here; the controller holds it when it sees the change.
 		return admission.Allowed("").WithWarnings(fmt.Sprintf("ramp: could not tell whether a Rollout runs Deployment %s in place: %v", dep.Name, err))
 	}
-	if ro == nil {
+	if ro == nil || ro.Status.StableRevision == "" {
+		// None, or one that has not taken the Deployment yet (it waits
+		// for the Deployment's own rollout to finish).
 		return admission.Allowed("")
 	}
-	if s := ro.Status.StableRevision; s != "" && rampv1.TemplateHash(&dep.Spec.Template, ro.Status.CollisionCount) == s {
+	if rampv1.TemplateHash(&dep.Spec.Template, ro.Status.CollisionCount) == ro.Status.StableRevision {
 		return admission.Allowed("") // the stable template: nothing to check
 	}
-	dep.Spec.Paused = true
-	raw, err := json.Marshal(dep)
-	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
-	}
-	resp := admission.PatchResponseFromRaw(req.Object.Raw, raw)
+	// One operation, not a diff of the object as Ramp's types read it: a
+	// field of a newer API than Ramp was built with must not be dropped.
+	resp := admission.Patched("", jsonpatch.JsonPatchOperation{Operation: "add", Path: "/spec/paused", Value: true})
 	resp.Warnings = append(resp.Warnings, fmt.Sprintf(
 		"ramp: Deployment %s paused: Rollout %s runs its new template as a canary first, and resumes it once promoted", dep.Name, ro.Name))
 	return resp
 }
 
 // runInPlace returns the Rollout that runs dep in place, if any. One being
-// deleted no longer holds it: its deletion unpauses the Deployment.
+// deleted holds it until its deletion's last step, which unpauses the
+// Deployment (AnnotationResumedAt): a GitOps tool's re-apply meanwhile
+// must not start the Deployment's rollout under the routing Ramp still
+// holds.
 func (m deployments) runInPlace(ctx context.Context, dep *appsv1.Deployment) (*rampv1.Rollout, error) {
 	var list rampv1.RolloutList
 	if err := m.reader.List(ctx, &list, client.InNamespace(dep.Namespace)); err != nil {
@@ -84,7 +87,8 @@ func (m deployments) runInPlace(ctx context.Context, dep *appsv1.Deployment) (*r
 	}
 	for i := range list.Items {
 		ro := &list.Items[i]
-		if ro.Spec.InPlace() && ro.Spec.WorkloadRef.Name == dep.Name && ro.DeletionTimestamp == nil {
+		released := ro.DeletionTimestamp != nil && ro.Annotations[rampv1.AnnotationResumedAt] != ""
+		if ro.Spec.InPlace() && ro.Spec.WorkloadRef.Name == dep.Name && !released {
 			return ro, nil
 		}
 	}

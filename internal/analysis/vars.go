@@ -19,7 +19,8 @@ type Vars struct {
 	StableService  string
 	CanaryService  string
 	// StablePods and CanaryPods are regular expressions matching the pod
-	// names of each revision (<rollout>-<hash>-<suffix>).
+	// names of each revision (<rollout>-<hash>-<suffix>; the stable
+	// revision of a Deployment run in place, <its ReplicaSet>-<suffix>).
 	StablePods string
 	CanaryPods string
 	Args       map[string]string
@@ -35,6 +36,9 @@ func NewVars(namespace string, spec *rampv1.AnalysisRunSpec) Vars {
 		StablePods: regexp.QuoteMeta(c.Rollout+"-"+c.StableRevision+"-") + ".*",
 		CanaryPods: regexp.QuoteMeta(c.Rollout+"-"+c.CanaryRevision+"-") + ".*",
 		Args:       map[string]string{},
+	}
+	if c.StableReplicaSet != "" {
+		v.StablePods = regexp.QuoteMeta(c.StableReplicaSet+"-") + ".*"
 	}
 	for _, a := range spec.Args {
 		if a.Value != nil {

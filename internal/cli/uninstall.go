@@ -111,7 +111,10 @@ func uninstallPlan(ro *rampv1.Rollout, dep *appsv1.Deployment) plan {
 		if held {
 			p.warnings = append(p.warnings, "no finalizer (the controller has not seen it yet): the routing and the canary go at once, and the Deployment stays as it is")
 		}
-		if c := s.CanaryRevision; c != "" || (dep.Spec.Paused && s.Workload != nil && s.Workload.Paused) {
+		// Paused by Ramp with no canary: a rollback's template, or a
+		// promoted one waiting for its hand over (which is no warning).
+		unpromoted := s.Workload != nil && s.Workload.Paused && s.Workload.PromotedAt == nil
+		if c := s.CanaryRevision; c != "" || (dep.Spec.Paused && unpromoted) {
 			p.warnings = append(p.warnings, fmt.Sprintf(
 				"the Deployment holds a template Ramp has not promoted%s, and rolls it out on its own once unpaused; revert its template first to stay on the stable version", revision(c)))
 		}

@@ -45,6 +45,7 @@ func TestUninstallPlan(t *testing.T) {
 		{"adopted, Deployment gone", rollout(rampv1.WorkloadAdopt, true, ""), nil, "not found", []string{"nothing serves"}},
 		{"in place at rest", rollout(rampv1.WorkloadInPlace, true, ""), dep(4, false), "Deployment web's 4 pods", nil},
 		{"in place mid-canary", rollout(rampv1.WorkloadInPlace, true, "abc"), dep(4, true), "then the Deployment is unpaused", []string{"not promoted (revision abc)"}},
+		{"in place, handing a promotion over", handingOver(rollout(rampv1.WorkloadInPlace, true, "")), dep(4, true), "then the Deployment is unpaused", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := uninstallPlan(tc.ro, tc.dep)
@@ -61,4 +62,9 @@ func TestUninstallPlan(t *testing.T) {
 			}
 		})
 	}
+}
+
+func handingOver(ro *rampv1.Rollout) *rampv1.Rollout {
+	ro.Status.Workload = &rampv1.WorkloadStatus{Paused: true, PromotedAt: &metav1.MicroTime{}}
+	return ro
 }

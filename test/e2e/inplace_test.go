@@ -70,6 +70,12 @@ func TestInPlaceDeploymentCanary(t *testing.T) {
 				if !slices.Contains(reasons, "WorkloadPaused") && !slices.Contains(reasons, "WorkloadRolloutCaught") {
 					t.Errorf("no event says the controller paused the Deployment: %v", reasons)
 				}
+				// The controller's write owns spec.paused and nothing else.
+				for _, m := range getDeployment(t, e).ManagedFields {
+					if m.Manager == "ramp-controller" && (m.FieldsV1 == nil || m.FieldsV1.GetRawString() != `{"f:spec":{"f:paused":{}}}`) {
+						t.Errorf("ramp-controller owns %s of the Deployment; want spec.paused alone", m.FieldsV1)
+					}
+				}
 			}
 			if tc == "promoted" {
 				// A resume mid-canary (kubectl rollout resume, a GitOps tool

@@ -83,6 +83,9 @@ func (r *Reconciler) newRun(ctx context.Context, st *rolloutState, name string, 
 // router names them.
 func runContext(st *rolloutState) rampv1.AnalysisContext {
 	c := rampv1.AnalysisContext{Rollout: st.ro.Name, StableRevision: st.stable.hash}
+	if st.stable.external {
+		c.StableReplicaSet = st.stable.rs.Name
+	}
 	c.StableService, c.CanaryService = routers.For(st.ro).AnalysisServices(st.ro)
 	if st.canary != nil {
 		c.CanaryRevision = st.canary.hash

@@ -58,14 +58,17 @@ func (r *Reconciler) workloadRevision(ctx context.Context, ro *rampv1.Rollout, n
 		return rampv1.TemplateHash(t, s.CollisionCount)
 	}
 	if s.StableRevision == "" {
-		// The first pass: the stable version is what the Deployment runs.
-		s.StableRevision = rampv1.TemplateHash(&dep.Spec.Template, s.CollisionCount)
+		// The first pass: the stable version is what the Deployment runs,
+		// once it runs one template everywhere. Mid-rollout (its own, or
+		// paused by someone), which pods are stable is for its owner to
+		// settle: taking it over then would leave the stable version short
+		// of pods for the whole canary.
 		if !rolledOut(dep) {
-			// Paused, or in its own rollout: the ReplicaSet that serves most.
-			if rs := mostAvailable(rss); rs != nil {
-				s.StableRevision = hashOf(rs)
-			}
+			return nil, 0, &specError{reason: "WorkloadNotSettled", retry: true, message: fmt.Sprintf(
+				"spec.workloadRef: Deployment %s is rolling out a new template (or paused in the middle of one: %d of %d pods updated, %d available); Ramp runs it in place once every pod runs one template: let its rollout finish, or revert its template",
+				dep.Name, dep.Status.UpdatedReplicas, ptr.Deref(dep.Spec.Replicas, 1), dep.Status.AvailableReplicas)}
 		}
+		s.StableRevision = rampv1.TemplateHash(&dep.Spec.Template, s.CollisionCount)
 	}
 	var ext *revision
 	for _, rs := range rss {
@@ -88,6 +91,9 @@ func (r *Reconciler) workloadRevision(ctx context.Context, ro *rampv1.Rollout, n
 		if wait := w.RolledOutAt.Add(endpointPropagation(ro)).Sub(now); wait > 0 {
 			return own, wait, nil
 		}
+		// Handed over, for good: a dip in the Deployment's availability
+		// later must not bring Ramp's retiring pods back.
+		w.PromotedAt, w.RolledOutAt = nil, nil
 	}
 	if ext != nil {
 		if own != nil {
@@ -181,16 +187,19 @@ func (r *Reconciler) holdWorkload(ctx context.Context, st *rolloutState) error {
 		if err := r.setPaused(ctx, dep, false); err != nil {
 			return err
 		}
+		if dep.Spec.Paused {
+			// The webhook paused it again in the same write: its view of
+			// the stable revision is the stored status, which this pass
+			// may change. The next pass tries again.
+			st.requeueAfter(time.Second)
+			return nil
+		}
 		w.Paused = false
 		st.news.done(dep, corev1.EventTypeNormal, "WorkloadResumed", "Resume",
 			"Deployment %s resumed: its template is stable revision %d", dep.Name, st.stable.number)
 	default:
 		w.Paused = false // someone else's pause, or none
 	}
-	if !st.stable.external || held {
-		return nil
-	}
-	w.PromotedAt, w.RolledOutAt = nil, nil // handed over
 	return nil
 }
 

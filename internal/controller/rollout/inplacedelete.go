@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -72,7 +73,8 @@ func (r *Reconciler) returnInPlace(ctx context.Context, ro *rampv1.Rollout, n *n
 	now := r.Clock.Now()
 	if !stable.external {
 		// Handing a promotion over: the Deployment must serve it first.
-		if dep.Spec.Paused {
+		held := rampv1.TemplateHash(&dep.Spec.Template, ro.Status.CollisionCount) != ro.Status.StableRevision
+		if dep.Spec.Paused && !held { // a template changed again meanwhile stays held: see letGo
 			if wait := resumeDue(ro, stable, now); wait > 0 {
 				return wait, nil
 			}
@@ -86,29 +88,8 @@ func (r *Reconciler) returnInPlace(ctx context.Context, ro *rampv1.Rollout, n *n
 		}
 		return 0, r.letGo(ctx, ro, n, dep, ptr.Deref(dep.Spec.Replicas, 1))
 	}
-	// The canary side keeps the pods it selects: proxies that do not run
-	// the weight 0 yet still send them requests.
-	canary := ro.Status.CanaryRevision
-	if canary == "" {
-		canary = stable.hash
-	}
-	router := r.routerFor(ro)
-	changes, err := router.SetWeight(ctx, traffic.Target{Stable: stable.hash, Canary: canary, StableLabels: stable.selector()})
-	for _, c := range changes {
-		n.done(c.Written, corev1.EventTypeNormal, "RouteUpdated", "Cleanup", "%s: %s", c.Object, c.Detail)
-	}
-	if err != nil {
-		return 0, err
-	}
-	if wait, err := r.applied(ctx, ro, router, rampv1.AnnotationReturnedAt); err != nil || wait > 0 {
+	if wait, err := r.routeBack(ctx, ro, n, stable); err != nil || wait > 0 {
 		return wait, err
-	}
-	// The write may have moved the stable Service (mid hand over, from
-	// Ramp's pods to the Deployment's): the proxies learn its endpoints
-	// endpointPropagationSeconds later, whatever the route reports.
-	at, _ := time.Parse(time.RFC3339, ro.Annotations[rampv1.AnnotationReturnedAt])
-	if wait := at.Add(time.Second + endpointPropagation(ro)).Sub(r.Clock.Now()); wait > 0 {
-		return wait, nil
 	}
 	if _, _, err := r.stamp(ctx, ro, rampv1.AnnotationRemovedAt); err != nil {
 		return 0, err
@@ -128,11 +109,53 @@ func (r *Reconciler) returnInPlace(ctx context.Context, ro *rampv1.Rollout, n *n
 	return pollHandBack, nil // until their pods are gone
 }
 
+// routeBack sends all traffic to the Deployment's pods (stable), and
+// returns how long the proxies may still route as before. The canary side
+// keeps the revision the routing objects record for it: proxies that do
+// not run the weight 0 yet still send those pods requests. Routing objects
+// at fault (deleted, say) hold nothing: the deletion goes on.
+func (r *Reconciler) routeBack(ctx context.Context, ro *rampv1.Rollout, n *news, stable *revision) (time.Duration, error) {
+	router := r.routerFor(ro)
+	canary := stable.hash
+	reading, err := router.Verify(ctx)
+	var cfg *traffic.ConfigError
+	switch {
+	case errors.As(err, &cfg):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case reading.Written != nil:
+		canary = reading.Written.Canary
+	}
+	changes, err := router.SetWeight(ctx, traffic.Target{Stable: stable.hash, Canary: canary, StableLabels: stable.selector()})
+	for _, c := range changes {
+		n.done(c.Written, corev1.EventTypeNormal, "RouteUpdated", "Cleanup", "%s: %s", c.Object, c.Detail)
+	}
+	if errors.As(err, &cfg) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if wait, err := r.applied(ctx, ro, router, rampv1.AnnotationReturnedAt); err != nil || wait > 0 {
+		return wait, err
+	}
+	// The write may have moved the stable Service (mid hand over, from
+	// Ramp's pods to the Deployment's): the proxies learn its endpoints
+	// endpointPropagationSeconds later, whatever the route reports.
+	at, _ := time.Parse(time.RFC3339, ro.Annotations[rampv1.AnnotationReturnedAt])
+	return max(0, at.Add(time.Second+endpointPropagation(ro)).Sub(r.Clock.Now())), nil
+}
+
 // resumeOnDelete unpauses a Deployment Ramp held, as the deletion's last
 // step: it rolls out its template on its own from then on.
 func (r *Reconciler) resumeOnDelete(ctx context.Context, ro *rampv1.Rollout, n *news) error {
 	dep, err := r.inPlaceDeployment(ctx, ro)
-	if dep == nil || err != nil || !dep.Spec.Paused {
+	if dep == nil || err != nil {
+		return err
+	}
+	// First, the webhook stops holding it (see internal/admission).
+	if _, _, err := r.stamp(ctx, ro, rampv1.AnnotationResumedAt); err != nil || !dep.Spec.Paused {
 		return err
 	}
 	held := rampv1.TemplateHash(&dep.Spec.Template, ro.Status.CollisionCount) != ro.Status.StableRevision

@@ -142,7 +142,11 @@ func (r *Reconciler) keepRouting(ctx context.Context, st *rolloutState) error {
 		// objects rest.
 		// Not while an adopted Deployment still has pods: routedAway
 		// reads status.routing, which restDue may clear.
-		workloadGone := st.workload == nil || ptr.Deref(st.workload.Spec.Replicas, 1) == 0
+		// In place, not while Ramp's pods serve the stable revision (a
+		// hand over): Istio's subsets would select the Deployment's old
+		// pods again.
+		workloadGone := (st.workload == nil || ptr.Deref(st.workload.Spec.Replicas, 1) == 0) &&
+			(st.inPlace == nil || st.stable.external)
 		rest := oldPods(st) == 0 && st.draining == "" && workloadGone && r.restDue(st)
 		_, err = r.route(ctx, st, traffic.Target{Stable: st.stable.hash, Canary: st.stable.hash, Rest: rest})
 		st.atRest = err == nil && rest

@@ -141,6 +141,10 @@ func setConditions(st *rolloutState) {
 	case st.draining != "":
 		set(rampv1.ConditionProgressing, true, "Draining", fmt.Sprintf(
 			"the canary Service keeps %s until every proxy has applied its weight 0 (abortScaleDownDelaySeconds)", revisionLabel(st, st.draining)))
+	case st.inPlace != nil && !st.stable.external:
+		set(rampv1.ConditionProgressing, true, "HandingOver", fmt.Sprintf(
+			"revision %d is promoted: Ramp's pods serve it until Deployment %s has rolled it out (%d of %d pods updated, %d available)",
+			st.stable.number, st.inPlace.Name, st.inPlace.Status.UpdatedReplicas, st.budget.replicas, st.inPlace.Status.AvailableReplicas))
 	case st.mesh && !st.atRest:
 		set(rampv1.ConditionProgressing, true, "Settling",
 			"the routing objects go back to rest once every proxy has dropped the old pods (endpointPropagationSeconds)")

@@ -214,7 +214,8 @@ func (r *Router) labelSubsets(dr *unstructured.Unstructured, stable, canary map[
 	return strings.Join(did, ", ")
 }
 
-// releaseSubsets removes the revision labels and the subset Ramp added.
+// releaseSubsets removes the revision labels (Ramp's, and a pod-template
+// hash) and the subset Ramp added.
 func (r *Router) releaseSubsets(dr *unstructured.Unstructured) string {
 	subsets, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
 	added := addedSubsets(dr)
@@ -232,8 +233,17 @@ func (r *Router) releaseSubsets(dr *unstructured.Unstructured) string {
 			continue
 		}
 		labels, _, _ := unstructured.NestedStringMap(m, "labels")
-		if _, ok := labels[rampv1.LabelRevision]; ok {
-			delete(labels, rampv1.LabelRevision)
+		// Ramp's revision label, or a Deployment's pod-template-hash
+		// where it ran one in place: at rest the subset selects every
+		// pod again, as the user wrote it.
+		pinned := false
+		for _, l := range append(slices.Clone(traffic.ForeignRevisionLabels), rampv1.LabelRevision) {
+			if _, ok := labels[l]; ok {
+				delete(labels, l)
+				pinned = true
+			}
+		}
+		if pinned {
 			if len(labels) == 0 {
 				delete(m, "labels")
 			} else {
