@@ -115,19 +115,7 @@ func TestBlueGreenAdmission(t *testing.T) {
 // existing blue/green Rollout cannot be renamed (the old ones would keep
 // Ramp's selector key); the rest of the strategy can change.
 func TestBlueGreenServicesAreImmutable(t *testing.T) {
-	ns := clustertest.Namespace(t)
-	c, err := client.New(clustertest.Config(t), client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(validBlueGreen), &obj.Object); err != nil {
-		t.Fatal(err)
-	}
-	obj.SetNamespace(ns)
-	if err := c.Create(context.Background(), obj); err != nil {
-		t.Fatal(err)
-	}
+	c, obj := created(t, validBlueGreen, func(map[string]any) {})
 	for name, change := range map[string]func(map[string]any){
 		"active renamed": func(s map[string]any) { blueGreen(s)["activeService"] = "web-2" },
 		"preview named":  func(s map[string]any) { blueGreen(s)["previewService"] = "web-next" },

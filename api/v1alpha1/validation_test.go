@@ -170,31 +170,6 @@ func TestAdmission(t *testing.T) {
 			wantErr: []string{"spec.workloadRef.kind", "Unsupported value"},
 		},
 		{
-			name: "in place without a mesh",
-			edit: func(s map[string]any) {
-				delete(s, "template")
-				s["workloadRef"] = map[string]any{"name": "web", "mode": "InPlace"}
-			},
-			wantErr: []string{"spec.workloadRef.mode InPlace needs spec.strategy.canary.trafficRouting"},
-		},
-		{
-			name: "in place with a mesh",
-			edit: func(s map[string]any) {
-				delete(s, "template")
-				s["workloadRef"] = map[string]any{"name": "web", "mode": "InPlace"}
-				s["service"] = "web"
-				canary(s)["trafficRouting"] = map[string]any{"gatewayAPI": map[string]any{}}
-			},
-		},
-		{
-			name: "workloadRef of another mode",
-			edit: func(s map[string]any) {
-				delete(s, "template")
-				s["workloadRef"] = map[string]any{"name": "web", "mode": "Beside"}
-			},
-			wantErr: []string{"spec.workloadRef.mode", "Unsupported value"},
-		},
-		{
 			name:    "negative replicas",
 			edit:    func(s map[string]any) { s["replicas"] = -1 },
 			wantErr: []string{"spec.replicas", "greater than or equal to 0"},
@@ -355,26 +330,34 @@ func canary(spec map[string]any) map[string]any {
 
 func steps(spec map[string]any) []any { return canary(spec)["steps"].([]any) }
 
-// TestTrafficRoutingIsImmutable: a router added, removed or changed on an
-// existing Rollout is refused, since its routing objects would be left
-// sending traffic.
-func TestTrafficRoutingIsImmutable(t *testing.T) {
-	ns := clustertest.Namespace(t)
+// created creates the Rollout of manifest, its spec changed by edit, in a
+// namespace of its own, and returns a client and the object as created.
+func created(t *testing.T, manifest string, edit func(spec map[string]any)) (client.Client, *unstructured.Unstructured) {
+	t.Helper()
 	c, err := client.New(clustertest.Config(t), client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	obj := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(valid), &obj.Object); err != nil {
+	if err := yaml.Unmarshal([]byte(manifest), &obj.Object); err != nil {
 		t.Fatal(err)
 	}
-	obj.SetNamespace(ns)
-	spec := obj.Object["spec"].(map[string]any)
-	spec["service"] = "web"
-	canary(spec)["trafficRouting"] = map[string]any{"smi": map[string]any{}}
+	obj.SetNamespace(clustertest.Namespace(t))
+	edit(obj.Object["spec"].(map[string]any))
 	if err := c.Create(context.Background(), obj); err != nil {
 		t.Fatal(err)
 	}
+	return c, obj
+}
+
+// TestTrafficRoutingIsImmutable: a router added, removed or changed on an
+// existing Rollout is refused, since its routing objects would be left
+// sending traffic.
+func TestTrafficRoutingIsImmutable(t *testing.T) {
+	c, obj := created(t, valid, func(spec map[string]any) {
+		spec["service"] = "web"
+		canary(spec)["trafficRouting"] = map[string]any{"smi": map[string]any{}}
+	})
 	for name, change := range map[string]func(map[string]any){
 		"removed": func(s map[string]any) { delete(canary(s), "trafficRouting") },
 		"changed": func(s map[string]any) {
@@ -393,38 +376,6 @@ func TestTrafficRoutingIsImmutable(t *testing.T) {
 	steps(u.Object["spec"].(map[string]any))[0] = map[string]any{"setWeight": 10}
 	if err := c.Update(context.Background(), u); err != nil {
 		t.Errorf("a step change was refused: %v", err)
-	}
-}
-
-// TestWorkloadModeIsImmutable: a Rollout cannot move its Deployment
-// between Adopt and InPlace; one created before the field reads Adopt.
-func TestWorkloadModeIsImmutable(t *testing.T) {
-	ns := clustertest.Namespace(t)
-	c, err := client.New(clustertest.Config(t), client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(valid), &obj.Object); err != nil {
-		t.Fatal(err)
-	}
-	obj.SetNamespace(ns)
-	spec := obj.Object["spec"].(map[string]any)
-	delete(spec, "template")
-	spec["workloadRef"] = map[string]any{"name": "web"}
-	spec["service"] = "web"
-	canary(spec)["trafficRouting"] = map[string]any{"gatewayAPI": map[string]any{}}
-	if err := c.Create(context.Background(), obj); err != nil {
-		t.Fatal(err)
-	}
-	if mode, _, _ := unstructured.NestedString(obj.Object, "spec", "workloadRef", "mode"); mode != "Adopt" {
-		t.Errorf("mode defaults to %q; want Adopt", mode)
-	}
-	u := obj.DeepCopy()
-	_ = unstructured.SetNestedField(u.Object, "InPlace", "spec", "workloadRef", "mode")
-	err = c.Update(context.Background(), u)
-	if err == nil || !strings.Contains(err.Error(), "spec.workloadRef.mode cannot change") {
-		t.Errorf("Adopt to InPlace: got %v, want a refusal naming spec.workloadRef.mode", err)
 	}
 }
 

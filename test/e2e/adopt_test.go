@@ -8,7 +8,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -88,17 +87,7 @@ func TestDeletingAnAdoptingRolloutKeepsServing(t *testing.T) {
 			if err := e.C.Delete(ctx, e.Get("web")); err != nil {
 				t.Fatal(err)
 			}
-			clustertest.Eventually(t, 2*fixture.Wait, "the Rollout, its ReplicaSets and their pods to be gone", func(ctx context.Context) (bool, string) {
-				err := e.C.Get(ctx, client.ObjectKey{Namespace: e.NS, Name: "web"}, &rampv1.Rollout{})
-				if !apierrors.IsNotFound(err) {
-					return false, fmt.Sprint("Rollout: ", err)
-				}
-				var pods corev1.PodList
-				if err := e.C.List(ctx, &pods, client.InNamespace(e.NS), client.HasLabels{rampv1.LabelRevision}); err != nil {
-					return false, err.Error()
-				}
-				return len(pods.Items) == 0, fmt.Sprint(len(pods.Items), " pods of Ramp's left")
-			})
+			waitRolloutGone(t, e)
 			gone := time.Since(deleted)
 			tally := stop()
 			total, codes, versions := tally.Snapshot()
