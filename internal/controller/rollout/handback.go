@@ -54,7 +54,7 @@ func (r *Reconciler) handBack(ctx context.Context, ro *rampv1.Rollout, n *news) 
 	want := ptr.Deref(ro.Spec.Replicas, 1)
 	// Before the scale-up too: a write refused each time, or someone
 	// scaling the Deployment back down, must not hold the deletion forever.
-	deadline := ro.DeletionTimestamp.Add(time.Duration(ptr.Deref(ro.Spec.ProgressDeadlineSeconds, 600)) * time.Second)
+	deadline := handBackDeadline(ro)
 	late := !r.Clock.Now().Before(deadline)
 	if ptr.Deref(dep.Spec.Replicas, 1) < want && !late {
 		orig := dep.DeepCopy()
@@ -81,6 +81,13 @@ func (r *Reconciler) handBack(ctx context.Context, ro *rampv1.Rollout, n *news) 
 		return pollHandBack, nil
 	}
 	return 0, r.letGo(ctx, ro, n, dep, want)
+}
+
+// handBackDeadline is when a deletion stops waiting for the Deployment:
+// progressDeadlineSeconds after it, counting in full the second begun
+// (the deletion timestamp keeps whole seconds).
+func handBackDeadline(ro *rampv1.Rollout) time.Time {
+	return ro.DeletionTimestamp.Add(time.Second + time.Duration(ptr.Deref(ro.Spec.ProgressDeadlineSeconds, 600))*time.Second)
 }
 
 // available reports whether dep runs want available pods of its current

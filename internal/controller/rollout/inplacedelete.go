@@ -82,7 +82,7 @@ func (r *Reconciler) returnInPlace(ctx context.Context, ro *rampv1.Rollout, n *n
 				return 0, err
 			}
 		}
-		deadline := ro.DeletionTimestamp.Add(time.Duration(ptr.Deref(ro.Spec.ProgressDeadlineSeconds, 600)) * time.Second)
+		deadline := handBackDeadline(ro)
 		if now.Before(deadline) {
 			return pollHandBack, nil
 		}
