@@ -24,6 +24,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -363,9 +364,10 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		Owns(&corev1.Service{}).
 		Owns(&rampv1.AnalysisRun{}).
 		Owns(&rampv1.HookRun{}).
-		// Every change: a Deployment run in place is read for its status
-		// too (the hand over of a promotion waits for its rollout).
-		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfWorkload)).
+		// Its status's counts too: a Deployment run in place hands a
+		// promotion over once it has rolled it out.
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfWorkload),
+			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, podCountsChanged))).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRoutedBy("Service"))).
 		Watches(&rampv1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsNaming("AnalysisTemplate")),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -413,6 +415,19 @@ func servedRoutingKinds(mapper meta.RESTMapper) []schema.GroupVersionKind {
 	}
 	return kinds
 }
+
+// podCountsChanged passes a Deployment's updates that change its pod
+// counts, and not those that only touch its conditions' times.
+var podCountsChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	old, ok1 := e.ObjectOld.(*appsv1.Deployment)
+	cur, ok2 := e.ObjectNew.(*appsv1.Deployment)
+	if !ok1 || !ok2 {
+		return true
+	}
+	o, c := old.Status, cur.Status
+	return o.ObservedGeneration != c.ObservedGeneration || o.Replicas != c.Replicas || o.UpdatedReplicas != c.UpdatedReplicas ||
+		o.ReadyReplicas != c.ReadyReplicas || o.AvailableReplicas != c.AvailableReplicas
+}}
 
 // rolloutsOfWorkload maps a Deployment to the Rollouts adopting it.
 func (r *Reconciler) rolloutsOfWorkload(ctx context.Context, o client.Object) []reconcile.Request {

@@ -72,8 +72,9 @@ func (r *Reconciler) workloadRevision(ctx context.Context, ro *rampv1.Rollout, n
 	}
 	var ext *revision
 	for _, rs := range rss {
-		if hashOf(rs) == s.StableRevision {
+		if hashOf(rs) == s.StableRevision { // one at most: the Deployment's ReplicaSets differ in template
 			ext = &revision{rs: rs, hash: s.StableRevision, external: true}
+			break
 		}
 	}
 	own := findRevision(revs, s.StableRevision)
@@ -146,8 +147,14 @@ func mostAvailable(rss []*appsv1.ReplicaSet) *appsv1.ReplicaSet {
 // rolledOut reports whether the Deployment runs its template on every pod,
 // all available, and nothing else.
 func rolledOut(dep *appsv1.Deployment) bool {
-	n, s := ptr.Deref(dep.Spec.Replicas, 1), dep.Status
-	return s.ObservedGeneration >= dep.Generation && s.UpdatedReplicas == n && s.Replicas == n && s.AvailableReplicas >= n
+	n := ptr.Deref(dep.Spec.Replicas, 1)
+	return available(dep, n) && dep.Status.UpdatedReplicas == n && dep.Status.Replicas == n
+}
+
+// templateHeld reports whether dep holds a template other than the
+// Rollout's stable revision: one Ramp has not promoted.
+func templateHeld(ro *rampv1.Rollout, dep *appsv1.Deployment) bool {
+	return rampv1.TemplateHash(&dep.Spec.Template, ro.Status.CollisionCount) != ro.Status.StableRevision
 }
 
 // holdWorkload keeps a Deployment run in place paused while its template
@@ -163,14 +170,16 @@ func (r *Reconciler) holdWorkload(ctx context.Context, st *rolloutState) error {
 		s.Workload = &rampv1.WorkloadStatus{}
 	}
 	w := s.Workload
-	held := rampv1.TemplateHash(&dep.Spec.Template, s.CollisionCount) != st.stable.hash
+	held := st.current != st.stable // the Deployment's template is not the stable one
 	switch {
 	case held && !dep.Spec.Paused:
 		if err := r.setPaused(ctx, dep, true); err != nil {
 			return err
 		}
 		w.Paused = true
-		if started := r.startedAlone(st); started > 0 {
+		// Pods of other templates than the stable one: a change the
+		// webhook did not hold, which the Deployment had begun to roll.
+		if started := dep.Status.Replicas - st.stable.pods(); started > 0 {
 			st.news.done(dep, corev1.EventTypeWarning, "WorkloadRolloutCaught", "Hold",
 				"Deployment %s's template changed while Ramp's admission webhook did not answer, and it had started %d pods of it before Ramp paused it; they get no traffic from the routes, and the canary runs as usual", dep.Name, started)
 		} else {
@@ -213,12 +222,6 @@ func resumeDue(ro *rampv1.Rollout, stable *revision, now time.Time) time.Duratio
 	}
 	delay := time.Duration(ptr.Deref(ro.Spec.Strategy.Canary.ScaleDownDelaySeconds, 30)) * time.Second
 	return w.PromotedAt.Add(delay).Sub(now)
-}
-
-// startedAlone counts the pods the Deployment runs of templates other than
-// the stable one (a change the webhook did not hold).
-func (r *Reconciler) startedAlone(st *rolloutState) int32 {
-	return st.inPlace.Status.Replicas - st.stable.pods()
 }
 
 // setPaused writes the Deployment's spec.paused, and nothing else.

@@ -73,8 +73,7 @@ func (r *Reconciler) returnInPlace(ctx context.Context, ro *rampv1.Rollout, n *n
 	now := r.Clock.Now()
 	if !stable.external {
 		// Handing a promotion over: the Deployment must serve it first.
-		held := rampv1.TemplateHash(&dep.Spec.Template, ro.Status.CollisionCount) != ro.Status.StableRevision
-		if dep.Spec.Paused && !held { // a template changed again meanwhile stays held: see letGo
+		if dep.Spec.Paused && !templateHeld(ro, dep) { // a template changed again meanwhile stays held: see letGo
 			if wait := resumeDue(ro, stable, now); wait > 0 {
 				return wait, nil
 			}
@@ -158,7 +157,7 @@ func (r *Reconciler) resumeOnDelete(ctx context.Context, ro *rampv1.Rollout, n *
 	if _, _, err := r.stamp(ctx, ro, rampv1.AnnotationResumedAt); err != nil || !dep.Spec.Paused {
 		return err
 	}
-	held := rampv1.TemplateHash(&dep.Spec.Template, ro.Status.CollisionCount) != ro.Status.StableRevision
+	held := templateHeld(ro, dep)
 	if !held && (ro.Status.Workload == nil || !ro.Status.Workload.Paused) {
 		return nil // paused by someone else
 	}
