@@ -33,7 +33,9 @@ const HeaderInjected = "X-Ramp-Injected-Fault"
 
 // podServer is one pod's HTTP server.
 type podServer struct {
-	key     string // namespace/name
+	// key is namespace/name/uid: a StatefulSet's new pod has the name of
+	// the one it replaces, which may still answer out its grace.
+	key     string
 	addr    string
 	version string
 	srv     *http.Server
@@ -65,7 +67,7 @@ func NewPods(targetsFile string, grace time.Duration) *Pods {
 // pod that is no longer ready; a pod being deleted (or gone) stops after
 // the grace period.
 func (p *Pods) Sync(pod *corev1.Pod, deleted bool) error {
-	key := pod.Namespace + "/" + pod.Name
+	key := podKey(pod)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	existing := p.servers[key]
@@ -99,6 +101,8 @@ func (p *Pods) Sync(pod *corev1.Pod, deleted bool) error {
 	p.servers[key] = s
 	return p.writeTargets()
 }
+
+func podKey(pod *corev1.Pod) string { return pod.Namespace + "/" + pod.Name + "/" + string(pod.UID) }
 
 func (p *Pods) stop(s *podServer) {
 	p.mu.Lock()
@@ -160,6 +164,7 @@ func (p *Pods) writeTargets() error {
 	groups := []group{}
 	for key, s := range p.servers {
 		ns, name, _ := strings.Cut(key, "/")
+		name = name[:strings.LastIndexByte(name, '/')]
 		groups = append(groups, group{Targets: []string{s.addr}, Labels: map[string]string{"namespace": ns, "pod": name}})
 	}
 	data, err := json.Marshal(groups)
@@ -244,7 +249,7 @@ func startPodServer(pod *corev1.Pod) (*podServer, error) {
 			fmt.Printf("dataplane: pod server %s: %v\n", addr, err)
 		}
 	}()
-	return &podServer{key: pod.Namespace + "/" + pod.Name, addr: addr, version: version, srv: srv}, nil
+	return &podServer{key: podKey(pod), addr: addr, version: version, srv: srv}, nil
 }
 
 // ready reports whether a pod's Ready condition is true, whether or not it
