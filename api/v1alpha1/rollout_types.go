@@ -38,7 +38,8 @@ type Rollout struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.trafficRouting) || (has(self.service) && size(self.service) > 0)",message="spec.service (the root Service clients call) is required with spec.strategy.blueGreen.trafficRouting"
 // +kubebuilder:validation:XValidation:rule="!has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.trafficRouting) || !has(self.service) || [self.strategy.blueGreen.activeService, has(self.strategy.blueGreen.previewService) ? self.strategy.blueGreen.previewService : self.strategy.blueGreen.activeService + '-preview'].all(n, n != self.service)",message="spec.strategy.blueGreen: with trafficRouting, activeService and previewService name the Services Ramp creates for the two versions, and must differ from spec.service (the root Service clients call)"
 // +kubebuilder:validation:XValidation:rule="!has(self.strategy.canary) || !has(self.strategy.canary.trafficRouting) || !has(self.service) || [has(self.strategy.canary.trafficRouting.stableServiceName) ? self.strategy.canary.trafficRouting.stableServiceName : self.service + '-stable', has(self.strategy.canary.trafficRouting.canaryServiceName) ? self.strategy.canary.trafficRouting.canaryServiceName : self.service + '-canary'].all(n, n != self.service) && (has(self.strategy.canary.trafficRouting.stableServiceName) ? self.strategy.canary.trafficRouting.stableServiceName : self.service + '-stable') != (has(self.strategy.canary.trafficRouting.canaryServiceName) ? self.strategy.canary.trafficRouting.canaryServiceName : self.service + '-canary')",message="spec.strategy.canary.trafficRouting: stableServiceName and canaryServiceName must differ from each other and from spec.service (Ramp owns those two Services)"
-// +kubebuilder:validation:XValidation:rule="!has(self.workloadRef) || !has(self.workloadRef.mode) || self.workloadRef.mode != 'InPlace' || (has(self.strategy.canary) && has(self.strategy.canary.trafficRouting))",message="spec.workloadRef.mode InPlace needs spec.strategy.canary.trafficRouting: the Deployment keeps its replicas, so the canary's share must come from a mesh's weights, not from pod counts; use mode Adopt for pod ratio and blue/green"
+// +kubebuilder:validation:XValidation:rule="!has(self.workloadRef) || !has(self.workloadRef.mode) || self.workloadRef.mode != 'InPlace' || (has(self.workloadRef.kind) && self.workloadRef.kind == 'StatefulSet') || (has(self.strategy.canary) && has(self.strategy.canary.trafficRouting))",message="spec.workloadRef.mode InPlace needs spec.strategy.canary.trafficRouting: the Deployment keeps its replicas, so the canary's share must come from a mesh's weights, not from pod counts; use mode Adopt for pod ratio and blue/green"
+// +kubebuilder:validation:XValidation:rule="!has(self.workloadRef) || !has(self.workloadRef.kind) || self.workloadRef.kind != 'StatefulSet' || (has(self.workloadRef.mode) && self.workloadRef.mode == 'InPlace' && has(self.strategy.canary))",message="spec.workloadRef of kind StatefulSet needs mode InPlace and a canary strategy: Ramp moves the StatefulSet's partition, so its pods keep their names, ordinals and volumes; it never runs a StatefulSet's template in ReplicaSets of its own"
 type RolloutSpec struct {
 	// Replicas is the number of pods of the stable version. Defaults to 1.
 	// +kubebuilder:default=1
@@ -55,10 +56,11 @@ type RolloutSpec struct {
 	// +optional
 	Template *corev1.PodTemplateSpec `json:"template,omitempty"`
 
-	// WorkloadRef runs an existing Deployment's pod template; changes to
-	// that template start canaries. Its mode says how: Adopt runs the
-	// template in Ramp's ReplicaSets and scales the Deployment to zero;
-	// InPlace leaves the Deployment serving and only holds its rollout.
+	// WorkloadRef runs an existing Deployment's or StatefulSet's pod
+	// template; changes to that template start canaries. Its mode says
+	// how: Adopt runs the template in Ramp's ReplicaSets and scales the
+	// Deployment to zero; InPlace leaves the workload serving and only
+	// holds and paces its rollout.
 	// +optional
 	WorkloadRef *WorkloadRef `json:"workloadRef,omitempty"`
 
@@ -114,9 +116,10 @@ type RolloutSpec struct {
 	Paused bool `json:"paused,omitempty"`
 }
 
-// WorkloadRef names a Deployment in the Rollout's namespace.
+// WorkloadRef names a Deployment or StatefulSet in the Rollout's namespace.
 //
 // +kubebuilder:validation:XValidation:rule="self.mode == oldSelf.mode",message="spec.workloadRef.mode cannot change once the Rollout exists: delete the Rollout (Ramp hands the Deployment back) and create it again in the other mode"
+// +kubebuilder:validation:XValidation:rule="self.kind == oldSelf.kind",message="spec.workloadRef.kind cannot change once the Rollout exists: its stable revision is that workload's; delete the Rollout (Ramp hands the workload back) and create another"
 type WorkloadRef struct {
 	// APIVersion of the workload; only apps/v1 is supported.
 	// +kubebuilder:validation:Enum=apps/v1
@@ -124,13 +127,14 @@ type WorkloadRef struct {
 	// +optional
 	APIVersion string `json:"apiVersion,omitempty"`
 
-	// Kind of the workload; only Deployment is supported.
-	// +kubebuilder:validation:Enum=Deployment
+	// Kind of the workload: Deployment, or StatefulSet (mode InPlace
+	// only: each step moves its updateStrategy.rollingUpdate.partition).
+	// +kubebuilder:validation:Enum=Deployment;StatefulSet
 	// +kubebuilder:default=Deployment
 	// +optional
 	Kind string `json:"kind,omitempty"`
 
-	// Name of the Deployment.
+	// Name of the Deployment or StatefulSet.
 	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
 
@@ -147,6 +151,14 @@ type WorkloadRef struct {
 	// on promotion unpauses it, keeping traffic on the canary until the
 	// Deployment's new pods are available. Needs
 	// spec.strategy.canary.trafficRouting; spec.replicas is not used.
+	//
+	// A StatefulSet is always run in place: when its template changes,
+	// Ramp sets its partition to its replicas (the only field Ramp
+	// writes), and each step lowers it so that the canary's share of its
+	// pods, highest ordinals first, runs the new template; promotion sets
+	// it to 0, a rollback raises it back and restores the updated pods one
+	// at a time. With pod ratio, the share of pods is the traffic's; with a
+	// mesh router, routes split traffic by the pods' controller-revision-hash.
 	// +kubebuilder:validation:Enum=Adopt;InPlace
 	// +kubebuilder:default=Adopt
 	// +optional
@@ -167,6 +179,22 @@ const (
 // InPlace reports whether the Rollout runs its Deployment in place.
 func (s *RolloutSpec) InPlace() bool {
 	return s.WorkloadRef != nil && s.WorkloadRef.Mode == WorkloadInPlace
+}
+
+// Workload kinds a workloadRef may name.
+const (
+	KindDeployment  = "Deployment"
+	KindStatefulSet = "StatefulSet"
+)
+
+// StatefulSet reports whether the Rollout runs a StatefulSet (in place).
+func (s *RolloutSpec) StatefulSet() bool {
+	return s.WorkloadRef != nil && s.WorkloadRef.Kind == KindStatefulSet
+}
+
+// InPlaceDeployment reports whether the Rollout runs a Deployment in place.
+func (s *RolloutSpec) InPlaceDeployment() bool {
+	return s.InPlace() && !s.StatefulSet()
 }
 
 // Strategy is how new versions are rolled out: exactly one of canary and

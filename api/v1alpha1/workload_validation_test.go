@@ -11,18 +11,22 @@ import (
 	"github.com/rampcd/ramp/test/localcluster/clustertest"
 )
 
-// TestWorkloadModeAdmission: InPlace needs a mesh router, and the mode is
-// one of two.
+// TestWorkloadModeAdmission: InPlace needs a mesh router for a
+// Deployment, a StatefulSet is run in place only (with pod ratio too), and
+// the mode is one of two.
 func TestWorkloadModeAdmission(t *testing.T) {
 	ns := clustertest.Namespace(t)
 	c, err := client.New(clustertest.Config(t), client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	workload := func(mode string, mesh bool) func(map[string]any) {
+	workload := func(mode string, mesh bool, kind ...string) func(map[string]any) {
 		return func(s map[string]any) {
 			delete(s, "template")
 			s["workloadRef"] = map[string]any{"name": "web", "mode": mode}
+			if len(kind) > 0 {
+				s["workloadRef"].(map[string]any)["kind"] = kind[0]
+			}
 			if mesh {
 				s["service"] = "web"
 				canary(s)["trafficRouting"] = map[string]any{"gatewayAPI": map[string]any{}}
@@ -38,6 +42,10 @@ func TestWorkloadModeAdmission(t *testing.T) {
 		{"in place without a mesh", workload("InPlace", false), []string{"spec.workloadRef.mode InPlace needs spec.strategy.canary.trafficRouting"}},
 		{"adopted without a mesh", workload("Adopt", false), nil},
 		{"another mode", workload("Beside", true), []string{"spec.workloadRef.mode", "Unsupported value"}},
+		{"a StatefulSet in place with a mesh", workload("InPlace", true, "StatefulSet"), nil},
+		{"a StatefulSet in place by pod ratio", workload("InPlace", false, "StatefulSet"), nil},
+		{"a StatefulSet adopted", workload("Adopt", true, "StatefulSet"), []string{"spec.workloadRef of kind StatefulSet needs mode InPlace"}},
+		{"a DaemonSet", workload("InPlace", true, "DaemonSet"), []string{"spec.workloadRef.kind", "Unsupported value"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) { admit(t, c, ns, valid, tt.edit, tt.wantErr) })
 	}
@@ -60,5 +68,25 @@ func TestWorkloadModeIsImmutable(t *testing.T) {
 	err := c.Update(context.Background(), u)
 	if err == nil || !strings.Contains(err.Error(), "spec.workloadRef.mode cannot change") {
 		t.Errorf("Adopt to InPlace: got %v, want a refusal naming spec.workloadRef.mode", err)
+	}
+}
+
+// TestWorkloadKindIsImmutable: a Rollout's stable revision is its
+// workload's; it cannot move to another kind.
+func TestWorkloadKindIsImmutable(t *testing.T) {
+	c, obj := created(t, valid, func(spec map[string]any) {
+		delete(spec, "template")
+		spec["workloadRef"] = map[string]any{"name": "web", "mode": "InPlace"}
+		spec["service"] = "web"
+		canary(spec)["trafficRouting"] = map[string]any{"gatewayAPI": map[string]any{}}
+	})
+	if kind, _, _ := unstructured.NestedString(obj.Object, "spec", "workloadRef", "kind"); kind != "Deployment" {
+		t.Errorf("kind defaults to %q; want Deployment", kind)
+	}
+	u := obj.DeepCopy()
+	_ = unstructured.SetNestedField(u.Object, "StatefulSet", "spec", "workloadRef", "kind")
+	err := c.Update(context.Background(), u)
+	if err == nil || !strings.Contains(err.Error(), "spec.workloadRef.kind cannot change") {
+		t.Errorf("Deployment to StatefulSet: got %v, want a refusal naming spec.workloadRef.kind", err)
 	}
 }
