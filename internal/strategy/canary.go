@@ -362,7 +362,7 @@ func (d *decision) approximation() {
 // meets a revision without the pods for it.
 func (d *decision) promote() {
 	if d.w.Mesh {
-		if !reached(d.w.Canary, d.w.Replicas, true) {
+		if !d.w.Replaces && !reached(d.w.Canary, d.w.Replicas, true) {
 			d.plan.Promoting = true
 			d.plan.Waiting = fmt.Sprintf("the canary at full scale before promotion: %d of %d available",
 				d.w.Canary.Available, d.w.Replicas)

@@ -155,6 +155,8 @@ func TestDecide(t *testing.T) {
 			"", "the canary at full scale before promotion: 1 of 4 available", "promoting"},
 		{"promotion with a mesh: stable Service first, then promote", atStep(withPods(world(true, w25), 4, 4), 1),
 			"route c→c 0, promote", "", ""},
+		{"promotion with a mesh, canary pods that replace stable ones (a StatefulSet): no full scale, stable Service first", atStep(replaces(withPods(world(true, w25), 1, 4)), 1),
+			"route c→c 0, promote", "", ""},
 		{"a promotion written by a pass whose status was lost: promote, not the step again", promotedRecord(withPods(world(true, w25, p0), 4, 4)),
 			"end step Passed, end step Passed, route c→c 0, promote", "", ""},
 		{"promotion held by a drain", held(atStep(withPods(world(true, w25), 4, 4), 1)),
@@ -177,6 +179,11 @@ func TestDecide(t *testing.T) {
 			}
 		})
 	}
+}
+
+func replaces(w World) World {
+	w.Replaces = true
+	return w
 }
 
 func fixtureSetWeight(p int64) rampv1.Step { return rampv1.Step{SetWeight: ptr.To(rampv1.Percent(p))} }

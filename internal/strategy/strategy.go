@@ -55,6 +55,10 @@ type World struct {
 	Status StepStatus
 	// Mesh is true with a router that shapes traffic with weights.
 	Mesh bool
+	// Replaces: the canary's pods replace stable ones (a StatefulSet run
+	// in place), so it cannot grow to full scale beside them; a mesh
+	// promotion moves the stable side to its pods as they are.
+	Replaces bool
 	// Replicas is spec.replicas; Pods gives the pods each revision runs
 	// for a canary weight (the router's Replicas).
 	Replicas int32

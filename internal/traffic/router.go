@@ -38,10 +38,15 @@ type Target struct {
 	// they are equal when no canary is in flight.
 	Stable, Canary string
 	// StableLabels select the stable revision's pods when Ramp does not
-	// run them: a Deployment run in place, whose pods carry its
-	// pod-template-hash and no revision label of Ramp's. Nil: the pods
+	// run them: a Deployment's run in place, whose pods carry its
+	// pod-template-hash and no revision label of Ramp's, or a
+	// StatefulSet's, by its controller-revision-hash. Nil: the pods
 	// with Stable as their revision label.
 	StableLabels map[string]string
+	// CanaryLabels select the canary revision's pods when Ramp does not
+	// run them: a StatefulSet's, by its controller-revision-hash. Nil: the
+	// pods with Canary as their revision label.
+	CanaryLabels map[string]string
 	// Weight is the canary's share.
 	Weight rampv1.Weight
 	// Routes send the requests they match to the canary whatever the
@@ -68,6 +73,9 @@ func (t Target) StableSelector() map[string]string {
 
 // CanarySelector is the labels that select the canary revision's pods.
 func (t Target) CanarySelector() map[string]string {
+	if t.CanaryLabels != nil {
+		return t.CanaryLabels
+	}
 	return map[string]string{rampv1.LabelRevision: t.Canary}
 }
 

@@ -66,13 +66,22 @@ func (res *resolver) get(key client.ObjectKey, obj client.Object) bool {
 }
 
 func (res *resolver) workload(ro *rampv1.Rollout, ref *rampv1.WorkloadRef, path *field.Path) {
-	dep := &appsv1.Deployment{}
-	if !res.get(client.ObjectKey{Namespace: res.ns, Name: ref.Name}, dep) {
-		res.errs = append(res.errs, notFound(path, ref.Name, "Deployment not found; create it or fix the name"))
+	var obj client.Object
+	var tmpl *corev1.PodTemplateSpec
+	kind := rampv1.KindDeployment
+	if ro.Spec.StatefulSet() {
+		sts := &appsv1.StatefulSet{}
+		obj, tmpl, kind = sts, &sts.Spec.Template, rampv1.KindStatefulSet
+	} else {
+		dep := &appsv1.Deployment{}
+		obj, tmpl = dep, &dep.Spec.Template
+	}
+	if !res.get(client.ObjectKey{Namespace: res.ns, Name: ref.Name}, obj) {
+		res.errs = append(res.errs, notFound(path, ref.Name, kind+" not found; create it or fix the name"))
 		return
 	}
-	labelsPath := field.NewPath("Deployment "+ref.Name).Child("spec", "template", "metadata", "labels")
-	res.errs = append(res.errs, Selector(ro.Spec.Selector, &dep.Spec.Template, labelsPath)...)
+	labelsPath := field.NewPath(kind+" "+ref.Name).Child("spec", "template", "metadata", "labels")
+	res.errs = append(res.errs, Selector(ro.Spec.Selector, tmpl, labelsPath)...)
 }
 
 // analysis reads a step's templates and assembles its run, as the

@@ -47,6 +47,8 @@ type rolloutState struct {
 	// workload is the Deployment the Rollout adopted, if any; inPlace the
 	// one it runs in place (inplace.go).
 	workload, inPlace *appsv1.Deployment
+	// statefulSet is the StatefulSet it runs in place (statefulset.go).
+	statefulSet *statefulSet
 	// weight is the canary weight asked by the current step.
 	weight rampv1.Weight
 	// reached is the weight the canary receives: read from the routing
@@ -101,6 +103,21 @@ func (st *rolloutState) requeueAfter(d time.Duration) {
 }
 
 func (st *rolloutState) steps() []rampv1.Step { return st.ro.Spec.Strategy.Canary.Steps }
+
+// pods returns the pod count of each revision for weight w. A
+// StatefulSet's canary pods replace stable ones; through a mesh, one
+// stable pod at least stays, for the stable side's traffic.
+func (st *rolloutState) pods(w rampv1.Weight) (canary, stable int32) {
+	n := st.budget.replicas
+	canary, stable = st.router.Replicas(n, w)
+	if st.statefulSet != nil {
+		if st.mesh {
+			canary = min(canary, n-1)
+		}
+		stable = n - canary
+	}
+	return canary, stable
+}
 
 // trackRevisions decides which revision is stable and which is the canary,
 // and starts a new canary when the template changed.
@@ -233,9 +250,12 @@ func (r *Reconciler) promote(st *rolloutState) {
 	clearCanary(s)
 	st.stable, st.canary = st.current, nil
 	st.mode = modeStable
-	if st.inPlace != nil {
-		// The Deployment rolls the template out once the proxies have
-		// left its old pods (holdWorkload).
+	if st.inPlace != nil || st.statefulSet != nil {
+		// The workload rolls the template out once the proxies have left
+		// its old pods (holdWorkload, pace).
+		if s.Workload == nil {
+			s.Workload = &rampv1.WorkloadStatus{}
+		}
 		s.Workload.PromotedAt = ptr.To(metav1.NewMicroTime(st.now))
 	}
 	st.weight, st.reached, st.plan.Promoting = 0, 0, false

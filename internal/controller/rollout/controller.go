@@ -69,9 +69,11 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=ramp.dev,resources=rollouts/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups="",resources=pods,verbs=list;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list;patch;delete
 // (Each router's package carries the rights on its routing objects.)
 
 // Reconcile takes one Rollout one pass further.
@@ -135,7 +137,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	case errors.As(err, &spec):
 		r.specFault(ro, spec, n)
 		return ctrl.Result{}, nil // a change to the Rollout or its workload triggers the next pass
-	case errors.Is(err, errCollision):
+	case errors.Is(err, errCollision) || errors.Is(err, errWorkloadBehind):
 		return ctrl.Result{RequeueAfter: retryDelay}, nil
 	case apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err):
 		// A write raced another (the ReplicaSet controller, a user): the
@@ -151,13 +153,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 // reconcile runs one pass: observe, decide, act, summarise.
 // What it has to tell goes to n.
 func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news) (time.Duration, error) {
-	tmpl, workload, err := r.podTemplate(ctx, ro)
+	tmpl, workload, sts, err := r.podTemplate(ctx, ro)
 	if err != nil {
 		return 0, err
 	}
 	replicas := ptr.Deref(ro.Spec.Replicas, 1)
 	var inPlace *appsv1.Deployment
-	if ro.Spec.InPlace() {
+	if sts != nil {
+		replicas = ptr.Deref(sts.Spec.Replicas, 1) // the StatefulSet's, as in place
+	}
+	if ro.Spec.InPlaceDeployment() {
 		// The Deployment's replicas are the Rollout's (an HPA may move
 		// them); Ramp never changes them.
 		inPlace, workload, replicas = workload, nil, ptr.Deref(workload.Spec.Replicas, 1)
@@ -186,6 +191,12 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 	}
 	var stable, current *revision
 	var handOver time.Duration
+	var set *statefulSet
+	if sts != nil {
+		if stable, current, set, err = r.statefulSetRevisions(ctx, ro, n, sts); err != nil {
+			return 0, err
+		}
+	}
 	if inPlace != nil {
 		if stable, handOver, err = r.workloadRevision(ctx, ro, n, inPlace, revs); err != nil {
 			return 0, err
@@ -200,7 +211,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 		}
 	}
 	st := &rolloutState{ro: ro, news: n, now: r.Clock.Now(), wall: time.Now(), router: r.routerFor(ro), mesh: isMesh(ro), budget: b,
-		revs: revs, stable: stable, current: current, workload: workload, inPlace: inPlace}
+		revs: revs, stable: stable, current: current, workload: workload, inPlace: inPlace, statefulSet: set}
 
 	if handOver > 0 {
 		st.requeueAfter(handOver)
@@ -245,6 +256,9 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 	}
 	r.planTargets(st)
 	if err := r.scale(ctx, st); err != nil {
+		return 0, err
+	}
+	if err := r.pace(ctx, st); err != nil {
 		return 0, err
 	}
 	if st.mode == modeStable {
@@ -368,6 +382,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		// promotion over once it has rolled it out.
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfWorkload),
 			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, podCountsChanged))).
+		Watches(&appsv1.StatefulSet{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfWorkload),
+			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, podCountsChanged))).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRoutedBy("Service"))).
 		Watches(&rampv1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsNaming("AnalysisTemplate")),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -416,20 +432,34 @@ func servedRoutingKinds(mapper meta.RESTMapper) []schema.GroupVersionKind {
 	return kinds
 }
 
-// podCountsChanged passes a Deployment's updates that change its pod
-// counts, and not those that only touch its conditions' times.
+// podCountsChanged passes a Deployment's or StatefulSet's updates that
+// change its pod counts or revisions, and not those that only touch its
+// conditions' times.
 var podCountsChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-	old, ok1 := e.ObjectOld.(*appsv1.Deployment)
-	cur, ok2 := e.ObjectNew.(*appsv1.Deployment)
-	if !ok1 || !ok2 {
-		return true
+	switch old := e.ObjectOld.(type) {
+	case *appsv1.Deployment:
+		cur, ok := e.ObjectNew.(*appsv1.Deployment)
+		if !ok {
+			return true
+		}
+		o, c := old.Status, cur.Status
+		return o.ObservedGeneration != c.ObservedGeneration || o.Replicas != c.Replicas || o.UpdatedReplicas != c.UpdatedReplicas ||
+			o.ReadyReplicas != c.ReadyReplicas || o.AvailableReplicas != c.AvailableReplicas
+	case *appsv1.StatefulSet:
+		cur, ok := e.ObjectNew.(*appsv1.StatefulSet)
+		if !ok {
+			return true
+		}
+		o, c := old.Status, cur.Status
+		return o.ObservedGeneration != c.ObservedGeneration || o.Replicas != c.Replicas || o.UpdatedReplicas != c.UpdatedReplicas ||
+			o.CurrentReplicas != c.CurrentReplicas || o.ReadyReplicas != c.ReadyReplicas || o.AvailableReplicas != c.AvailableReplicas ||
+			o.CurrentRevision != c.CurrentRevision || o.UpdateRevision != c.UpdateRevision
 	}
-	o, c := old.Status, cur.Status
-	return o.ObservedGeneration != c.ObservedGeneration || o.Replicas != c.Replicas || o.UpdatedReplicas != c.UpdatedReplicas ||
-		o.ReadyReplicas != c.ReadyReplicas || o.AvailableReplicas != c.AvailableReplicas
+	return true
 }}
 
-// rolloutsOfWorkload maps a Deployment to the Rollouts adopting it.
+// rolloutsOfWorkload maps a Deployment or StatefulSet to the Rollouts
+// whose workloadRef names it.
 func (r *Reconciler) rolloutsOfWorkload(ctx context.Context, o client.Object) []reconcile.Request {
 	var list rampv1.RolloutList
 	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{workloadIndex: o.GetName()}); err != nil {

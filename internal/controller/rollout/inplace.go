@@ -216,9 +216,18 @@ func (r *Reconciler) holdWorkload(ctx context.Context, st *rolloutState) error {
 // Deployment rolls it out: until scaleDownDelaySeconds after the
 // promotion, when proxies no longer send its old pods a request.
 func resumeDue(ro *rampv1.Rollout, stable *revision, now time.Time) time.Duration {
-	w := ro.Status.Workload
-	if w == nil || w.PromotedAt == nil || stable.external {
+	if stable.external {
 		return 0 // a revert: the Deployment has nothing to roll
+	}
+	return sincePromotion(ro, now)
+}
+
+// sincePromotion returns how long it still is until scaleDownDelaySeconds
+// after an in-place promotion (status.workload.promotedAt); 0 with none.
+func sincePromotion(ro *rampv1.Rollout, now time.Time) time.Duration {
+	w := ro.Status.Workload
+	if w == nil || w.PromotedAt == nil {
+		return 0
 	}
 	delay := time.Duration(ptr.Deref(ro.Spec.Strategy.Canary.ScaleDownDelaySeconds, 30)) * time.Second
 	return w.PromotedAt.Add(delay).Sub(now)
@@ -234,28 +243,35 @@ func (r *Reconciler) setPaused(ctx context.Context, dep *appsv1.Deployment, paus
 	return nil
 }
 
-// workloadCondition says whether Ramp holds the Deployment's rollout, and
-// after a rollback, how to go on.
+// workloadCondition says whether Ramp holds the workload's rollout (a
+// Deployment's spec.paused, a StatefulSet's partition), and after a
+// rollback, how to go on.
 func workloadCondition(st *rolloutState) {
 	s := &st.ro.Status
-	if st.inPlace == nil {
+	var name, held string
+	switch {
+	case st.inPlace != nil:
+		name, held = "Deployment "+st.inPlace.Name, "paused"
+	case st.statefulSet != nil:
+		name, held = "StatefulSet "+st.statefulSet.sts.Name, "held by its partition"
+	default:
 		meta.RemoveStatusCondition(&s.Conditions, rampv1.ConditionWorkloadPaused)
 		return
 	}
 	c := metav1.Condition{Type: rampv1.ConditionWorkloadPaused, Status: metav1.ConditionFalse, Reason: "Serving",
-		Message: fmt.Sprintf("Deployment %s runs its template, stable revision %s", st.inPlace.Name, s.StableRevision), ObservedGeneration: st.ro.Generation}
+		Message: fmt.Sprintf("%s runs its template, stable revision %s", name, s.StableRevision), ObservedGeneration: st.ro.Generation}
 	switch {
 	case s.Workload == nil || !s.Workload.Paused:
 	case st.mode == modeAborted:
 		c.Status, c.Reason = metav1.ConditionTrue, "CanaryRolledBack"
-		c.Message = fmt.Sprintf("Deployment %s stays paused at the template of revision %d, which was rolled back; revert its template to resume it with nothing to roll, or retry the canary (ramp retry %s)",
-			st.inPlace.Name, st.canary.number, st.ro.Name)
+		c.Message = fmt.Sprintf("%s stays %s at the template of revision %d, which was rolled back; revert its template to resume it with nothing to roll, or retry the canary (ramp retry %s)",
+			name, held, st.canary.number, st.ro.Name)
 	case st.mode == modeCanary:
 		c.Status, c.Reason = metav1.ConditionTrue, "CanaryRunning"
-		c.Message = fmt.Sprintf("Deployment %s is paused while its new template runs as canary revision %d", st.inPlace.Name, st.canary.number)
+		c.Message = fmt.Sprintf("%s is %s while its new template runs as canary revision %d", name, held, st.canary.number)
 	default:
 		c.Status, c.Reason = metav1.ConditionTrue, "Promoted"
-		c.Message = fmt.Sprintf("Deployment %s is paused until scaleDownDelaySeconds after the promotion, then rolls its template out while revision %d's pods serve", st.inPlace.Name, st.stable.number)
+		c.Message = fmt.Sprintf("%s is %s until scaleDownDelaySeconds after the promotion, then rolls its template out while revision %d's pods serve", name, held, st.stable.number)
 	}
 	meta.SetStatusCondition(&s.Conditions, c)
 }

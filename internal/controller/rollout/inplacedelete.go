@@ -149,6 +149,9 @@ func (r *Reconciler) routeBack(ctx context.Context, ro *rampv1.Rollout, n *news,
 // resumeOnDelete unpauses a Deployment Ramp held, as the deletion's last
 // step: it rolls out its template on its own from then on.
 func (r *Reconciler) resumeOnDelete(ctx context.Context, ro *rampv1.Rollout, n *news) error {
+	if ro.Spec.StatefulSet() {
+		return r.releasePartition(ctx, ro, n)
+	}
 	dep, err := r.inPlaceDeployment(ctx, ro)
 	if dep == nil || err != nil {
 		return err
@@ -176,7 +179,7 @@ func (r *Reconciler) resumeOnDelete(ctx context.Context, ro *rampv1.Rollout, n *
 // inPlaceDeployment reads the Deployment a Rollout runs in place; nil if
 // it runs none, or the Deployment is gone or going.
 func (r *Reconciler) inPlaceDeployment(ctx context.Context, ro *rampv1.Rollout) (*appsv1.Deployment, error) {
-	if !ro.Spec.InPlace() {
+	if !ro.Spec.InPlaceDeployment() {
 		return nil, nil
 	}
 	dep := &appsv1.Deployment{}

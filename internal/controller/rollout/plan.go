@@ -36,8 +36,8 @@ func (r *Reconciler) observeCanary(ctx context.Context, st *rolloutState) (strat
 	}
 	s := &st.ro.Status
 	held, by := st.holds(st.canary.hash)
-	pods := func(weight rampv1.Weight) (int32, int32) { return st.router.Replicas(st.budget.replicas, weight) }
-	if st.stable.external {
+	pods := st.pods
+	if st.inPlace != nil {
 		// Run in place: the stable pods are the Deployment's to count, and
 		// the canary waits for none of them.
 		pods = func(weight rampv1.Weight) (int32, int32) {
@@ -46,7 +46,7 @@ func (r *Reconciler) observeCanary(ctx context.Context, st *rolloutState) (strat
 		}
 	}
 	w := strategy.World{
-		Now: st.now, Spec: &st.ro.Spec, Mesh: st.mesh, Replicas: st.budget.replicas,
+		Now: st.now, Spec: &st.ro.Spec, Mesh: st.mesh, Replicas: st.budget.replicas, Replaces: st.statefulSet != nil,
 		Pods:   pods,
 		Canary: view(st.canary), Stable: view(st.stable),
 		Status: strategy.StepStatus{Step: int(ptr.Deref(s.CurrentStepIndex, 0)), Asked: s.Weight.Asked,

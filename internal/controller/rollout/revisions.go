@@ -27,13 +27,18 @@ type revision struct {
 	// external: the ReplicaSet is a Deployment's that the Rollout runs in
 	// place (inplace.go); Ramp reads it and never writes it.
 	external bool
+	// labels select an external revision's pods (see selector).
+	labels map[string]string
 }
 
 // selector is the labels that select the revision's pods, when they are
 // not the revision label Ramp gives its own (traffic.Target.StableLabels).
 func (r *revision) selector() map[string]string {
-	if !r.external {
+	switch {
+	case !r.external:
 		return nil
+	case r.labels != nil:
+		return r.labels // a StatefulSet's: its controller-revision-hash
 	}
 	return map[string]string{podTemplateHashLabel: r.rs.Labels[podTemplateHashLabel]}
 }
@@ -186,8 +191,8 @@ func newReplicaSet(ro *rampv1.Rollout, tmpl *corev1.PodTemplateSpec, hash string
 // earlier template) the next revision number, so that revision order stays
 // the order in which templates were rolled out.
 func (r *Reconciler) renumber(ctx context.Context, st *rolloutState) error {
-	if st.canary == nil {
-		return nil
+	if st.canary == nil || st.canary.external {
+		return nil // a StatefulSet's revisions are numbered by it
 	}
 	var newest int64
 	for _, rev := range st.revs {

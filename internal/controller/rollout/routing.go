@@ -79,9 +79,7 @@ func (st *rolloutState) promotionWritten() bool {
 // take an older weight for the truth.
 func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Target) (held bool, err error) {
 	held = st.hold(&t)
-	if st.stable != nil && t.Stable == st.stable.hash {
-		t.StableLabels = st.stable.selector()
-	}
+	t.StableLabels, t.CanaryLabels = st.labelsOf(t.Stable), st.labelsOf(t.Canary)
 	changes, err := st.router.SetWeight(ctx, t)
 	r.reportChanges(st, changes)
 	if err != nil {
@@ -93,6 +91,17 @@ func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Targ
 		st.ro.Status.Weight.Reached = t.Weight
 	}
 	return held, nil
+}
+
+// labelsOf returns the labels that select the pods of the revision hash,
+// when they are not Ramp's revision label (revision.selector).
+func (st *rolloutState) labelsOf(hash string) map[string]string {
+	for _, rev := range []*revision{st.stable, st.canary, st.current} {
+		if rev != nil && rev.hash == hash {
+			return rev.selector()
+		}
+	}
+	return nil
 }
 
 func (r *Reconciler) reportChanges(st *rolloutState, changes []traffic.Change) {

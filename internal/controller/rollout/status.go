@@ -33,6 +33,12 @@ func (r *Reconciler) summarize(ctx context.Context, st *rolloutState) error {
 		s.ReadyReplicas += st.stable.ready()
 		s.AvailableReplicas += st.stable.available()
 	}
+	if st.canary != nil && st.canary.external {
+		// A StatefulSet's canary: its pods above the partition.
+		s.Replicas += st.canary.pods()
+		s.ReadyReplicas += st.canary.ready()
+		s.AvailableReplicas += st.canary.available()
+	}
 	s.UpdatedReplicas, s.UpdatedAvailableReplicas = st.current.pods(), st.current.available()
 
 	s.Weight = rampv1.WeightStatus{}

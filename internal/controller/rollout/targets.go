@@ -27,10 +27,14 @@ func (r *Reconciler) planTargets(st *rolloutState) {
 		// The preflight holds it: no pod until it can run (a blue/green
 		// preview, or canaryScale Full, would have them at weight 0).
 		targets = append(targets, scaleTarget{rev: st.canary, want: 0}, scaleTarget{rev: st.stable, want: n})
+	case st.mode == modeCanary && st.plan.Promoting && st.statefulSet != nil:
+		// Its canary replaces stable pods: none more while the stable side
+		// has traffic (the promotion moves it to the canary's pods first).
+		targets = append(targets, scaleTarget{rev: st.canary, hold: true}, scaleTarget{rev: st.stable, hold: true})
 	case st.mode == modeCanary && st.plan.Promoting:
 		targets = append(targets, scaleTarget{rev: st.canary, want: n}, scaleTarget{rev: st.stable, want: n})
 	case st.mode == modeCanary:
-		canary, stable := strategy.Pods(func(w rampv1.Weight) (int32, int32) { return st.router.Replicas(n, w) }, st.weight, st.plan.Serving)
+		canary, stable := strategy.Pods(st.pods, st.weight, st.plan.Serving)
 		want := scaleTarget{rev: st.canary, want: canary}
 		if st.draining == st.canary.hash && canary < st.canary.replicas() {
 			// Its weight or last route went to 0 while proxies may still

@@ -31,31 +31,37 @@ type specError struct {
 func (e *specError) Error() string { return e.message }
 
 // podTemplate returns the pod template to run: spec.template, or the
-// template of the Deployment named by spec.workloadRef.
-func (r *Reconciler) podTemplate(ctx context.Context, ro *rampv1.Rollout) (*corev1.PodTemplateSpec, *appsv1.Deployment, error) {
-	tmpl, dep := ro.Spec.Template, (*appsv1.Deployment)(nil)
+// template of the Deployment or StatefulSet named by spec.workloadRef.
+func (r *Reconciler) podTemplate(ctx context.Context, ro *rampv1.Rollout) (*corev1.PodTemplateSpec, *appsv1.Deployment, *appsv1.StatefulSet, error) {
+	tmpl, dep, sts := ro.Spec.Template, (*appsv1.Deployment)(nil), (*appsv1.StatefulSet)(nil)
+	var obj client.Object
 	if ref := ro.Spec.WorkloadRef; ref != nil {
-		dep = &appsv1.Deployment{}
-		if err := r.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, dep); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, nil, &specError{reason: "WorkloadNotFound", message: fmt.Sprintf(
-					"spec.workloadRef: Deployment %q not found in namespace %s; create it or fix the name", ref.Name, ro.Namespace)}
-			}
-			return nil, nil, err
+		if ro.Spec.StatefulSet() {
+			sts = &appsv1.StatefulSet{}
+			obj, tmpl = sts, &sts.Spec.Template
+		} else {
+			dep = &appsv1.Deployment{}
+			obj, tmpl = dep, &dep.Spec.Template
 		}
-		tmpl = &dep.Spec.Template
+		if err := r.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, obj); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, nil, nil, &specError{reason: "WorkloadNotFound", message: fmt.Sprintf(
+					"spec.workloadRef: %s %q not found in namespace %s; create it or fix the name", ref.Kind, ref.Name, ro.Namespace)}
+			}
+			return nil, nil, nil, err
+		}
 	}
 	if tmpl == nil {
-		return nil, nil, &specError{reason: "InvalidSpec", message: "set one of spec.template and spec.workloadRef"}
+		return nil, nil, nil, &specError{reason: "InvalidSpec", message: "set one of spec.template and spec.workloadRef"}
 	}
 	labelsPath := field.NewPath("spec", "template", "metadata", "labels")
-	if dep != nil {
-		labelsPath = field.NewPath("Deployment "+dep.Name, "spec", "template", "metadata", "labels")
+	if obj != nil {
+		labelsPath = field.NewPath(ro.Spec.WorkloadRef.Kind+" "+obj.GetName(), "spec", "template", "metadata", "labels")
 	}
 	if errs := validation.Selector(ro.Spec.Selector, tmpl, labelsPath); len(errs) > 0 {
-		return nil, nil, &specError{reason: "SelectorMismatch", message: errs.ToAggregate().Error()}
+		return nil, nil, nil, &specError{reason: "SelectorMismatch", message: errs.ToAggregate().Error()}
 	}
-	return tmpl, dep, nil
+	return tmpl, dep, sts, nil
 }
 
 // scaleDownWorkload scales an adopted Deployment to zero once the Rollout's

@@ -1,0 +1,75 @@
+package rollout
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+	"github.com/rampcd/ramp/internal/traffic"
+	"github.com/rampcd/ramp/internal/traffic/gatewayapi"
+	"github.com/rampcd/ramp/internal/traffic/podratio"
+)
+
+// TestStatefulSetPods: a StatefulSet's canary pods replace stable ones;
+// through a mesh one stable pod stays, by pod ratio the weight is the share.
+func TestStatefulSetPods(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		mesh                 bool
+		replicas             int32
+		weight               rampv1.Weight
+		wantCanary, wantStab int32
+	}{
+		{"mesh, half of three", true, 3, rampv1.Percent(50), 2, 1},
+		{"mesh, all traffic keeps a stable pod", true, 3, rampv1.Percent(100), 2, 1},
+		{"mesh, a little", true, 4, rampv1.Percent(5), 1, 3},
+		{"pod ratio, half of four", false, 4, rampv1.Percent(50), 2, 2},
+		{"pod ratio, all", false, 3, rampv1.Percent(100), 3, 0},
+		{"no weight", true, 3, 0, 0, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &rolloutState{mesh: tc.mesh, budget: budget{replicas: tc.replicas}, statefulSet: &statefulSet{}, router: podratio.Router{}}
+			if tc.mesh {
+				ro := &rampv1.Rollout{}
+				ro.Spec.Strategy.Canary.TrafficRouting = &rampv1.TrafficRouting{GatewayAPI: &rampv1.GatewayAPIRouting{}}
+				st.router = gatewayapi.New(traffic.Kube{}, ro)
+			}
+			canary, stable := st.pods(tc.weight)
+			if canary != tc.wantCanary || stable != tc.wantStab {
+				t.Errorf("pods(%s) = %d canary, %d stable; want %d, %d", tc.weight, canary, stable, tc.wantCanary, tc.wantStab)
+			}
+		})
+	}
+}
+
+func TestOrdinal(t *testing.T) {
+	for name, want := range map[string]int{"web-0": 0, "web-12": 12, "my-db-3": 3, "web": -1, "web-x": -1} {
+		if got := ordinal(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}}); got != want {
+			t.Errorf("ordinal(%s) = %d; want %d", name, got, want)
+		}
+	}
+}
+
+func TestPartition(t *testing.T) {
+	sts := func(replicas int32, ru *appsv1.RollingUpdateStatefulSetStrategy) *statefulSet {
+		return &statefulSet{sts: &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Replicas: ptr.To(replicas),
+			UpdateStrategy: appsv1.StatefulSetUpdateStrategy{RollingUpdate: ru}}}}
+	}
+	for _, tc := range []struct {
+		name string
+		set  *statefulSet
+		want int32
+	}{
+		{"none", sts(3, nil), 0},
+		{"set", sts(3, &appsv1.RollingUpdateStatefulSetStrategy{Partition: ptr.To[int32](2)}), 2},
+		{"above the replicas", sts(3, &appsv1.RollingUpdateStatefulSetStrategy{Partition: ptr.To[int32](7)}), 3},
+	} {
+		if got := tc.set.partition(); got != tc.want {
+			t.Errorf("%s: partition %d; want %d", tc.name, got, tc.want)
+		}
+	}
+}
