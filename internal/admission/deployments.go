@@ -54,7 +54,7 @@ func (m deployments) Handle(ctx context.Context, req admission.Request) admissio
 	if dep.Spec.Paused || (!old.Spec.Paused && equality.Semantic.DeepEqual(dep.Spec.Template, old.Spec.Template)) {
 		return admission.Allowed("")
 	}
-	ro, err := m.runInPlace(ctx, dep)
+	ro, err := runInPlace(ctx, m.reader, rampv1.KindDeployment, dep)
 	if err != nil {
 		// Not held here; the controller holds it when it sees the change.
 		return admission.Allowed("").WithWarnings(fmt.Sprintf("ramp: could not tell whether a Rollout runs Deployment %s in place: %v", dep.Name, err))
@@ -75,20 +75,21 @@ func (m deployments) Handle(ctx context.Context, req admission.Request) admissio
 	return resp
 }
 
-// runInPlace returns the Rollout that runs dep in place, if any. One being
-// deleted holds it until its deletion's last step, which unpauses the
-// Deployment (AnnotationResumedAt): a GitOps tool's re-apply meanwhile
-// must not start the Deployment's rollout under the routing Ramp still
-// holds.
-func (m deployments) runInPlace(ctx context.Context, dep *appsv1.Deployment) (*rampv1.Rollout, error) {
+// runInPlace returns the Rollout that runs the workload obj of kind in
+// place, if any. One being deleted holds it until its deletion's last
+// step, which releases the workload (AnnotationResumedAt): a GitOps tool's
+// re-apply meanwhile must not start its rollout under the routing Ramp
+// still holds.
+func runInPlace(ctx context.Context, reader client.Reader, kind string, obj client.Object) (*rampv1.Rollout, error) {
 	var list rampv1.RolloutList
-	if err := m.reader.List(ctx, &list, client.InNamespace(dep.Namespace)); err != nil {
+	if err := reader.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
 		return nil, err
 	}
 	for i := range list.Items {
 		ro := &list.Items[i]
 		released := ro.DeletionTimestamp != nil && ro.Annotations[rampv1.AnnotationResumedAt] != ""
-		if ro.Spec.InPlace() && ro.Spec.WorkloadRef.Name == dep.Name && !released {
+		ref := ro.Spec.WorkloadRef
+		if ro.Spec.InPlace() && ref.Kind == kind && ref.Name == obj.GetName() && !released {
 			return ro, nil
 		}
 	}

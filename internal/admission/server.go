@@ -68,6 +68,7 @@ func Add(mgr ctrl.Manager, opts Options) error {
 	s.mux.Handle(PathClusterAnalysisTemplate, admission.WithValidator(scheme, templates[*rampv1.ClusterAnalysisTemplate]{
 		kind: "ClusterAnalysisTemplate", spec: func(t *rampv1.ClusterAnalysisTemplate) *rampv1.AnalysisTemplateSpec { return &t.Spec }}))
 	s.mux.Handle(PathDeployment, &admission.Webhook{Handler: deployments{reader: mgr.GetAPIReader(), decoder: admission.NewDecoder(scheme)}})
+	s.mux.Handle(PathStatefulSet, &admission.Webhook{Handler: statefulSets{reader: mgr.GetAPIReader(), decoder: admission.NewDecoder(scheme)}})
 	return mgr.Add(s)
 }
 

@@ -1,0 +1,70 @@
+package admission
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"gomodules.xyz/jsonpatch/v2"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	rampv1 "github.com/rampcd/ramp/api/v1alpha1"
+)
+
+// PathStatefulSet is where the mutating webhook on StatefulSets is served.
+const PathStatefulSet = "/mutate-statefulset"
+
+// statefulSets holds the rollout of a StatefulSet that a Rollout runs in
+// place: an update that changes its template to one other than the
+// Rollout's stable revision gets, in the same write, a partition at its
+// replica count, so that the StatefulSet controller replaces no pod
+// before the Rollout's steps say so. Nothing else of it is touched. With
+// the webhook not answering (failurePolicy Ignore), the controller sets
+// the partition as soon as it sees the change; the StatefulSet controller
+// may have replaced its highest-ordinal pod by then.
+type statefulSets struct {
+	reader  client.Reader
+	decoder admission.Decoder
+}
+
+func (m statefulSets) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if req.Operation != admissionv1.Update {
+		return admission.Allowed("")
+	}
+	sts, old := &appsv1.StatefulSet{}, &appsv1.StatefulSet{}
+	if err := m.decoder.Decode(req, sts); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if err := m.decoder.DecodeRaw(req.OldObject, old); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	replicas := ptr.Deref(sts.Spec.Replicas, 1)
+	ru := sts.Spec.UpdateStrategy.RollingUpdate
+	if equality.Semantic.DeepEqual(sts.Spec.Template, old.Spec.Template) || (ru != nil && ptr.Deref(ru.Partition, 0) >= replicas) {
+		return admission.Allowed("") // the template did not change, or no pod would be replaced
+	}
+	ro, err := runInPlace(ctx, m.reader, rampv1.KindStatefulSet, sts)
+	if err != nil {
+		return admission.Allowed("").WithWarnings(fmt.Sprintf("ramp: could not tell whether a Rollout runs StatefulSet %s in place: %v", sts.Name, err))
+	}
+	if ro == nil || ro.Status.StableRevision == "" ||
+		rampv1.TemplateHash(&sts.Spec.Template, ro.Status.CollisionCount) == ro.Status.StableRevision {
+		return admission.Allowed("")
+	}
+	// One operation, as for Deployments: nothing else of the object is
+	// rewritten.
+	op := jsonpatch.JsonPatchOperation{Operation: "add", Path: "/spec/updateStrategy/rollingUpdate/partition", Value: replicas}
+	if ru == nil {
+		op = jsonpatch.JsonPatchOperation{Operation: "add", Path: "/spec/updateStrategy/rollingUpdate", Value: map[string]any{"partition": replicas}}
+	}
+	resp := admission.Patched("", op)
+	resp.Warnings = append(resp.Warnings, fmt.Sprintf(
+		"ramp: StatefulSet %s's partition set to %d: Rollout %s runs its new template as a canary first, on its highest ordinals", sts.Name, replicas, ro.Name))
+	return resp
+}
