@@ -220,7 +220,13 @@ func (s *statusView) settled(ctx context.Context, ro *rampv1.Rollout) (bool, err
 // template (or its workload's), "" until the controller has made it.
 func (s *statusView) currentRevision(ctx context.Context, ro *rampv1.Rollout) (string, error) {
 	tmpl := ro.Spec.Template
-	if ref := ro.Spec.WorkloadRef; ref != nil {
+	if ref := ro.Spec.WorkloadRef; ref != nil && ro.Spec.StatefulSet() {
+		sts := &appsv1.StatefulSet{}
+		if err := s.c.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, sts); err != nil {
+			return "", notFound(err, "StatefulSet", ro.Namespace, ref.Name)
+		}
+		tmpl = &sts.Spec.Template
+	} else if ref != nil {
 		d := &appsv1.Deployment{}
 		if err := s.c.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, d); err != nil {
 			return "", notFound(err, "Deployment", ro.Namespace, ref.Name)
@@ -231,7 +237,7 @@ func (s *statusView) currentRevision(ctx context.Context, ro *rampv1.Rollout) (s
 		return "", nil
 	}
 	if ro.Spec.InPlace() {
-		// Its stable revision is the Deployment's: no ReplicaSet of the
+		// Its stable revision is the workload's: no ReplicaSet of the
 		// Rollout's need run the template.
 		return rampv1.TemplateHash(tmpl, ro.Status.CollisionCount), nil
 	}

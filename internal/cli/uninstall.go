@@ -103,6 +103,16 @@ func uninstallPlan(ro *rampv1.Rollout, dep *appsv1.Deployment) plan {
 	case ref == nil:
 		return plan{does: fmt.Sprintf("its %d pods go with it", s.Replicas), warnings: []string{
 			"it runs its own template: nothing serves the workload once it is deleted; move the template to a Deployment and adopt it first (docs/workloads.md)"}}
+	case ro.Spec.StatefulSet():
+		p := plan{does: fmt.Sprintf("the routing goes back to the Service %s, which selects every pod of StatefulSet %s, then its partition goes to 0", ro.Spec.Service, ref.Name)}
+		if held {
+			p.warnings = append(p.warnings, "no finalizer (the controller has not seen it yet): the routing goes at once, and the partition stays as it is")
+		}
+		if c := s.CanaryRevision; c != "" || (s.Workload != nil && s.Workload.Paused && s.Workload.PromotedAt == nil) {
+			p.warnings = append(p.warnings, fmt.Sprintf(
+				"the StatefulSet holds a template Ramp has not promoted%s: its pods of that template get traffic through the root Service, and it rolls the template out on its own once the partition is 0; revert its template first to stay on the stable version", revision(c)))
+		}
+		return p
 	case dep == nil:
 		return plan{does: fmt.Sprintf("Deployment %s not found: nothing to hand back", ref.Name), warnings: []string{
 			fmt.Sprintf("its %d pods go with it and nothing serves the workload", s.Replicas)}}
@@ -143,7 +153,7 @@ func revision(hash string) string {
 // workloadOf reads the Deployment ro's workloadRef names; nil if none.
 func workloadOf(ctx context.Context, c client.Client, ro *rampv1.Rollout) (*appsv1.Deployment, error) {
 	ref := ro.Spec.WorkloadRef
-	if ref == nil {
+	if ref == nil || ro.Spec.StatefulSet() {
 		return nil, nil
 	}
 	dep := &appsv1.Deployment{}

@@ -46,6 +46,9 @@ func TestUninstallPlan(t *testing.T) {
 		{"in place at rest", rollout(rampv1.WorkloadInPlace, true, ""), dep(4, false), "Deployment web's 4 pods", nil},
 		{"in place mid-canary", rollout(rampv1.WorkloadInPlace, true, "abc"), dep(4, true), "then the Deployment is unpaused", []string{"not promoted (revision abc)"}},
 		{"in place, handing a promotion over", handingOver(rollout(rampv1.WorkloadInPlace, true, "")), dep(4, true), "then the Deployment is unpaused", nil},
+		{"a StatefulSet at rest", statefulSet(rollout(rampv1.WorkloadInPlace, true, "")), nil, "then its partition goes to 0", nil},
+		{"a StatefulSet mid-canary", statefulSet(rollout(rampv1.WorkloadInPlace, true, "abc")), nil, "every pod of StatefulSet web", []string{"not promoted (revision abc)"}},
+		{"a StatefulSet promoted, partition held", statefulSet(handingOver(rollout(rampv1.WorkloadInPlace, true, ""))), nil, "then its partition goes to 0", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := uninstallPlan(tc.ro, tc.dep)
@@ -66,5 +69,10 @@ func TestUninstallPlan(t *testing.T) {
 
 func handingOver(ro *rampv1.Rollout) *rampv1.Rollout {
 	ro.Status.Workload = &rampv1.WorkloadStatus{Paused: true, PromotedAt: &metav1.MicroTime{}}
+	return ro
+}
+
+func statefulSet(ro *rampv1.Rollout) *rampv1.Rollout {
+	ro.Spec.WorkloadRef.Kind, ro.Spec.Service = rampv1.KindStatefulSet, "web"
 	return ro
 }

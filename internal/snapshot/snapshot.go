@@ -148,14 +148,19 @@ func SortEvents(evs []eventsv1.Event) {
 }
 
 // Workload says how a Rollout runs its pods, for people: "" with its own
-// template, else the Deployment it adopted or runs in place.
+// template, else the Deployment it adopted or runs in place, or the
+// StatefulSet it runs in place.
 func Workload(ro *rampv1.Rollout) string {
 	ref := ro.Spec.WorkloadRef
 	switch {
 	case ref == nil:
 		return ""
+	case ro.Spec.StatefulSet() && ro.Status.Workload != nil && ro.Status.Workload.Paused:
+		return "StatefulSet " + ref.Name + ", in place (partition held by Ramp)"
 	case ro.Spec.InPlace() && ro.Status.Workload != nil && ro.Status.Workload.Paused:
 		return "Deployment " + ref.Name + ", in place (paused by Ramp)"
+	case ro.Spec.StatefulSet():
+		return "StatefulSet " + ref.Name + ", in place"
 	case ro.Spec.InPlace():
 		return "Deployment " + ref.Name + ", in place"
 	default:
