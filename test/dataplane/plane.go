@@ -2,9 +2,11 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -73,13 +75,25 @@ func start(ctx context.Context, cfg *rest.Config, namespace string, opts Options
 			m.Kick()
 		}
 	}
-	sync := func(obj any, deleted bool) {
+	var sync func(obj any, deleted bool)
+	sync = func(obj any, deleted bool) {
 		if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 			obj, deleted = tomb.Obj, true
 		}
 		if pod, ok := obj.(*corev1.Pod); ok {
 			if err := pods.Sync(pod, deleted); err != nil {
 				fmt.Fprintln(os.Stderr, "dataplane:", err)
+				if errors.Is(err, syscall.EADDRINUSE) {
+					// kwok gave the pod an address that another
+					// namespace's pod held, whose plane has not seen it go
+					// yet: try again shortly, with the pod as it is then.
+					time.AfterFunc(100*time.Millisecond, func() {
+						cur := &corev1.Pod{}
+						if err := c.Get(ctx, client.ObjectKeyFromObject(pod), cur); err == nil && cur.UID == pod.UID {
+							sync(cur, false)
+						}
+					})
+				}
 			}
 		}
 		kick()
