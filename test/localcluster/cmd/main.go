@@ -65,7 +65,7 @@ directory (about 10 minutes cold, seconds warm).`,
 
 	root.AddCommand(&cobra.Command{
 		Use:   "build",
-		Short: "Build the cluster binaries, kubectl, Prometheus, VictoriaMetrics and InfluxDB for the pinned versions (if not cached) and print where they are",
+		Short: "Build the cluster binaries, kubectl, Prometheus, VictoriaMetrics and InfluxDB, and fetch Argo Rollouts' CRDs, for the pinned versions (if not cached), and print where they are",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			bins, err := localcluster.EnsureBinaries(cmd.Context(), cmd.ErrOrStderr())
@@ -88,8 +88,14 @@ directory (about 10 minutes cold, seconds warm).`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "kubernetes %s\nkube-apiserver %s\nkubectl %s\netcd %s\nkwok %s\nprometheus %s\nvictoria-metrics %s\ninfluxd %s\n",
-				bins.KubernetesVersion, bins.APIServer, kubectl, bins.Etcd, bins.Kwok, prometheus, vm, influxd)
+			// Fetched here too, not only on first use: the unit tests of
+			// `ramp convert` read them, and may run before any e2e test.
+			argo, err := localcluster.EnsureArgoRolloutsCRDs(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "kubernetes %s\nkube-apiserver %s\nkubectl %s\netcd %s\nkwok %s\nprometheus %s\nvictoria-metrics %s\ninfluxd %s\nargo-rollouts crds %s\n",
+				bins.KubernetesVersion, bins.APIServer, kubectl, bins.Etcd, bins.Kwok, prometheus, vm, influxd, argo)
 			return nil
 		},
 	})
