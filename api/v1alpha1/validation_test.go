@@ -165,7 +165,7 @@ func TestAdmission(t *testing.T) {
 			name: "workloadRef of another kind",
 			edit: func(s map[string]any) {
 				delete(s, "template")
-				s["workloadRef"] = map[string]any{"kind": "StatefulSet", "name": "web"}
+				s["workloadRef"] = map[string]any{"kind": "DaemonSet", "name": "web"}
 			},
 			wantErr: []string{"spec.workloadRef.kind", "Unsupported value"},
 		},

@@ -46,15 +46,22 @@ func (m statefulSets) Handle(ctx context.Context, req admission.Request) admissi
 	}
 	replicas := ptr.Deref(sts.Spec.Replicas, 1)
 	ru := sts.Spec.UpdateStrategy.RollingUpdate
-	if equality.Semantic.DeepEqual(sts.Spec.Template, old.Spec.Template) || (ru != nil && ptr.Deref(ru.Partition, 0) >= replicas) {
-		return admission.Allowed("") // the template did not change, or no pod would be replaced
+	if equality.Semantic.DeepEqual(sts.Spec.Template, old.Spec.Template) || (ru != nil && ptr.Deref(ru.Partition, 0) >= replicas) ||
+		(sts.Spec.UpdateStrategy.Type != "" && sts.Spec.UpdateStrategy.Type != appsv1.RollingUpdateStatefulSetStrategyType) {
+		// The template did not change, or no pod would be replaced; with
+		// OnDelete there is no partition (the Rollout says to change it).
+		return admission.Allowed("")
 	}
 	ro, err := runInPlace(ctx, m.reader, rampv1.KindStatefulSet, sts)
 	if err != nil {
 		return admission.Allowed("").WithWarnings(fmt.Sprintf("ramp: could not tell whether a Rollout runs StatefulSet %s in place: %v", sts.Name, err))
 	}
 	if ro == nil || ro.Status.StableRevision == "" ||
-		rampv1.TemplateHash(&sts.Spec.Template, ro.Status.CollisionCount) == ro.Status.StableRevision {
+		(rampv1.TemplateHash(&sts.Spec.Template, ro.Status.CollisionCount) == ro.Status.StableRevision && ro.Status.CanaryRevision == "") {
+		// None, one that has not taken the StatefulSet yet, or the stable
+		// template with no canary in flight. A revert mid-canary is held
+		// too: the canary's pods may still have traffic, and the
+		// controller releases the partition once proxies have dropped it.
 		return admission.Allowed("")
 	}
 	// One operation, as for Deployments: nothing else of the object is
@@ -64,7 +71,10 @@ func (m statefulSets) Handle(ctx context.Context, req admission.Request) admissi
 		op = jsonpatch.JsonPatchOperation{Operation: "add", Path: "/spec/updateStrategy/rollingUpdate", Value: map[string]any{"partition": replicas}}
 	}
 	resp := admission.Patched("", op)
-	resp.Warnings = append(resp.Warnings, fmt.Sprintf(
-		"ramp: StatefulSet %s's partition set to %d: Rollout %s runs its new template as a canary first, on its highest ordinals", sts.Name, replicas, ro.Name))
+	why := "runs its new template as a canary first, on its highest ordinals"
+	if rampv1.TemplateHash(&sts.Spec.Template, ro.Status.CollisionCount) == ro.Status.StableRevision {
+		why = "releases it once no proxy sends the canary's pods a request"
+	}
+	resp.Warnings = append(resp.Warnings, fmt.Sprintf("ramp: StatefulSet %s's partition set to %d: Rollout %s %s", sts.Name, replicas, ro.Name, why))
 	return resp
 }

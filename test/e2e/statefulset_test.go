@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -35,6 +36,13 @@ import (
 //     highest first, each recreated at v1 and waited for; pod 0 is never
 //     touched. Reverting the template then leaves the partition at 0 with
 //     nothing to roll.
+//   - reverted mid-canary: the webhook holds the revert's write too, and
+//     the partition goes to 0 once the proxies have dropped the canary;
+//     the StatefulSet then brings pods 1 and 2 back to v1.
+//   - unheld: with no webhook, the controller sets the partition when it
+//     sees the change and says so; the StatefulSet controller may have
+//     replaced pods by then (all of them: Ramp then takes its current
+//     revision as stable, and says that), so requests are not counted.
 //   - deleted, mid-canary: the routing goes back to the root Service, which
 //     selects the pods of both versions, then the partition goes to 0 and
 //     the StatefulSet rolls v2 out on its own; so too after an abort, and
@@ -56,6 +64,7 @@ func TestInPlaceStatefulSetCanary(t *testing.T) {
 		{fixture.GatewayAPI, "promoted"}, {fixture.GatewayAPI, "promoted/control"}, {fixture.GatewayAPI, "aborted"},
 		{fixture.PodRatio, "promoted"}, {fixture.GatewayAPI, "deleted"}, {fixture.GatewayAPI, "deleted/control"},
 		{fixture.GatewayAPI, "deleted/healthy"}, {fixture.GatewayAPI, "deleted/aborted"}, {fixture.Istio, "promoted"},
+		{fixture.GatewayAPI, "unheld"}, {fixture.GatewayAPI, "reverted"},
 	} {
 		tc := c.phase
 		t.Run(string(c.router)+"/"+tc, func(t *testing.T) {
@@ -64,7 +73,7 @@ func TestInPlaceStatefulSetCanary(t *testing.T) {
 			if tc == "promoted/control" {
 				grace = 0
 			}
-			ss := startStatefulSet(t, c.router, grace)
+			ss := startStatefulSet(t, c.router, tc != "unheld", grace)
 			e := ss.e
 			pod0 := podUID(t, e, "web-0")
 			ready := watchReady(t, clustertest.Config(t), e.NS)
@@ -79,8 +88,21 @@ func TestInPlaceStatefulSetCanary(t *testing.T) {
 				}
 				return
 			}
-			if sts := setStatefulSetVersion(t, e, "v2"); partition(sts) != 3 {
+			if sts := setStatefulSetVersion(t, e, "v2"); partition(sts) != 3 && tc != "unheld" {
 				t.Errorf("the webhook left the partition at %d in the write that changed the template; want 3", partition(sts))
+			}
+			if tc == "unheld" {
+				// The StatefulSet controller may replace pods, or all of
+				// them, before Ramp sees the change: what it does then is
+				// its own, and Ramp says which it found.
+				clustertest.Eventually(t, fixture.Wait, "an event of the change caught", func(context.Context) (bool, string) {
+					reasons := e.EventReasons("web")
+					return slices.ContainsFunc(reasons, func(r string) bool {
+						return r == "WorkloadPaused" || r == "WorkloadRolloutCaught" || r == "StableRevisionMissing"
+					}), fmt.Sprint(reasons)
+				})
+				stop()
+				return
 			}
 			e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: ""}, fixture.Wait)
 			sts := waitStatefulSet(t, e, "the canary on pods 1 and 2", func(s *appsv1.StatefulSet) bool {
@@ -96,6 +118,14 @@ func TestInPlaceStatefulSetCanary(t *testing.T) {
 			}
 
 			switch tc {
+			case "reverted":
+				if sts := setStatefulSetVersion(t, e, "v1"); partition(sts) != 3 {
+					t.Errorf("the webhook left the partition at %d in the revert's write, the canary's pods still weighted; want 3", partition(sts))
+				}
+				waitStatefulSet(t, e, "v1 on every pod, the partition released", func(s *appsv1.StatefulSet) bool {
+					return partition(s) == 0 && s.Status.UpdatedReplicas == 3 && s.Status.ReadyReplicas == 3 && s.Status.CurrentRevision == s.Status.UpdateRevision
+				})
+				e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: ""}, fixture.Wait)
 			case "promoted", "promoted/control":
 				e.Request("web", rampv1.AnnotationPromote)
 				waitStatefulSet(t, e, "v2 on every pod", func(s *appsv1.StatefulSet) bool {
@@ -182,10 +212,11 @@ type statefulSetCase struct {
 }
 
 // startStatefulSet sets up the StatefulSet and its Rollout through router,
-// with the controller as a process serving the webhooks, and waits until
+// with the controller as a process serving the webhooks when admission is
+// set, and waits until
 // the Rollout is Healthy and, with Gateway API, every proxy runs its
 // route. grace is how long pods answer after their deletion.
-func startStatefulSet(t *testing.T, router fixture.Router, grace time.Duration) *statefulSetCase {
+func startStatefulSet(t *testing.T, router fixture.Router, admission bool, grace time.Duration) *statefulSetCase {
 	t.Helper()
 	e := fixture.New(t)
 	plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{Grace: grace,
@@ -194,10 +225,15 @@ func startStatefulSet(t *testing.T, router fixture.Router, grace time.Duration) 
 		t.Fatal(err)
 	}
 	t.Cleanup(plane.Close)
-	addr, cfg := freeLoopbackAddr(t), "ramp-admission-"+e.NS
-	ctrl := e.StartControllerProcess("--admission-bind-address", addr, "--admission-namespace", e.NS,
-		"--admission-names", "127.0.0.1", "--admission-configuration", cfg)
-	e.InstallAdmission(cfg, addr)
+	var ctrl *fixture.Controller
+	if admission {
+		addr, cfg := freeLoopbackAddr(t), "ramp-admission-"+e.NS
+		ctrl = e.StartControllerProcess("--admission-bind-address", addr, "--admission-namespace", e.NS,
+			"--admission-names", "127.0.0.1", "--admission-configuration", cfg)
+		e.InstallAdmission(cfg, addr)
+	} else {
+		ctrl = e.StartControllerProcess()
+	}
 
 	ro := e.Rollout("web", "", fixture.SetWeight(50), fixture.Pause(0))
 	e.Create(&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},

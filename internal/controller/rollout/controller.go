@@ -180,7 +180,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *rampv1.Rollout, n *news)
 	if err != nil {
 		return 0, err
 	}
-	if inPlace == nil && adopting(revs) && findRevision(revs, rampv1.TemplateHash(tmpl, ro.Status.CollisionCount)) == nil {
+	if inPlace == nil && sts == nil && adopting(revs) && findRevision(revs, rampv1.TemplateHash(tmpl, ro.Status.CollisionCount)) == nil {
 		adopted, err := r.adoptOrphans(ctx, ro, n, tmpl, revs)
 		if err != nil || adopted {
 			return endpointPropagation(ro) + time.Second, err

@@ -96,6 +96,9 @@ func (r *Reconciler) route(ctx context.Context, st *rolloutState, t traffic.Targ
 // labelsOf returns the labels that select the pods of the revision hash,
 // when they are not Ramp's revision label (revision.selector).
 func (st *rolloutState) labelsOf(hash string) map[string]string {
+	if st.statefulSet != nil {
+		return st.statefulSet.labels(hash) // any of its revisions, a draining one too
+	}
 	for _, rev := range []*revision{st.stable, st.canary, st.current} {
 		if rev != nil && rev.hash == hash {
 			return rev.selector()

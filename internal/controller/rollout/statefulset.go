@@ -48,6 +48,27 @@ var errWorkloadBehind = errors.New("workload controller behind its spec")
 type statefulSet struct {
 	sts  *appsv1.StatefulSet
 	pods []*corev1.Pod // its pods, by ordinal
+	// names maps the pod-template hash (Ramp's) of each of its
+	// ControllerRevisions to its name, which its pods carry.
+	names map[string]string
+}
+
+// labels selects the pods of the revision hash; nil if it has none.
+func (s *statefulSet) labels(hash string) map[string]string {
+	if name, ok := s.names[hash]; ok {
+		return map[string]string{appsv1.ControllerRevisionHashLabelKey: name}
+	}
+	return nil
+}
+
+// runs reports whether a pod runs the ControllerRevision name.
+func (s *statefulSet) runs(name string) bool {
+	for _, p := range s.pods {
+		if p.Labels[appsv1.ControllerRevisionHashLabelKey] == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *statefulSet) replicas() int32 { return ptr.Deref(s.sts.Spec.Replicas, 1) }
@@ -76,7 +97,7 @@ func (r *Reconciler) statefulSetRevisions(ctx context.Context, ro *rampv1.Rollou
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	set = &statefulSet{sts: sts}
+	set = &statefulSet{sts: sts, names: names}
 	if set.pods, err = r.statefulSetPods(ctx, sts); err != nil {
 		return nil, nil, nil, err
 	}
@@ -90,7 +111,18 @@ func (r *Reconciler) statefulSetRevisions(ctx context.Context, ro *rampv1.Rollou
 		}
 		s.StableRevision = rampv1.TemplateHash(&sts.Spec.Template, s.CollisionCount)
 	}
-	if _, ok := names[s.StableRevision]; !ok {
+	hash := rampv1.TemplateHash(&sts.Spec.Template, s.CollisionCount)
+	if _, ok := names[hash]; !ok && sts.Status.UpdateRevision != "" {
+		// Its controller has seen the template (observedGeneration) and
+		// named its revision, which Ramp's hash did not find: a template
+		// the ControllerRevision stores otherwise (defaults of a newer
+		// API, say). The update revision is the template's.
+		names[hash], numbers[hash] = sts.Status.UpdateRevision, 0
+	}
+	if name, ok := names[s.StableRevision]; !ok || (name != sts.Status.CurrentRevision && !set.runs(name)) {
+		// Gone, or no pod runs it any more while the StatefulSet's
+		// current revision is another: its template changed and rolled
+		// out while Ramp was away (no webhook, no controller).
 		hash := hashOfName(names, sts.Status.CurrentRevision)
 		if hash == "" {
 			return nil, nil, nil, errWorkloadBehind
@@ -99,7 +131,6 @@ func (r *Reconciler) statefulSetRevisions(ctx context.Context, ro *rampv1.Rollou
 			"StatefulSet %s no longer has stable revision %s; its current revision %s becomes stable", sts.Name, s.StableRevision, sts.Status.CurrentRevision)
 		s.StableRevision = hash
 	}
-	hash := rampv1.TemplateHash(&sts.Spec.Template, s.CollisionCount)
 	if _, ok := names[hash]; !ok {
 		return nil, nil, nil, errWorkloadBehind
 	}
@@ -126,8 +157,7 @@ func (r *Reconciler) statefulSetRevisions(ctx context.Context, ro *rampv1.Rollou
 				}
 			}
 		}
-		return &revision{rs: rs, hash: hash, number: numbers[hash], external: true,
-			labels: map[string]string{appsv1.ControllerRevisionHashLabelKey: name}}
+		return &revision{rs: rs, hash: hash, number: numbers[hash], external: true, labels: set.labels(hash)}
 	}
 	if hash == s.StableRevision {
 		stable = rev(hash, set.replicas())
@@ -221,48 +251,68 @@ func (r *Reconciler) pace(ctx context.Context, st *rolloutState) error {
 	}
 	w := s.Workload
 	n, cur := set.replicas(), set.partition()
-	want, restore := cur, false
-	switch {
+	var want int32
+	restore := false
+	switch t := targetOf(st, st.canary); {
+	case st.draining != "" && st.draining != st.stable.hash:
+		// Proxies may still send requests to a revision the routing no
+		// longer names (a rollback's, a replaced or reverted canary's):
+		// no pod changes until they have dropped it. A higher partition
+		// changes none.
+		want = n
 	case st.current == st.stable: // the template is the stable one: nothing to hold
-		want = 0
 		if wait := statefulSetResumeDue(st); wait > 0 {
 			want = cur
 			st.requeueAfter(wait)
 		}
-	default:
-		t := targetOf(st, st.canary)
+	case t != nil && t.hold && st.plan.Promoting:
+		want = cur // the promotion moves the stable side to the canary's pods as they are
+	case t == nil || t.hold:
 		want = n
-		if t != nil && t.hold {
-			want = cur // no pod changes until the proxies have dropped the canary
-		} else if t != nil {
-			want = n - min(t.want, n)
-		}
-		restore = t == nil || !t.hold
+	default:
+		want, restore = n-min(t.want, n), true
+	}
+	if st.canary != nil && !w.Paused && cur < n && w.PromotedAt == nil {
+		caught(st, cur)
 	}
 	if want != cur || (want > 0 && set.sts.Spec.UpdateStrategy.RollingUpdate == nil) {
 		if err := r.setPartition(ctx, set.sts, want); err != nil {
 			return err
 		}
 		switch {
-		case want == 0 && w.PromotedAt != nil:
+		case st.canary != nil:
+			st.news.done(set.sts, corev1.EventTypeNormal, "PartitionSet", "Scale",
+				"StatefulSet %s's partition set from %d to %d, so that %d of its %d pods run canary revision %d", set.sts.Name, cur, want, n-want, n, st.canary.number)
+		case w.PromotedAt != nil:
 			st.news.done(set.sts, corev1.EventTypeNormal, "WorkloadResumed", "Resume",
 				"StatefulSet %s's partition set to 0: it replaces its remaining pods with revision %d's template", set.sts.Name, st.stable.number)
 		case want == 0:
 			st.news.done(set.sts, corev1.EventTypeNormal, "WorkloadResumed", "Resume",
 				"StatefulSet %s's partition set to 0: its template is stable revision %d", set.sts.Name, st.stable.number)
-		case st.canary != nil:
-			st.news.done(set.sts, corev1.EventTypeNormal, "PartitionSet", "Scale",
-				"StatefulSet %s's partition set from %d to %d: %d of its %d pods run canary revision %d", set.sts.Name, cur, want, n-want, n, st.canary.number)
 		}
 	}
-	if want == 0 {
+	if want == 0 && st.canary == nil {
 		w.PromotedAt = nil
 	}
-	w.Paused = want > 0
+	w.Paused = want > 0 || st.canary != nil
 	if restore {
 		return r.restorePod(ctx, st, want)
 	}
 	return nil
+}
+
+// caught says that a new template went through without the webhook's
+// hold (partition cur, below the replicas): the StatefulSet controller
+// may have replaced pods before Ramp set the partition.
+func caught(st *rolloutState, cur int32) {
+	sts := st.statefulSet.sts
+	if started := st.canary.pods(); started > 0 {
+		st.news.done(sts, corev1.EventTypeWarning, "WorkloadRolloutCaught", "Hold",
+			"StatefulSet %s's template changed while Ramp's admission webhook did not answer (partition %d), and it had replaced %d pods before Ramp set its partition; the canary runs as usual from there", sts.Name, cur, started)
+		return
+	}
+	st.news.done(sts, corev1.EventTypeNormal, "WorkloadPaused", "Hold",
+		"StatefulSet %s's template changed while Ramp's admission webhook did not answer; Ramp set its partition before it replaced a pod", sts.Name)
 }
 
 // statefulSetResumeDue is how long a promoted template still waits before
@@ -285,30 +335,23 @@ func targetOf(st *rolloutState, rev *revision) *scaleTarget {
 	return nil
 }
 
-// restorePod deletes the highest-ordinal pod below partition that runs
-// another revision than the stable one, so that the StatefulSet recreates
-// it at the stable revision, and only when every other pod is ready: one
-// at a time, each waited for. Its volumes stay (the StatefulSet keeps
-// them), and the pod is deleted by UID, never a newer one of that name.
+// restorePod deletes a pod below partition that runs another revision
+// than the stable one, so that the StatefulSet recreates it at the stable
+// revision, its volumes kept: by UID, never a newer pod of that name. Only
+// when the StatefulSet's current revision is the stable one (it recreates
+// pods at that), and one at a time (see restoreVictim).
 func (r *Reconciler) restorePod(ctx context.Context, st *rolloutState, partition int32) error {
 	set := st.statefulSet
 	stable := st.stable.labels[appsv1.ControllerRevisionHashLabelKey]
-	var victim *corev1.Pod
-	for _, p := range set.pods {
-		if p.DeletionTimestamp != nil || !podReady(p) {
-			st.requeueAfter(pollHandBack)
-			return nil // one at a time: wait for it
-		}
-		if ordinal(p) < int(partition) && p.Labels[appsv1.ControllerRevisionHashLabelKey] != stable {
-			victim = p // the last such is the highest ordinal
-		}
+	if set.sts.Status.CurrentRevision != stable {
+		return nil // it would recreate them at another revision
 	}
-	if victim == nil {
-		return nil
-	}
-	if int32(len(set.pods)) < set.replicas() {
+	victim, wait := restoreVictim(set.pods, set.replicas(), partition, stable)
+	if wait {
 		st.requeueAfter(pollHandBack)
-		return nil // a pod is missing: the StatefulSet recreates it first
+	}
+	if victim == nil || wait {
+		return nil
 	}
 	err := r.Delete(ctx, victim, client.Preconditions{UID: &victim.UID, ResourceVersion: &victim.ResourceVersion})
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -319,6 +362,33 @@ func (r *Reconciler) restorePod(ctx context.Context, st *rolloutState, partition
 		victim.Labels[appsv1.ControllerRevisionHashLabelKey], set.sts.Name, st.stable.number)
 	st.requeueAfter(pollHandBack)
 	return nil
+}
+
+// restoreVictim picks the next pod below partition to bring back to the
+// stable revision: an unready one first, lowest ordinal first (a
+// StatefulSet with OrderedReady pods waits on it before it recreates any
+// pod above it), else the highest ordinal. wait: one is to be restored,
+// but the last one is not back yet (a pod missing, going, or of the
+// stable revision and not ready).
+func restoreVictim(pods []*corev1.Pod, replicas, partition int32, stable string) (victim *corev1.Pod, wait bool) {
+	var unready, highest *corev1.Pod
+	busy := int32(len(pods)) < replicas
+	for _, p := range pods {
+		switch rev := p.Labels[appsv1.ControllerRevisionHashLabelKey]; {
+		case p.DeletionTimestamp != nil || (rev == stable && !podReady(p)):
+			busy = true
+		case rev == stable || ordinal(p) >= int(partition):
+		case !podReady(p) && unready == nil:
+			unready = p
+		default:
+			highest = p
+		}
+	}
+	victim = highest
+	if unready != nil {
+		victim = unready
+	}
+	return victim, victim != nil && busy
 }
 
 // setPartition writes the StatefulSet's partition, and nothing else.
@@ -375,13 +445,15 @@ func (r *Reconciler) releasePartition(ctx context.Context, ro *rampv1.Rollout, n
 		return err
 	}
 	set := &statefulSet{sts: sts}
-	if set.partition() == 0 || ro.Status.Workload == nil || !ro.Status.Workload.Paused {
+	held := rampv1.TemplateHash(&sts.Spec.Template, ro.Status.CollisionCount) != ro.Status.StableRevision
+	byRamp := (ro.Status.Workload != nil && ro.Status.Workload.Paused) || (held && set.partition() >= set.replicas()) // the webhook's
+	if set.partition() == 0 || !byRamp {
 		return nil // not held, or by someone else
 	}
 	if err := r.setPartition(ctx, sts, 0); err != nil {
 		return err
 	}
-	if rampv1.TemplateHash(&sts.Spec.Template, ro.Status.CollisionCount) != ro.Status.StableRevision {
+	if held {
 		n.done(sts, corev1.EventTypeWarning, "WorkloadResumed", "Cleanup",
 			"Rollout deleted: StatefulSet %s's partition set to 0; it now rolls out its template, which Ramp had not promoted, on its own; revert the template to stay on the stable version", sts.Name)
 	} else {

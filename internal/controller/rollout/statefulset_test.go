@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"fmt"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -71,5 +72,50 @@ func TestPartition(t *testing.T) {
 		if got := tc.set.partition(); got != tc.want {
 			t.Errorf("%s: partition %d; want %d", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestRestoreVictim: one pod at a time, unready ones first (lowest first),
+// else the highest ordinal; never a stable pod or one at or above the
+// partition; nothing while the last one is not back.
+func TestRestoreVictim(t *testing.T) {
+	pod := func(i int, rev string, ready bool) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("db-%d", i), Labels: map[string]string{appsv1.ControllerRevisionHashLabelKey: rev}}}
+		status := corev1.ConditionFalse
+		if ready {
+			status = corev1.ConditionTrue
+		}
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}
+		return p
+	}
+	going := func(p *corev1.Pod) *corev1.Pod {
+		p.DeletionTimestamp = &metav1.Time{}
+		return p
+	}
+	for _, tc := range []struct {
+		name      string
+		pods      []*corev1.Pod
+		partition int32
+		want      string
+		wait      bool
+	}{
+		{"highest first", []*corev1.Pod{pod(0, "a", true), pod(1, "b", true), pod(2, "b", true)}, 3, "db-2", false},
+		{"nothing at or above the partition", []*corev1.Pod{pod(0, "a", true), pod(1, "b", true), pod(2, "b", true)}, 1, "", false},
+		{"all stable", []*corev1.Pod{pod(0, "a", true), pod(1, "a", true), pod(2, "a", true)}, 3, "", false},
+		{"an unready canary pod first, the lowest", []*corev1.Pod{pod(0, "a", true), pod(1, "b", false), pod(2, "b", false)}, 3, "db-1", false},
+		{"the last one restored is not ready yet", []*corev1.Pod{pod(0, "a", true), pod(1, "b", true), pod(2, "a", false)}, 3, "db-1", true},
+		{"one is going", []*corev1.Pod{pod(0, "a", true), pod(1, "b", true), going(pod(2, "b", true))}, 3, "db-1", true},
+		{"one is missing", []*corev1.Pod{pod(0, "a", true), pod(1, "b", true)}, 3, "db-1", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			victim, wait := restoreVictim(tc.pods, 3, tc.partition, "a")
+			got := ""
+			if victim != nil {
+				got = victim.Name
+			}
+			if got != tc.want || wait != tc.wait {
+				t.Errorf("restoreVictim = %q, wait %t; want %q, %t", got, wait, tc.want, tc.wait)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -196,6 +197,18 @@ func setKstatus(ro *rampv1.Rollout, rolledBack bool) {
 // oldPods counts the pods of revisions that are neither stable nor canary.
 func oldPods(st *rolloutState) int32 {
 	var n int32
+	if set := st.statefulSet; set != nil {
+		// Its pods of other revisions than the stable one and the canary.
+		current := set.names[st.stable.hash]
+		if st.canary != nil {
+			current = set.names[st.canary.hash]
+		}
+		for _, p := range set.pods {
+			if rev := p.Labels[appsv1.ControllerRevisionHashLabelKey]; rev != set.names[st.stable.hash] && rev != current {
+				n++
+			}
+		}
+	}
 	for _, rev := range st.revs {
 		if rev != st.stable && rev != st.canary {
 			n += rev.pods()
