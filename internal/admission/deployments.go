@@ -10,6 +10,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -41,15 +42,9 @@ type deployments struct {
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=get;patch,resourceNames=ramp-admission
 
 func (m deployments) Handle(ctx context.Context, req admission.Request) admission.Response {
-	if req.Operation != admissionv1.Update {
-		return admission.Allowed("")
-	}
 	dep, old := &appsv1.Deployment{}, &appsv1.Deployment{}
-	if err := m.decoder.Decode(req, dep); err != nil {
-		return admission.Errored(http.StatusBadRequest, err)
-	}
-	if err := m.decoder.DecodeRaw(req.OldObject, old); err != nil {
-		return admission.Errored(http.StatusBadRequest, err)
+	if resp, done := decodeUpdate(m.decoder, req, dep, old); done {
+		return resp
 	}
 	if dep.Spec.Paused || (!old.Spec.Paused && equality.Semantic.DeepEqual(dep.Spec.Template, old.Spec.Template)) {
 		return admission.Allowed("")
@@ -94,4 +89,19 @@ func runInPlace(ctx context.Context, reader client.Reader, kind string, obj clie
 		}
 	}
 	return nil, nil
+}
+
+// decodeUpdate decodes an update's object and its old one into obj and
+// old; done, resp is the answer: not an update, or not one to decode.
+func decodeUpdate(d admission.Decoder, req admission.Request, obj, old runtime.Object) (resp admission.Response, done bool) {
+	if req.Operation != admissionv1.Update {
+		return admission.Allowed(""), true
+	}
+	if err := d.Decode(req, obj); err != nil {
+		return admission.Errored(http.StatusBadRequest, err), true
+	}
+	if err := d.DecodeRaw(req.OldObject, old); err != nil {
+		return admission.Errored(http.StatusBadRequest, err), true
+	}
+	return admission.Response{}, false
 }

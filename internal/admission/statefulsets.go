@@ -3,11 +3,9 @@ package admission
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"gomodules.xyz/jsonpatch/v2"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/ptr"
@@ -34,15 +32,9 @@ type statefulSets struct {
 }
 
 func (m statefulSets) Handle(ctx context.Context, req admission.Request) admission.Response {
-	if req.Operation != admissionv1.Update {
-		return admission.Allowed("")
-	}
 	sts, old := &appsv1.StatefulSet{}, &appsv1.StatefulSet{}
-	if err := m.decoder.Decode(req, sts); err != nil {
-		return admission.Errored(http.StatusBadRequest, err)
-	}
-	if err := m.decoder.DecodeRaw(req.OldObject, old); err != nil {
-		return admission.Errored(http.StatusBadRequest, err)
+	if resp, done := decodeUpdate(m.decoder, req, sts, old); done {
+		return resp
 	}
 	replicas := ptr.Deref(sts.Spec.Replicas, 1)
 	ru := sts.Spec.UpdateStrategy.RollingUpdate

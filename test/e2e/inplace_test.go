@@ -164,22 +164,8 @@ type inPlace struct {
 // sleep); 0, they stop at once.
 func startInPlace(t *testing.T, router fixture.Router, admission bool, grace time.Duration, change func(*rampv1.Rollout)) *inPlace {
 	t.Helper()
-	e := fixture.New(t)
-	plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{Grace: grace,
-		Mesh: dataplane.MeshOptions{Proxies: 3, RouteLag: lagged, EndpointLag: lagged, Report: router == fixture.GatewayAPI}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(plane.Close)
-	ip := &inPlace{t: t, e: e, plane: plane}
-	if admission {
-		addr, cfg := freeLoopbackAddr(t), "ramp-admission-"+e.NS
-		ip.ctrl = e.StartControllerProcess("--admission-bind-address", addr, "--admission-namespace", e.NS,
-			"--admission-names", "127.0.0.1", "--admission-configuration", cfg)
-		e.InstallAdmission(cfg, addr)
-	} else {
-		ip.ctrl = e.StartControllerProcess()
-	}
+	e, plane, ctrl := startServing(t, router, admission, grace)
+	ip := &inPlace{t: t, e: e, plane: plane, ctrl: ctrl}
 	ro := adoptingRollout(t, e, router)
 	ro.Spec.WorkloadRef.Mode = rampv1.WorkloadInPlace
 	ro.Spec.Replicas = nil // the Deployment's
@@ -207,4 +193,27 @@ func (ip *inPlace) startCanary(held bool) {
 	}
 	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "1", Replicas: "1:2"}, fixture.Wait)
 	waitDeployment(t, e, func(d *appsv1.Deployment) bool { return d.Spec.Paused && ptr.Deref(d.Spec.Replicas, 0) == 3 })
+}
+
+// startServing starts a namespace's data plane (three proxies that lag,
+// reporting the routes they run with Gateway API; pods that answer for
+// grace after their deletion) and the controller as a process, serving
+// the webhooks when admission is set.
+func startServing(t *testing.T, router fixture.Router, admission bool, grace time.Duration) (*fixture.Env, *dataplane.Plane, *fixture.Controller) {
+	t.Helper()
+	e := fixture.New(t)
+	plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{Grace: grace,
+		Mesh: dataplane.MeshOptions{Proxies: 3, RouteLag: lagged, EndpointLag: lagged, Report: router == fixture.GatewayAPI}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(plane.Close)
+	if !admission {
+		return e, plane, e.StartControllerProcess()
+	}
+	addr, cfg := freeLoopbackAddr(t), "ramp-admission-"+e.NS
+	ctrl := e.StartControllerProcess("--admission-bind-address", addr, "--admission-namespace", e.NS,
+		"--admission-names", "127.0.0.1", "--admission-configuration", cfg)
+	e.InstallAdmission(cfg, addr)
+	return e, plane, ctrl
 }

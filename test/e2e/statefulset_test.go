@@ -22,9 +22,9 @@ import (
 )
 
 // TestInPlaceStatefulSetCanary runs a StatefulSet of three pods in place
-// (Gateway API; Istio and pod ratio promoted too) under 200 requests/s through three proxies
-// that apply every change a second or more late, the admission webhook
-// installed. Its template changes to v2: the webhook sets the partition to
+// (Gateway API; Istio and pod ratio promoted too) under 200 requests/s
+// through three proxies that apply every change a second or more late,
+// the admission webhook installed. Its template changes to v2: the webhook sets the partition to
 // 3 in that write, and the canary's step (50%) lowers it to 1, so that the
 // StatefulSet replaces its pods 2 and 1, highest first.
 //
@@ -32,9 +32,9 @@ import (
 //     scaleDownDelaySeconds later the partition goes to 0 and the
 //     StatefulSet replaces pod 0. The pods keep their names throughout.
 //   - aborted: the weight goes to 0, the partition back to 3, and once the
-//     proxies have dropped the canary its pods are deleted one at a time,
-//     highest first, each recreated at v1 and waited for; pod 0 is never
-//     touched. Reverting the template then leaves the partition at 0 with
+//     proxies have dropped the canary its pods are deleted one at a time
+//     (highest first: TestRestoreVictim), each recreated at v1 and waited
+//     for; pod 0 is never touched. Reverting the template then leaves the partition at 0 with
 //     nothing to roll.
 //   - reverted mid-canary: the webhook holds the revert's write too, and
 //     the partition goes to 0 once the proxies have dropped the canary;
@@ -45,8 +45,9 @@ import (
 //     revision as stable, and says that), so requests are not counted.
 //   - deleted, mid-canary: the routing goes back to the root Service, which
 //     selects the pods of both versions, then the partition goes to 0 and
-//     the StatefulSet rolls v2 out on its own; so too after an abort, and
-//     at rest nothing changes. The control deletes mid-canary with no
+//     the StatefulSet rolls v2 out on its own; so too after an abort and
+//     just after a promotion (the partition still held), and at rest
+//     nothing changes. The control deletes mid-canary with no
 //     controller and no finalizer: requests fail.
 //
 // The StatefulSet controller replaces a pod by deleting it while it
@@ -64,7 +65,7 @@ func TestInPlaceStatefulSetCanary(t *testing.T) {
 		{fixture.GatewayAPI, "promoted"}, {fixture.GatewayAPI, "promoted/control"}, {fixture.GatewayAPI, "aborted"},
 		{fixture.PodRatio, "promoted"}, {fixture.GatewayAPI, "deleted"}, {fixture.GatewayAPI, "deleted/control"},
 		{fixture.GatewayAPI, "deleted/healthy"}, {fixture.GatewayAPI, "deleted/aborted"}, {fixture.Istio, "promoted"},
-		{fixture.GatewayAPI, "unheld"}, {fixture.GatewayAPI, "reverted"},
+		{fixture.GatewayAPI, "unheld"}, {fixture.GatewayAPI, "reverted"}, {fixture.GatewayAPI, "deleted/promoted"},
 	} {
 		tc := c.phase
 		t.Run(string(c.router)+"/"+tc, func(t *testing.T) {
@@ -152,6 +153,14 @@ func TestInPlaceStatefulSetCanary(t *testing.T) {
 				e.WaitFor("web", fixture.State{Phase: rampv1.PhaseHealthy, Replicas: ""}, fixture.Wait)
 			case "deleted", "deleted/control":
 				deleteRollout(t, ss, tc == "deleted/control")
+			case "deleted/promoted":
+				// Promoted, the partition still held for scaleDownDelaySeconds.
+				e.Request("web", rampv1.AnnotationPromote)
+				clustertest.Eventually(t, fixture.Wait, "the promotion", func(context.Context) (bool, string) {
+					ro := e.Get("web")
+					return ro.Status.Workload != nil && ro.Status.Workload.PromotedAt != nil, fmt.Sprintf("%+v", ro.Status.Workload)
+				})
+				deleteRollout(t, ss, false)
 			}
 
 			tally := stop()
@@ -218,22 +227,7 @@ type statefulSetCase struct {
 // route. grace is how long pods answer after their deletion.
 func startStatefulSet(t *testing.T, router fixture.Router, admission bool, grace time.Duration) *statefulSetCase {
 	t.Helper()
-	e := fixture.New(t)
-	plane, err := dataplane.Start(context.Background(), clustertest.Config(t), e.NS, dataplane.Options{Grace: grace,
-		Mesh: dataplane.MeshOptions{Proxies: 3, RouteLag: lagged, EndpointLag: lagged, Report: router == fixture.GatewayAPI}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(plane.Close)
-	var ctrl *fixture.Controller
-	if admission {
-		addr, cfg := freeLoopbackAddr(t), "ramp-admission-"+e.NS
-		ctrl = e.StartControllerProcess("--admission-bind-address", addr, "--admission-namespace", e.NS,
-			"--admission-names", "127.0.0.1", "--admission-configuration", cfg)
-		e.InstallAdmission(cfg, addr)
-	} else {
-		ctrl = e.StartControllerProcess()
-	}
+	e, plane, ctrl := startServing(t, router, admission, grace)
 
 	ro := e.Rollout("web", "", fixture.SetWeight(50), fixture.Pause(0))
 	e.Create(&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},

@@ -429,35 +429,3 @@ func podAvailable(p *corev1.Pod, minReady int32, now time.Time) bool {
 	}
 	return false
 }
-
-// releasePartition is the last step of the deletion of a Rollout that runs
-// a StatefulSet: the routing went back to the root Service, which selects
-// the pods of both revisions, all serving; the partition Ramp held goes to
-// 0, and the StatefulSet rolls out its template on its own from then on (a
-// warning says so when Ramp had not promoted it).
-func (r *Reconciler) releasePartition(ctx context.Context, ro *rampv1.Rollout, n *news) error {
-	sts := &appsv1.StatefulSet{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ro.Spec.WorkloadRef.Name}, sts); err != nil || sts.DeletionTimestamp != nil {
-		return client.IgnoreNotFound(err)
-	}
-	// First, the webhook stops holding it (see internal/admission).
-	if _, _, err := r.stamp(ctx, ro, rampv1.AnnotationResumedAt); err != nil {
-		return err
-	}
-	set := &statefulSet{sts: sts}
-	held := rampv1.TemplateHash(&sts.Spec.Template, ro.Status.CollisionCount) != ro.Status.StableRevision
-	byRamp := (ro.Status.Workload != nil && ro.Status.Workload.Paused) || (held && set.partition() >= set.replicas()) // the webhook's
-	if set.partition() == 0 || !byRamp {
-		return nil // not held, or by someone else
-	}
-	if err := r.setPartition(ctx, sts, 0); err != nil {
-		return err
-	}
-	if held {
-		n.done(sts, corev1.EventTypeWarning, "WorkloadResumed", "Cleanup",
-			"Rollout deleted: StatefulSet %s's partition set to 0; it now rolls out its template, which Ramp had not promoted, on its own; revert the template to stay on the stable version", sts.Name)
-	} else {
-		n.done(sts, corev1.EventTypeNormal, "WorkloadResumed", "Cleanup", "Rollout deleted: StatefulSet %s's partition set to 0", sts.Name)
-	}
-	return nil
-}
