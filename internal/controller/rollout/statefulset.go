@@ -36,8 +36,8 @@ import (
 // the stable side moves to the canary's pods, and scaleDownDelaySeconds
 // later the partition goes to 0 and the StatefulSet replaces the rest. A
 // rollback raises the partition back (no pod changes) and, once no proxy
-// sends the canary a request, restores the updated pods one at a time,
-// highest ordinal first, each recreated by the StatefulSet at the stable
+// sends the canary a request, restores the updated pods one at a time
+// (restoreVictim), each recreated by the StatefulSet at the stable
 // revision and waited for.
 
 // errWorkloadBehind: the workload's controller has not caught up with its
