@@ -51,42 +51,32 @@ func TestWorkloadModeAdmission(t *testing.T) {
 	}
 }
 
-// TestWorkloadModeIsImmutable: a Rollout cannot move its Deployment
-// between Adopt and InPlace; one created before the field reads Adopt.
-func TestWorkloadModeIsImmutable(t *testing.T) {
-	c, obj := created(t, valid, func(spec map[string]any) {
-		delete(spec, "template")
-		spec["workloadRef"] = map[string]any{"name": "web"}
-		spec["service"] = "web"
-		canary(spec)["trafficRouting"] = map[string]any{"gatewayAPI": map[string]any{}}
-	})
-	if mode, _, _ := unstructured.NestedString(obj.Object, "spec", "workloadRef", "mode"); mode != "Adopt" {
-		t.Errorf("mode defaults to %q; want Adopt", mode)
-	}
-	u := obj.DeepCopy()
-	_ = unstructured.SetNestedField(u.Object, "InPlace", "spec", "workloadRef", "mode")
-	err := c.Update(context.Background(), u)
-	if err == nil || !strings.Contains(err.Error(), "spec.workloadRef.mode cannot change") {
-		t.Errorf("Adopt to InPlace: got %v, want a refusal naming spec.workloadRef.mode", err)
-	}
-}
-
-// TestWorkloadKindIsImmutable: a Rollout's stable revision is its
-// workload's; it cannot move to another kind.
-func TestWorkloadKindIsImmutable(t *testing.T) {
-	c, obj := created(t, valid, func(spec map[string]any) {
-		delete(spec, "template")
-		spec["workloadRef"] = map[string]any{"name": "web", "mode": "InPlace"}
-		spec["service"] = "web"
-		canary(spec)["trafficRouting"] = map[string]any{"gatewayAPI": map[string]any{}}
-	})
-	if kind, _, _ := unstructured.NestedString(obj.Object, "spec", "workloadRef", "kind"); kind != "Deployment" {
-		t.Errorf("kind defaults to %q; want Deployment", kind)
-	}
-	u := obj.DeepCopy()
-	_ = unstructured.SetNestedField(u.Object, "StatefulSet", "spec", "workloadRef", "kind")
-	err := c.Update(context.Background(), u)
-	if err == nil || !strings.Contains(err.Error(), "spec.workloadRef.kind cannot change") {
-		t.Errorf("Deployment to StatefulSet: got %v, want a refusal naming spec.workloadRef.kind", err)
+// TestWorkloadRefIsImmutable: a Rollout cannot move its workload between
+// Adopt and InPlace, nor to another kind (its stable revision is that
+// workload's); one created before those fields reads Adopt and Deployment.
+func TestWorkloadRefIsImmutable(t *testing.T) {
+	for _, tc := range []struct {
+		field, defaulted, changed string
+	}{
+		{"mode", "Adopt", "InPlace"},
+		{"kind", "Deployment", "StatefulSet"},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			c, obj := created(t, valid, func(spec map[string]any) {
+				delete(spec, "template")
+				spec["workloadRef"] = map[string]any{"name": "web"}
+				spec["service"] = "web"
+				canary(spec)["trafficRouting"] = map[string]any{"gatewayAPI": map[string]any{}}
+			})
+			if got, _, _ := unstructured.NestedString(obj.Object, "spec", "workloadRef", tc.field); got != tc.defaulted {
+				t.Errorf("%s defaults to %q; want %s", tc.field, got, tc.defaulted)
+			}
+			u := obj.DeepCopy()
+			_ = unstructured.SetNestedField(u.Object, tc.changed, "spec", "workloadRef", tc.field)
+			err := c.Update(context.Background(), u)
+			if want := "spec.workloadRef." + tc.field + " cannot change"; err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s to %s: got %v, want a refusal naming spec.workloadRef.%s", tc.defaulted, tc.changed, err, tc.field)
+			}
+		})
 	}
 }

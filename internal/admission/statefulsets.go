@@ -48,12 +48,15 @@ func (m statefulSets) Handle(ctx context.Context, req admission.Request) admissi
 	if err != nil {
 		return admission.Allowed("").WithWarnings(fmt.Sprintf("ramp: could not tell whether a Rollout runs StatefulSet %s in place: %v", sts.Name, err))
 	}
-	if ro == nil || ro.Status.StableRevision == "" ||
-		(rampv1.TemplateHash(&sts.Spec.Template, ro.Status.CollisionCount) == ro.Status.StableRevision && ro.Status.CanaryRevision == "") {
-		// None, one that has not taken the StatefulSet yet, or the stable
-		// template with no canary in flight. A revert mid-canary is held
-		// too: the canary's pods may still have traffic, and the
-		// controller releases the partition once proxies have dropped it.
+	if ro == nil || ro.Status.StableRevision == "" {
+		return admission.Allowed("") // none, or one that has not taken the StatefulSet yet
+	}
+	reverted := rampv1.TemplateHash(&sts.Spec.Template, ro.Status.CollisionCount) == ro.Status.StableRevision
+	if reverted && ro.Status.CanaryRevision == "" {
+		// The stable template with no canary in flight. A revert
+		// mid-canary is held too: the canary's pods may still have
+		// traffic, and the controller releases the partition once
+		// proxies have dropped it.
 		return admission.Allowed("")
 	}
 	// One operation, as for Deployments: nothing else of the object is
@@ -64,7 +67,7 @@ func (m statefulSets) Handle(ctx context.Context, req admission.Request) admissi
 	}
 	resp := admission.Patched("", op)
 	why := "runs its new template as a canary first, on its highest ordinals"
-	if rampv1.TemplateHash(&sts.Spec.Template, ro.Status.CollisionCount) == ro.Status.StableRevision {
+	if reverted {
 		why = "releases it once no proxy sends the canary's pods a request"
 	}
 	resp.Warnings = append(resp.Warnings, fmt.Sprintf("ramp: StatefulSet %s's partition set to %d: Rollout %s %s", sts.Name, replicas, ro.Name, why))

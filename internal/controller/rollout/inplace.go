@@ -151,10 +151,10 @@ func rolledOut(dep *appsv1.Deployment) bool {
 	return available(dep, n) && dep.Status.UpdatedReplicas == n && dep.Status.Replicas == n
 }
 
-// templateHeld reports whether dep holds a template other than the
+// templateHeld reports whether a workload's template is other than the
 // Rollout's stable revision: one Ramp has not promoted.
-func templateHeld(ro *rampv1.Rollout, dep *appsv1.Deployment) bool {
-	return rampv1.TemplateHash(&dep.Spec.Template, ro.Status.CollisionCount) != ro.Status.StableRevision
+func templateHeld(ro *rampv1.Rollout, tmpl *corev1.PodTemplateSpec) bool {
+	return rampv1.TemplateHash(tmpl, ro.Status.CollisionCount) != ro.Status.StableRevision
 }
 
 // holdWorkload keeps a Deployment run in place paused while its template

@@ -73,7 +73,7 @@ func (r *Reconciler) returnInPlace(ctx context.Context, ro *rampv1.Rollout, n *n
 	now := r.Clock.Now()
 	if !stable.external {
 		// Handing a promotion over: the Deployment must serve it first.
-		if dep.Spec.Paused && !templateHeld(ro, dep) { // a template changed again meanwhile stays held: see letGo
+		if dep.Spec.Paused && !templateHeld(ro, &dep.Spec.Template) { // a template changed again meanwhile stays held: see letGo
 			if wait := resumeDue(ro, stable, now); wait > 0 {
 				return wait, nil
 			}
@@ -160,20 +160,26 @@ func (r *Reconciler) resumeOnDelete(ctx context.Context, ro *rampv1.Rollout, n *
 	if _, _, err := r.stamp(ctx, ro, rampv1.AnnotationResumedAt); err != nil || !dep.Spec.Paused {
 		return err
 	}
-	held := templateHeld(ro, dep)
+	held := templateHeld(ro, &dep.Spec.Template)
 	if !held && (ro.Status.Workload == nil || !ro.Status.Workload.Paused) {
 		return nil // paused by someone else
 	}
 	if err := r.setPaused(ctx, dep, false); err != nil {
 		return err
 	}
-	if held {
-		n.done(dep, corev1.EventTypeWarning, "WorkloadResumed", "Cleanup",
-			"Rollout deleted: Deployment %s unpaused; it now rolls out its template, which Ramp had not promoted, on its own; revert the template to stay on the stable version", dep.Name)
-	} else {
-		n.done(dep, corev1.EventTypeNormal, "WorkloadResumed", "Cleanup", "Rollout deleted: Deployment %s unpaused", dep.Name)
-	}
+	released(n, dep, "Deployment "+dep.Name+" unpaused", held)
 	return nil
+}
+
+// released tells that the deletion let a workload go (what), and warns
+// when it now rolls out a template Ramp had not promoted (held).
+func released(n *news, obj client.Object, what string, held bool) {
+	if held {
+		n.done(obj, corev1.EventTypeWarning, "WorkloadResumed", "Cleanup",
+			"Rollout deleted: %s; it now rolls out its template, which Ramp had not promoted, on its own; revert the template to stay on the stable version", what)
+		return
+	}
+	n.done(obj, corev1.EventTypeNormal, "WorkloadResumed", "Cleanup", "Rollout deleted: %s", what)
 }
 
 // inPlaceDeployment reads the Deployment a Rollout runs in place; nil if
@@ -207,7 +213,7 @@ func (r *Reconciler) releasePartition(ctx context.Context, ro *rampv1.Rollout, n
 		return err
 	}
 	set := &statefulSet{sts: sts}
-	held := rampv1.TemplateHash(&sts.Spec.Template, ro.Status.CollisionCount) != ro.Status.StableRevision
+	held := templateHeld(ro, &sts.Spec.Template)
 	byRamp := (ro.Status.Workload != nil && ro.Status.Workload.Paused) || (held && set.partition() >= set.replicas()) // the webhook's
 	if set.partition() == 0 || !byRamp {
 		return nil // not held, or by someone else
@@ -215,11 +221,6 @@ func (r *Reconciler) releasePartition(ctx context.Context, ro *rampv1.Rollout, n
 	if err := r.setPartition(ctx, sts, 0); err != nil {
 		return err
 	}
-	if held {
-		n.done(sts, corev1.EventTypeWarning, "WorkloadResumed", "Cleanup",
-			"Rollout deleted: StatefulSet %s's partition set to 0; it now rolls out its template, which Ramp had not promoted, on its own; revert the template to stay on the stable version", sts.Name)
-	} else {
-		n.done(sts, corev1.EventTypeNormal, "WorkloadResumed", "Cleanup", "Rollout deleted: StatefulSet %s's partition set to 0", sts.Name)
-	}
+	released(n, sts, "StatefulSet "+sts.Name+"'s partition set to 0", held)
 	return nil
 }

@@ -102,6 +102,7 @@ func (r *Reconciler) statefulSetRevisions(ctx context.Context, ro *rampv1.Rollou
 		return nil, nil, nil, err
 	}
 	s := &ro.Status
+	hash := rampv1.TemplateHash(&sts.Spec.Template, s.CollisionCount)
 	if s.StableRevision == "" {
 		// As for a Deployment: only once it runs one template everywhere.
 		if st := sts.Status; st.CurrentRevision != st.UpdateRevision || st.UpdatedReplicas != set.replicas() || st.ReadyReplicas != set.replicas() {
@@ -109,9 +110,8 @@ func (r *Reconciler) statefulSetRevisions(ctx context.Context, ro *rampv1.Rollou
 				"spec.workloadRef: StatefulSet %s is rolling out a new template (or stopped in the middle of one by its partition: %d of %d pods updated, %d ready); Ramp runs it in place once every pod runs one template: let its rollout finish, or revert its template",
 				sts.Name, st.UpdatedReplicas, set.replicas(), st.ReadyReplicas)}
 		}
-		s.StableRevision = rampv1.TemplateHash(&sts.Spec.Template, s.CollisionCount)
+		s.StableRevision = hash
 	}
-	hash := rampv1.TemplateHash(&sts.Spec.Template, s.CollisionCount)
 	if _, ok := names[hash]; !ok && sts.Status.UpdateRevision != "" {
 		// Its controller has seen the template (observedGeneration) and
 		// named its revision, which Ramp's hash did not find: a template
@@ -140,6 +140,9 @@ func (r *Reconciler) statefulSetRevisions(ctx context.Context, ro *rampv1.Rollou
 		return nil, nil, nil, &specError{reason: "WorkloadTooSmall", retry: true, message: fmt.Sprintf(
 			"spec.workloadRef: StatefulSet %s has %d replica; a canary through a mesh router replaces some of its pods and keeps one stable pod at least, so it needs 2 replicas or more: scale it up, or revert its template", sts.Name, set.replicas())}
 	}
+	// A revision's ReplicaSet here is in memory only: the counts the
+	// engine reads of a revision (replicas: the ordinals the partition
+	// gives it), from the pods that carry its name.
 	rev := func(hash string, replicas int32) *revision {
 		name := names[hash]
 		rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: name, Generation: 1}}
