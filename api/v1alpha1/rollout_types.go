@@ -1,8 +1,10 @@
 package v1alpha1
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -195,6 +197,21 @@ func (s *RolloutSpec) StatefulSet() bool {
 // InPlaceDeployment reports whether the Rollout runs a Deployment in place.
 func (s *RolloutSpec) InPlaceDeployment() bool {
 	return s.InPlace() && !s.StatefulSet()
+}
+
+// NewObject returns an empty object of the kind the workloadRef names, to
+// read it into, and where its pod template will be; kind is that kind,
+// Deployment when unset.
+func (r *WorkloadRef) NewObject() (kind string, obj interface {
+	metav1.Object
+	runtime.Object
+}, tmpl *corev1.PodTemplateSpec) {
+	if r.Kind == KindStatefulSet {
+		sts := &appsv1.StatefulSet{}
+		return KindStatefulSet, sts, &sts.Spec.Template
+	}
+	dep := &appsv1.Deployment{}
+	return KindDeployment, dep, &dep.Spec.Template
 }
 
 // Strategy is how new versions are rolled out: exactly one of canary and

@@ -220,18 +220,12 @@ func (s *statusView) settled(ctx context.Context, ro *rampv1.Rollout) (bool, err
 // template (or its workload's), "" until the controller has made it.
 func (s *statusView) currentRevision(ctx context.Context, ro *rampv1.Rollout) (string, error) {
 	tmpl := ro.Spec.Template
-	if ref := ro.Spec.WorkloadRef; ref != nil && ro.Spec.StatefulSet() {
-		sts := &appsv1.StatefulSet{}
-		if err := s.c.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, sts); err != nil {
-			return "", notFound(err, "StatefulSet", ro.Namespace, ref.Name)
+	if ref := ro.Spec.WorkloadRef; ref != nil {
+		kind, obj, t := ref.NewObject()
+		if err := s.c.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, obj); err != nil {
+			return "", notFound(err, kind, ro.Namespace, ref.Name)
 		}
-		tmpl = &sts.Spec.Template
-	} else if ref != nil {
-		d := &appsv1.Deployment{}
-		if err := s.c.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, d); err != nil {
-			return "", notFound(err, "Deployment", ro.Namespace, ref.Name)
-		}
-		tmpl = &d.Spec.Template
+		tmpl = t
 	}
 	if tmpl == nil {
 		return "", nil

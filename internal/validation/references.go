@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -66,16 +65,7 @@ func (res *resolver) get(key client.ObjectKey, obj client.Object) bool {
 }
 
 func (res *resolver) workload(ro *rampv1.Rollout, ref *rampv1.WorkloadRef, path *field.Path) {
-	var obj client.Object
-	var tmpl *corev1.PodTemplateSpec
-	kind := rampv1.KindDeployment
-	if ro.Spec.StatefulSet() {
-		sts := &appsv1.StatefulSet{}
-		obj, tmpl, kind = sts, &sts.Spec.Template, rampv1.KindStatefulSet
-	} else {
-		dep := &appsv1.Deployment{}
-		obj, tmpl = dep, &dep.Spec.Template
-	}
+	kind, obj, tmpl := ref.NewObject()
 	if !res.get(client.ObjectKey{Namespace: res.ns, Name: ref.Name}, obj) {
 		res.errs = append(res.errs, notFound(path, ref.Name, kind+" not found; create it or fix the name"))
 		return

@@ -33,30 +33,24 @@ func (e *specError) Error() string { return e.message }
 // podTemplate returns the pod template to run: spec.template, or the
 // template of the Deployment or StatefulSet named by spec.workloadRef.
 func (r *Reconciler) podTemplate(ctx context.Context, ro *rampv1.Rollout) (*corev1.PodTemplateSpec, *appsv1.Deployment, *appsv1.StatefulSet, error) {
-	tmpl, dep, sts := ro.Spec.Template, (*appsv1.Deployment)(nil), (*appsv1.StatefulSet)(nil)
-	var obj client.Object
+	tmpl, labelsPath := ro.Spec.Template, field.NewPath("spec", "template", "metadata", "labels")
+	var dep *appsv1.Deployment
+	var sts *appsv1.StatefulSet
 	if ref := ro.Spec.WorkloadRef; ref != nil {
-		if ro.Spec.StatefulSet() {
-			sts = &appsv1.StatefulSet{}
-			obj, tmpl = sts, &sts.Spec.Template
-		} else {
-			dep = &appsv1.Deployment{}
-			obj, tmpl = dep, &dep.Spec.Template
-		}
+		kind, obj, t := ref.NewObject()
 		if err := r.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, obj); err != nil {
 			if apierrors.IsNotFound(err) {
 				return nil, nil, nil, &specError{reason: "WorkloadNotFound", message: fmt.Sprintf(
-					"spec.workloadRef: %s %q not found in namespace %s; create it or fix the name", ref.Kind, ref.Name, ro.Namespace)}
+					"spec.workloadRef: %s %q not found in namespace %s; create it or fix the name", kind, ref.Name, ro.Namespace)}
 			}
 			return nil, nil, nil, err
 		}
+		tmpl, labelsPath = t, field.NewPath(kind+" "+ref.Name, "spec", "template", "metadata", "labels")
+		dep, _ = obj.(*appsv1.Deployment)
+		sts, _ = obj.(*appsv1.StatefulSet)
 	}
 	if tmpl == nil {
 		return nil, nil, nil, &specError{reason: "InvalidSpec", message: "set one of spec.template and spec.workloadRef"}
-	}
-	labelsPath := field.NewPath("spec", "template", "metadata", "labels")
-	if obj != nil {
-		labelsPath = field.NewPath(ro.Spec.WorkloadRef.Kind+" "+obj.GetName(), "spec", "template", "metadata", "labels")
 	}
 	if errs := validation.Selector(ro.Spec.Selector, tmpl, labelsPath); len(errs) > 0 {
 		return nil, nil, nil, &specError{reason: "SelectorMismatch", message: errs.ToAggregate().Error()}
