@@ -350,3 +350,27 @@ func TestWaitFollowsTheWorkload(t *testing.T) {
 		t.Errorf("status --wait returned with stable %s (v1 was %s), phase %s", ro.Status.StableRevision, v1, ro.Status.Phase)
 	}
 }
+
+// TestSetImageOnAStatefulSet: `ramp set image` on a Rollout that runs a
+// StatefulSet in place changes the StatefulSet's template, where Ramp
+// takes it from.
+func TestSetImageOnAStatefulSet(t *testing.T) {
+	e := fixture.New(t)
+	ro := e.Rollout("web", "web:v1", fixture.SetWeight(50))
+	e.Create(&appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.NS},
+		Spec:       appsv1.StatefulSetSpec{Replicas: ptr.To[int32](0), Selector: ro.Spec.Selector, ServiceName: "web", Template: *ro.Spec.Template},
+	})
+	ro.Spec.Replicas, ro.Spec.Template = nil, nil
+	ro.Spec.WorkloadRef = &rampv1.WorkloadRef{Kind: rampv1.KindStatefulSet, Name: "web", Mode: rampv1.WorkloadInPlace}
+	e.Create(ro)
+
+	must(t, e, "set", "image", "web", "app=web:v2")
+	sts := &appsv1.StatefulSet{}
+	if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: "web"}, sts); err != nil {
+		t.Fatal(err)
+	}
+	if img := sts.Spec.Template.Spec.Containers[0].Image; img != "web:v2" {
+		t.Errorf("the StatefulSet's image is %s after ramp set image; want web:v2", img)
+	}
+}

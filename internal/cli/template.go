@@ -22,8 +22,8 @@ func newCmdSet(o *Options) *cobra.Command {
 		Use:   "image NAME CONTAINER=IMAGE [CONTAINER=IMAGE...]",
 		Short: "Roll a new image out",
 		Long: `Set the image of containers in the Rollout's pod template, which starts a
-canary. With a workloadRef, the referenced Deployment's template is changed
-(Ramp takes its template from there).`,
+canary. With a workloadRef, the referenced Deployment's or StatefulSet's
+template is changed (Ramp takes its template from there).`,
 		Example:           "  ramp set image web web=ghcr.io/example/web:1.4.2",
 		Args:              cobra.MinimumNArgs(2),
 		ValidArgsFunction: o.completeRollouts,
@@ -127,7 +127,7 @@ func revisionTemplate(ctx context.Context, c client.Client, ro *rampv1.Rollout, 
 }
 
 // changeTemplate edits the Rollout's pod template, or its referenced
-// Deployment's, with optimistic concurrency.
+// workload's, with optimistic concurrency.
 func (o *Options) changeTemplate(ctx context.Context, name string, change func(*corev1.PodTemplateSpec) error, done string) error {
 	c, ns, err := o.Connect()
 	if err != nil {
@@ -140,11 +140,11 @@ func (o *Options) changeTemplate(ctx context.Context, name string, change func(*
 	var obj client.Object = ro
 	tmpl := ro.Spec.Template
 	if ref := ro.Spec.WorkloadRef; ref != nil {
-		d := &appsv1.Deployment{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, d); err != nil {
-			return notFound(err, "Deployment", ns, ref.Name)
+		kind, w, t := ref.NewObject()
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, w); err != nil {
+			return notFound(err, kind, ns, ref.Name)
 		}
-		obj, tmpl = d, &d.Spec.Template
+		obj, tmpl = w, t
 	}
 	orig := obj.DeepCopyObject().(client.Object)
 	if err := change(tmpl); err != nil {
