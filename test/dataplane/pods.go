@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,11 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -39,10 +42,15 @@ type podServer struct {
 	addr    string
 	version string
 	srv     *http.Server
+	l       net.Listener
 	// leaving is set once the pod is being deleted and the server only
-	// waits out the grace period.
-	leaving bool
+	// waits out the grace period. Other planes read it (bound).
+	leaving atomic.Bool
+	active  atomic.Int32 // requests being answered
 }
+
+// busy reports whether the server is answering a request.
+func (s *podServer) busy() bool { return s.active.Load() > 0 }
 
 // Pods runs an HTTP server for every ready pod it is told about, and keeps
 // a Prometheus file_sd targets file listing them (the servers run here,
@@ -73,12 +81,11 @@ func (p *Pods) Sync(pod *corev1.Pod, deleted bool) error {
 	existing := p.servers[key]
 	switch {
 	case deleted || pod.DeletionTimestamp != nil:
-		if existing == nil || existing.leaving {
+		if existing == nil || existing.leaving.Load() {
 			return nil
 		}
 		if p.Grace > 0 {
-			existing.leaving = true
-			leaving.Store(existing.addr, existing)
+			existing.leaving.Store(true)
 			time.AfterFunc(p.Grace, func() { p.stop(existing) })
 			return nil
 		}
@@ -91,14 +98,23 @@ func (p *Pods) Sync(pod *corev1.Pod, deleted bool) error {
 	case existing != nil:
 		return nil
 	}
-	s, err := startPodServer(pod)
-	if err != nil && errors.Is(err, syscall.EADDRINUSE) && p.freeAddress(pod) {
-		s, err = startPodServer(pod) // a leaving pod held the IP the new one got
+	addr := net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(podPort(pod)))
+	var old *podServer
+	if v, ok := bound.Load(addr); ok {
+		if old = v.(*podServer); !old.leaving.Load() {
+			// Another namespace's pod, whose plane has not seen it go.
+			return fmt.Errorf("pod %s/%s: %s still serves pod %s: %w", pod.Namespace, pod.Name, addr, old.key, syscall.EADDRINUSE)
+		}
 	}
+	s, err := startPodServer(pod, addr)
 	if err != nil {
 		return err
 	}
+	bound.Store(addr, s)
 	p.servers[key] = s
+	if old != nil {
+		p.cutShort(old, pod)
+	}
 	return p.writeTargets()
 }
 
@@ -113,7 +129,7 @@ func (p *Pods) stop(s *podServer) {
 // stopLocked closes a server, unless a newer one took its place.
 func (p *Pods) stopLocked(s *podServer) error {
 	_ = s.srv.Close()
-	leaving.CompareAndDelete(s.addr, s)
+	bound.CompareAndDelete(s.addr, s)
 	if p.servers[s.key] != s {
 		return nil
 	}
@@ -121,34 +137,32 @@ func (p *Pods) stopLocked(s *podServer) error {
 	return p.writeTargets()
 }
 
-// leaving holds the servers of every data plane in this process that wait
-// out a grace period, by address: kwok gives a deleted pod's IP to the next
-// pod at once, which may be another test's, in another namespace.
-var leaving sync.Map // addr → *podServer
+// bound holds the servers of every data plane in this process, by
+// address: kwok gives a deleted pod's IP to the next pod at once, which may
+// be another test's, in another namespace, while the deleted pod still
+// answers out its grace here.
+var bound sync.Map // addr → *podServer
 
-// freeAddress stops a leaving server on the address a new pod was given
-// before its grace ran out, and reports whether there was one. A real
-// network would not give the address out so soon: the grace is cut short
-// and said so.
-func (p *Pods) freeAddress(pod *corev1.Pod) bool {
-	addr := net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(podPort(pod)))
-	for _, s := range p.servers {
-		if s.addr == addr && s.leaving {
-			fmt.Printf("dataplane: pod %s got the address of leaving pod %s; its grace is cut short\n", pod.Name, s.key)
-			_ = p.stopLocked(s)
-			return true
-		}
+// cutShort ends the grace of a leaving server whose address a new pod was
+// given, once the new pod's server listens beside it (SO_REUSEPORT): a real
+// network would not give the address out so soon, and closing the old
+// server first would leave a moment with nothing listening, refusing the
+// proxies' connections. Its listener closes at once, so that no new
+// connection is queued there, then its idle connections; in-flight
+// requests finish (Shutdown). Another plane's server is left in that
+// plane's map, which its own timer tidies (taking that lock here could
+// deadlock with it).
+func (p *Pods) cutShort(old *podServer, pod *corev1.Pod) {
+	fmt.Printf("dataplane: pod %s got the address of leaving pod %s; its grace is cut short\n", pod.Name, old.key)
+	_ = old.l.Close() // new connections go to the new server from here on
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = old.srv.Shutdown(ctx)
+	}()
+	if p.servers[old.key] == old {
+		delete(p.servers, old.key)
 	}
-	if v, ok := leaving.Load(addr); ok {
-		// Another plane's: close it, not its map, which its own timer
-		// tidies (taking its lock here could deadlock with it).
-		s := v.(*podServer)
-		fmt.Printf("dataplane: pod %s got the address of leaving pod %s; its grace is cut short\n", pod.Name, s.key)
-		_ = s.srv.Close()
-		leaving.CompareAndDelete(addr, s)
-		return true
-	}
-	return false
 }
 
 // writeTargets writes the file_sd targets, one per pod with its namespace
@@ -184,6 +198,7 @@ func (p *Pods) Close() {
 	defer p.mu.Unlock()
 	for k, s := range p.servers {
 		_ = s.srv.Close()
+		bound.CompareAndDelete(s.addr, s)
 		delete(p.servers, k)
 	}
 }
@@ -195,9 +210,8 @@ func (p *Pods) Count() int {
 	return len(p.servers)
 }
 
-func startPodServer(pod *corev1.Pod) (*podServer, error) {
+func startPodServer(pod *corev1.Pod, addr string) (*podServer, error) {
 	c := pod.Spec.Containers[0]
-	port := podPort(pod)
 	env := map[string]string{}
 	for _, e := range c.Env {
 		env[e.Name] = e.Value
@@ -220,9 +234,12 @@ func startPodServer(pod *corev1.Pod) (*podServer, error) {
 	})
 	reg.MustRegister(requests, latency)
 
+	ps := &podServer{key: podKey(pod), addr: addr, version: version}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		ps.active.Add(1)
+		defer ps.active.Add(-1)
 		start := time.Now()
 		if latencyMS > 0 {
 			time.Sleep(time.Duration(latencyMS) * time.Millisecond) // the pod's configured slowness
@@ -238,19 +255,28 @@ func startPodServer(pod *corev1.Pod) (*podServer, error) {
 		requests.WithLabelValues(strconv.Itoa(code)).Inc()
 		latency.Observe(time.Since(start).Seconds())
 	})
-	addr := net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(port))
-	l, err := net.Listen("tcp", addr)
+	l, err := reusePort.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("pod %s/%s: listen on %s: %w", pod.Namespace, pod.Name, addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	ps.srv, ps.l = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, l
 	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := ps.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			fmt.Printf("dataplane: pod server %s: %v\n", addr, err)
 		}
 	}()
-	return &podServer{key: podKey(pod), addr: addr, version: version, srv: srv}, nil
+	return ps, nil
 }
+
+// reusePort listens with SO_REUSEPORT, so that a new pod's server can bind
+// the address of a leaving one before that one closes (cutShort).
+var reusePort = net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+	var err error
+	if cerr := c.Control(func(fd uintptr) { err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1) }); cerr != nil {
+		return cerr
+	}
+	return err
+}}
 
 // ready reports whether a pod's Ready condition is true, whether or not it
 // is being deleted.
