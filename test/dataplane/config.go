@@ -42,6 +42,10 @@ type backend struct {
 	service string
 	subset  map[string]string // an Istio subset's labels
 	weight  float64
+	// missing says why the backend cannot be reached (an Istio subset no
+	// DestinationRule defines): the requests sent to it fail, as Envoy
+	// answers 503 for a cluster it does not have; at weight 0 none is.
+	missing string
 }
 
 // objectRef names a routing object whose status the mesh reports.
@@ -241,10 +245,7 @@ func istioRoutes(vs unstructured.Unstructured, drs []unstructured.Unstructured) 
 	http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
 	for _, r := range http {
 		rm := r.(map[string]any)
-		backends, fault := istioBackends(what, rm, drs)
-		if fault != "" {
-			return matchRule{}, nil, fault, true
-		}
+		backends := istioBackends(what, rm, drs)
 		mirror, fault := istioMirror(what, rm, drs)
 		if fault != "" {
 			return matchRule{}, nil, fault, true
@@ -270,7 +271,7 @@ func istioRoutes(vs unstructured.Unstructured, drs []unstructured.Unstructured) 
 	return matchRule{}, nil, "", false
 }
 
-func istioBackends(what string, route map[string]any, drs []unstructured.Unstructured) ([]backend, string) {
+func istioBackends(what string, route map[string]any, drs []unstructured.Unstructured) []backend {
 	dests, _, _ := unstructured.NestedSlice(route, "route")
 	var out []backend
 	for _, d := range dests {
@@ -287,13 +288,13 @@ func istioBackends(what string, route map[string]any, drs []unstructured.Unstruc
 		if subsetName != "" {
 			subset, ok := subsetLabels(drs, host, subsetName)
 			if !ok {
-				return nil, fmt.Sprintf("%s: no subset %s for host %s", what, subsetName, host)
+				b.missing = fmt.Sprintf("%s: no subset %s for host %s", what, subsetName, host)
 			}
 			b.subset = subset
 		}
 		out = append(out, b)
 	}
-	return out, ""
+	return out
 }
 
 func routeName(route map[string]any) string {

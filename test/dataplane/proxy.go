@@ -136,6 +136,9 @@ func (p *proxy) pick(service, path string, header http.Header) (endpoint, string
 		b = weighted(backends)
 		p.shadow(rt.mirrors[service], path)
 	}
+	if b.missing != "" {
+		return endpoint{}, "", b.missing
+	}
 	ep, ok := p.endpointOf(b)
 	if !ok {
 		return endpoint{}, "", "no endpoint for Service " + b.service + subsetText(b.subset)
