@@ -118,9 +118,7 @@ func TestDeletingAnAdoptingRolloutKeepsServing(t *testing.T) {
 func setDeploymentVersion(t *testing.T, e *fixture.Env, version string) *appsv1.Deployment {
 	t.Helper()
 	dep := &appsv1.Deployment{}
-	if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: "web"}, dep); err != nil {
-		t.Fatal(err)
-	}
+	e.Read("web", dep)
 	patch := client.MergeFrom(dep.DeepCopy())
 	c := &dep.Spec.Template.Spec.Containers[0]
 	c.Image, c.Env = "web:"+version, []corev1.EnvVar{{Name: dataplane.EnvVersion, Value: version}}

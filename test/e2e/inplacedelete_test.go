@@ -176,8 +176,6 @@ func waitRolloutGone(t *testing.T, e *fixture.Env) {
 func getDeployment(t *testing.T, e *fixture.Env) *appsv1.Deployment {
 	t.Helper()
 	dep := &appsv1.Deployment{}
-	if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: "web"}, dep); err != nil {
-		t.Fatal(err)
-	}
+	e.Read("web", dep)
 	return dep
 }

@@ -87,9 +87,7 @@ func TestMoveFromArgoRollouts(t *testing.T) {
 			if router != fixture.Istio {
 				for _, name := range []string{"web-stable", "web-canary"} {
 					svc := &corev1.Service{}
-					if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: name}, svc); err != nil {
-						t.Fatal(err)
-					}
+					e.Read(name, svc)
 					if ref := metav1.GetControllerOf(svc); ref == nil || ref.Name != "web" || ref.Kind != "Rollout" || svc.Spec.Selector[traffic.ForeignRevisionLabels[0]] != "" {
 						t.Errorf("Service %s not taken over: owner %v, selector %v", name, ref, svc.Spec.Selector)
 					}

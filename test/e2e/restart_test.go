@@ -246,9 +246,7 @@ func TestAnalysisRunSurvivesRestarts(t *testing.T) {
 	e.WaitFor("web", fixture.State{Phase: rampv1.PhasePaused, Step: "2", Replicas: "1:3 2:1"}, fixture.Wait)
 	ro := e.Get("web")
 	run := &rampv1.AnalysisRun{}
-	if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: "web-" + ro.Status.CanaryRevision + "-1-step-1"}, run); err != nil {
-		t.Fatal(err)
-	}
+	e.Read("web-"+ro.Status.CanaryRevision+"-1-step-1", run)
 	m := run.Status.MetricResults[0]
 	if run.Status.Phase != rampv1.AnalysisSuccessful || m.Count != 10 || m.Successful != 10 {
 		t.Errorf("run %s: %+v", run.Status.Phase, m)

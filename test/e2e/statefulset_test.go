@@ -182,7 +182,9 @@ func TestInPlaceStatefulSetCanary(t *testing.T) {
 				// collector took them, so requests fail or not by that
 				// order (logged above); what is sure is the StatefulSet
 				// left held, which deleteRollout would not accept.
-				if s := getStatefulSet(t, e); partition(s) != 1 || s.Status.UpdatedReplicas != 2 {
+				s := &appsv1.StatefulSet{}
+				e.Read("web", s)
+				if partition(s) != 1 || s.Status.UpdatedReplicas != 2 {
 					t.Errorf("without the finalizer the StatefulSet is at partition %d with %d pods updated; want it left held at 1 with 2", partition(s), s.Status.UpdatedReplicas)
 				}
 				return
@@ -277,9 +279,7 @@ func startStatefulSet(t *testing.T, router fixture.Router, admission bool, grace
 func setStatefulSetVersion(t *testing.T, e *fixture.Env, version string) *appsv1.StatefulSet {
 	t.Helper()
 	sts := &appsv1.StatefulSet{}
-	if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: "web"}, sts); err != nil {
-		t.Fatal(err)
-	}
+	e.Read("web", sts)
 	patch := client.MergeFrom(sts.DeepCopy())
 	c := &sts.Spec.Template.Spec.Containers[0]
 	c.Image, c.Env = "web:"+version, []corev1.EnvVar{{Name: dataplane.EnvVersion, Value: version}}
@@ -316,15 +316,6 @@ func waitCollected(t *testing.T, e *fixture.Env, objs ...client.Object) {
 	})
 }
 
-func getStatefulSet(t *testing.T, e *fixture.Env) *appsv1.StatefulSet {
-	t.Helper()
-	sts := &appsv1.StatefulSet{}
-	if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: "web"}, sts); err != nil {
-		t.Fatal(err)
-	}
-	return sts
-}
-
 func partition(sts *appsv1.StatefulSet) int32 {
 	if ru := sts.Spec.UpdateStrategy.RollingUpdate; ru != nil {
 		return ptr.Deref(ru.Partition, 0)
@@ -335,9 +326,7 @@ func partition(sts *appsv1.StatefulSet) int32 {
 func getPod(t *testing.T, e *fixture.Env, name string) *corev1.Pod {
 	t.Helper()
 	p := &corev1.Pod{}
-	if err := e.C.Get(context.Background(), client.ObjectKey{Namespace: e.NS, Name: name}, p); err != nil {
-		t.Fatal(err)
-	}
+	e.Read(name, p)
 	return p
 }
 
