@@ -152,18 +152,18 @@ func SortEvents(evs []eventsv1.Event) {
 // StatefulSet it runs in place.
 func Workload(ro *rampv1.Rollout) string {
 	ref := ro.Spec.WorkloadRef
-	switch {
-	case ref == nil:
+	if ref == nil {
 		return ""
-	case ro.Spec.StatefulSet() && ro.Status.Workload != nil && ro.Status.Workload.Paused:
-		return "StatefulSet " + ref.Name + ", in place (partition held by Ramp)"
-	case ro.Spec.InPlace() && ro.Status.Workload != nil && ro.Status.Workload.Paused:
-		return "Deployment " + ref.Name + ", in place (paused by Ramp)"
-	case ro.Spec.StatefulSet():
-		return "StatefulSet " + ref.Name + ", in place"
-	case ro.Spec.InPlace():
-		return "Deployment " + ref.Name + ", in place"
-	default:
+	}
+	if !ro.Spec.InPlace() {
 		return "Deployment " + ref.Name + ", adopted"
 	}
+	what, held := "Deployment "+ref.Name+", in place", " (paused by Ramp)"
+	if ro.Spec.StatefulSet() {
+		what, held = "StatefulSet "+ref.Name+", in place", " (partition held by Ramp)"
+	}
+	if w := ro.Status.Workload; w != nil && w.Paused {
+		return what + held
+	}
+	return what
 }

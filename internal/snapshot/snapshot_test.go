@@ -72,6 +72,8 @@ func TestWorkload(t *testing.T) {
 		{"adopted", &rampv1.WorkloadRef{Name: "web", Mode: rampv1.WorkloadAdopt}, false, "Deployment web, adopted"},
 		{"in place", &rampv1.WorkloadRef{Name: "web", Mode: rampv1.WorkloadInPlace}, false, "Deployment web, in place"},
 		{"in place, held", &rampv1.WorkloadRef{Name: "web", Mode: rampv1.WorkloadInPlace}, true, "Deployment web, in place (paused by Ramp)"},
+		{"a StatefulSet", &rampv1.WorkloadRef{Kind: rampv1.KindStatefulSet, Name: "db", Mode: rampv1.WorkloadInPlace}, false, "StatefulSet db, in place"},
+		{"a StatefulSet, held", &rampv1.WorkloadRef{Kind: rampv1.KindStatefulSet, Name: "db", Mode: rampv1.WorkloadInPlace}, true, "StatefulSet db, in place (partition held by Ramp)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ro := &rampv1.Rollout{Spec: rampv1.RolloutSpec{WorkloadRef: tc.ref}}

@@ -409,26 +409,21 @@ func (r *Reconciler) setPartition(ctx context.Context, sts *appsv1.StatefulSet, 
 
 // podReady reports whether a pod is ready and not going.
 func podReady(p *corev1.Pod) bool {
-	if p.DeletionTimestamp != nil {
-		return false
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+	c := readyCondition(p)
+	return p.DeletionTimestamp == nil && c != nil && c.Status == corev1.ConditionTrue
 }
 
 // podAvailable reports whether a ready pod has been so for minReady seconds.
 func podAvailable(p *corev1.Pod, minReady int32, now time.Time) bool {
-	if minReady == 0 {
-		return true
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return !c.LastTransitionTime.Add(time.Duration(minReady) * time.Second).After(now)
+	c := readyCondition(p)
+	return minReady == 0 || (c != nil && !c.LastTransitionTime.Add(time.Duration(minReady)*time.Second).After(now))
+}
+
+func readyCondition(p *corev1.Pod) *corev1.PodCondition {
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == corev1.PodReady {
+			return &p.Status.Conditions[i]
 		}
 	}
-	return false
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -198,15 +197,11 @@ func setKstatus(ro *rampv1.Rollout, rolledBack bool) {
 func oldPods(st *rolloutState) int32 {
 	var n int32
 	if set := st.statefulSet; set != nil {
-		// Its pods of other revisions than the stable one and the canary.
-		current := set.names[st.stable.hash]
+		// Its pods the stable revision and the canary do not count (see
+		// statefulSetRevisions).
+		n = int32(len(set.pods)) - st.stable.pods()
 		if st.canary != nil {
-			current = set.names[st.canary.hash]
-		}
-		for _, p := range set.pods {
-			if rev := p.Labels[appsv1.ControllerRevisionHashLabelKey]; rev != set.names[st.stable.hash] && rev != current {
-				n++
-			}
+			n -= st.canary.pods()
 		}
 	}
 	for _, rev := range st.revs {
