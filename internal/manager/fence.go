@@ -31,6 +31,8 @@ type fence struct {
 	resourcelock.Interface
 	window  time.Duration
 	renewed atomic.Pointer[time.Time]
+	// holder is who held the Lease when this replica last read it.
+	holder atomic.Pointer[string]
 	// also, when set, must allow a write too (shards still held).
 	also func() error
 }
@@ -47,8 +49,26 @@ func (f *fence) Create(ctx context.Context, rec resourcelock.LeaderElectionRecor
 	return err
 }
 
-// Update records each renewal (and forgets the Lease on release).
+// Get remembers who holds the Lease.
+func (f *fence) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []byte, error) {
+	rec, raw, err := f.Interface.Get(ctx)
+	if err == nil {
+		h := rec.HolderIdentity
+		f.holder.Store(&h)
+	}
+	return rec, raw, err
+}
+
+// Update records each renewal (and forgets the Lease on release). A
+// release of a Lease another replica holds writes nothing: the elector
+// reads the Lease, then releases it if its own last view says it leads,
+// which a replica thawed after another took the Lease still believes;
+// written, the release would clear the new leader's hold.
 func (f *fence) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
+	if h := f.holder.Load(); rec.HolderIdentity == "" && (h == nil || *h != f.Identity()) {
+		f.renewed.Store(nil)
+		return nil
+	}
 	sent := time.Now()
 	err := f.Interface.Update(ctx, rec)
 	f.record(sent, rec, err)

@@ -84,6 +84,31 @@ func TestFence(t *testing.T) {
 	}
 }
 
+// TestFenceReleasesOnlyItsOwnLease: the elector's release (an empty
+// holder) is written when the Lease, as last read, is this replica's, and
+// not when another replica took it meanwhile.
+func TestFenceReleasesOnlyItsOwnLease(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		holder, want string
+	}{{"me", ""}, {"other", "other"}} {
+		l := &lease{rec: resourcelock.LeaderElectionRecord{HolderIdentity: tc.holder}}
+		f := newFence(l, renewDeadline)
+		if _, _, err := f.Get(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Update(ctx, resourcelock.LeaderElectionRecord{}); err != nil {
+			t.Fatal(err)
+		}
+		if l.rec.HolderIdentity != tc.want {
+			t.Errorf("released a Lease held by %q: its holder is now %q; want %q", tc.holder, l.rec.HolderIdentity, tc.want)
+		}
+		if err := f.Check(); err == nil {
+			t.Errorf("released a Lease held by %q: writes still allowed", tc.holder)
+		}
+	}
+}
+
 // TestFencedClient: every kind of write is refused outside the window,
 // reads still pass, and inside it the writes reach the server.
 func TestFencedClient(t *testing.T) {
